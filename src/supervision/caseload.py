@@ -1,0 +1,209 @@
+"""The :class:`Caseload`: validated canonical tables in the database, as Ibis tables.
+
+Data flows one way (STYLE.md): export -> :func:`supervision.io.load_export` ->
+``Caseload`` -> metric functions -> views.  Metric functions take a ``Caseload``
+and return small pandas tables; everything in between stays an Ibis expression,
+so it runs in DuckDB here and unchanged on PostgreSQL or Spark.
+
+Scope and time window (README, "Date ranges")
+---------------------------------------------
+``caseload.scoped(therapist_id=..., since=..., until=...)`` keeps the episodes
+*active* in ``[since, until]`` (started on or before ``until`` and not ended
+before ``since``) and reads them **as of** ``until``: sessions after ``until``
+are not seen, and an episode that ended after ``until`` counts as ``ongoing``.
+Sessions before ``since`` of an active episode are kept, so that "early
+alliance" and "first score" keep their meaning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision import schema
+from supervision.measures import Registry, default_registry
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """Canonical ``sessions``, ``episodes`` and ``therapists`` tables of one export.
+
+    Attributes
+    ----------
+    con
+        The Ibis backend holding the tables (in-process DuckDB by default).
+    sessions, episodes, therapists
+        Ibis tables with the canonical columns of :mod:`supervision.schema`.
+    registry
+        The measure registry the export was read with.
+    source
+        Where the export came from (shown on report covers).
+    notices
+        Things the user should know about how the export was read.
+    checksum
+        SHA-256 over the export's files, for report covers.
+    window
+        ``(since, until)`` applied by :meth:`scoped`; ``None`` for either end means open.
+    therapist_scope
+        The therapist id this caseload is restricted to, if any.
+    """
+
+    con: BaseBackend
+    sessions: ir.Table
+    episodes: ir.Table
+    therapists: ir.Table
+    registry: Registry = field(default_factory=default_registry)
+    source: str = ""
+    notices: tuple[str, ...] = ()
+    checksum: str | None = None
+    window: tuple[dt.date | None, dt.date | None] = (None, None)
+    therapist_scope: str | None = None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_frames(
+        cls,
+        sessions: pd.DataFrame,
+        episodes: pd.DataFrame,
+        therapists: pd.DataFrame,
+        *,
+        registry: Registry | None = None,
+        con: BaseBackend | None = None,
+        source: str = "",
+        notices: Sequence[str] = (),
+        checksum: str | None = None,
+    ) -> Caseload:
+        """Load already-canonical pandas frames into the database (tests, demo, readers).
+
+        Missing optional columns are added with their defaults (or NULL); columns are cast
+        to the canonical types.  The frames are assumed valid: use
+        :func:`supervision.io.load_export` for anything that came from a user.
+        """
+        registry = registry or default_registry()
+        con = con or ibis.duckdb.connect()
+        frames = {"sessions": sessions, "episodes": episodes, "therapists": therapists}
+        tables = {}
+        tag = next(_counter)
+        for name, cols in schema.schemas(registry).items():
+            df = _canonical_frame(frames[name], cols)
+            tname = f"{name}_{tag}"
+            tables[name] = con.create_table(tname, df, schema=ibis.schema(_ibis_types(cols)))
+        return cls(
+            con=con, registry=registry, source=source, notices=tuple(notices),
+            checksum=checksum, **tables,
+        )
+
+    # ------------------------------------------------------------------ scoping
+    def scoped(
+        self,
+        *,
+        therapist_id: str | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+    ) -> Caseload:
+        """Restrict to one therapist and/or a date window (see module docstring).
+
+        A caseload already fixed to one therapist cannot be widened or moved to another.
+        """
+        from supervision.errors import ScopeError
+
+        if self.therapist_scope is not None and therapist_id not in (None, self.therapist_scope):
+            raise ScopeError("this view is fixed to one therapist and cannot show another")
+        since_d, until_d = _as_date(since), _as_date(until)
+        s, e, t = self.sessions, self.episodes, self.therapists
+        if therapist_id is not None:
+            s = s.filter(s.therapist_id == therapist_id)
+            e = e.filter(e.therapist_id == therapist_id)
+            t = t.filter(t.therapist_id == therapist_id)
+        if until_d is not None:
+            lit = ibis.literal(until_d)
+            e = e.filter(e.start_date <= lit)
+            ended_later = e.end_date.notnull() & (e.end_date > lit)
+            e = e.mutate(
+                termination=ibis.ifelse(ended_later, "ongoing", e.termination),
+                end_date=ibis.ifelse(ended_later, ibis.null("date"), e.end_date),
+            )
+            s = s.filter(s.session_date <= lit)
+        if since_d is not None:
+            e = e.filter(e.end_date.isnull() | (e.end_date >= ibis.literal(since_d)))
+        if since_d is not None or until_d is not None:
+            s = s.filter(s.episode_id.isin(e.episode_id))
+        window = (since_d or self.window[0], until_d or self.window[1])
+        return replace(
+            self, sessions=s, episodes=e, therapists=t, window=window,
+            therapist_scope=therapist_id or self.therapist_scope,
+        )
+
+    # ------------------------------------------------------------------ facts
+    def measures_present(self, kind: str | None = None) -> list[str]:
+        """Registry measures with at least one value in the sessions table, in registry order."""
+        keys = [m.key for m in self.registry.values() if kind is None or m.kind == kind]
+        if not keys:
+            return []
+        s = self.sessions
+        counts = s.aggregate([s[k].count().name(k) for k in keys]).execute().iloc[0]
+        return [k for k in keys if int(counts[k]) > 0]
+
+    def therapist_ids(self) -> list[str]:
+        """Sorted therapist ids of this caseload."""
+        t = self.therapists
+        return sorted(t.select("therapist_id").distinct().execute()["therapist_id"].tolist())
+
+
+def _canonical_frame(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
+    out = pd.DataFrame(index=df.index)
+    for col, typ in cols.items():
+        if col in df.columns:
+            v = df[col]
+        elif col in schema.DEFAULTS:
+            v = pd.Series(schema.DEFAULTS[col], index=df.index)
+        elif col == "source_row":
+            v = pd.Series(range(1, len(df) + 1), index=df.index)
+        else:
+            v = pd.Series(None, index=df.index, dtype="object")
+        if typ == "DATE":
+            v = pd.to_datetime(v).dt.date
+        elif typ == "DOUBLE":
+            v = pd.to_numeric(v, errors="raise").astype("float64")
+        elif typ == "BIGINT":
+            v = v.astype("int64")
+        else:
+            v = v.astype("object").where(v.notna(), None)
+            if col in schema.DEFAULTS:
+                v = v.fillna(schema.DEFAULTS[col])
+        out[col] = v
+    if "episode_id" in cols and "client_id" in out and out["episode_id"].isna().any():
+        miss = out["episode_id"].isna()
+        out.loc[miss, "episode_id"] = [
+            schema.default_episode_id(c, t)
+            for c, t in zip(out.loc[miss, "client_id"], out.loc[miss, "therapist_id"], strict=True)
+        ]
+    return out.reset_index(drop=True)
+
+
+_IBIS = {"VARCHAR": "string", "DATE": "date", "DOUBLE": "float64", "BIGINT": "int64"}
+
+
+def _ibis_types(cols: dict[str, str]) -> dict[str, str]:
+    return {c: _IBIS[t] for c, t in cols.items()}
+
+
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+__all__ = ["Caseload"]

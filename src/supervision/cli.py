@@ -1,0 +1,142 @@
+"""The ``supervision`` command (domain.md §9).
+
+No traceback ever reaches a user: a :class:`~supervision.errors.SupervisionError`
+prints its message and exits 1; anything unexpected prints a short apology with
+the error's type and exits 2 (``SUPERVISION_DEBUG=1`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from supervision.errors import SupervisionError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mapping", metavar="FILE", help="TOML mapping of export columns/values")
+    p.add_argument("--measures", metavar="FILE", help="TOML file extending the measure registry")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supervision",
+        description="Clinical-supervision dashboards over anonymised caseload exports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="write a SYNTHETIC demo export")
+    p.add_argument("--out", default="data/demo", metavar="DIR")
+    p.add_argument("--episodes", type=int, default=300, metavar="N")
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("validate", help="check an export; list every problem")
+    p.add_argument("path", metavar="PATH")
+    _add_common(p)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("metrics", help="compute the figures of domain.md §3–§7")
+    p.add_argument("path", metavar="PATH")
+    _add_common(p)
+    p.add_argument("--therapist", metavar="ID")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--min-cell", type=int, default=5, metavar="N",
+                   help="suppress breakdown cells below N episodes (default 5; at least 5)")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
+    p.add_argument("path", nargs="?", default="data/demo", metavar="PATH")
+    _add_common(p)
+    p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--min-cell", type=int, default=5, metavar="N")
+    p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_serve)
+
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from supervision.demo import write_demo
+
+    summary = write_demo(Path(args.out), episodes=args.episodes, seed=args.seed, fmt=args.format)
+    print(summary)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from supervision.io import load_export, summarize
+
+    caseload = load_export(
+        args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet
+    )
+    print(summarize(caseload))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from supervision.io import load_export
+    from supervision.metrics import compute_metrics, metrics_to_csv
+
+    caseload = load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
+    result = compute_metrics(
+        caseload, therapist=args.therapist, since=args.since, until=args.until,
+        min_cell=args.min_cell,
+    )
+    text = metrics_to_csv(result) if args.format == "csv" else json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from supervision.serve import serve
+
+    return serve(
+        args.path, therapist=args.therapist, port=args.port, mapping=args.mapping,
+        measures=args.measures, min_cell=args.min_cell,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``supervision`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SupervisionError as exc:
+        print(f"supervision {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"supervision {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("SUPERVISION_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"supervision {args.command}: unexpected internal error ({type(exc).__name__}). "
+            "This is a bug in supervision, not in your export; please report it "
+            "(run with SUPERVISION_DEBUG=1 for details).",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

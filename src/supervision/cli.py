@@ -14,8 +14,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supervision.errors import SupervisionError
+
+if TYPE_CHECKING:
+    from supervision.caseload import Caseload
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -44,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("metrics", help="compute the figures of domain.md §3–§7")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", nargs="?", metavar="PATH", help="export (optional with --db)")
     _add_common(p)
+    _add_db(p)
     p.add_argument("--therapist", metavar="ID")
     p.add_argument("--since", metavar="DATE")
     p.add_argument("--until", metavar="DATE")
@@ -63,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("load", help="validate an export and bulk-load it into PostgreSQL")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--into", required=True, metavar="URL",
+                   help="postgresql://host/database (password from PGPASSWORD or ~/.pgpass)")
+    _add_common(p)
+    p.add_argument("--schema", default="supervision", metavar="NAME")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_load)
 
     return parser
 
@@ -86,10 +100,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from supervision.io import load_export
+    caseload = _open_caseload(args)
     from supervision.metrics import compute_metrics, metrics_to_csv
 
-    caseload = load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
     result = compute_metrics(
         caseload, therapist=args.therapist, since=args.since, until=args.until,
         min_cell=args.min_cell,
@@ -109,6 +122,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.path, therapist=args.therapist, port=args.port, mapping=args.mapping,
         measures=args.measures, min_cell=args.min_cell,
     )
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help="compute in PostgreSQL (postgresql://…, tables "
+                   "from `supervision load`) or Spark (local[N], spark://…)")
+    p.add_argument("--schema", default="supervision", metavar="NAME",
+                   help="PostgreSQL schema / Spark database holding the tables")
+    p.set_defaults(db_parser=p)  # so that "neither PATH nor --db" is a usage error (exit 2)
+
+
+def _open_caseload(args: argparse.Namespace) -> Caseload:
+    """The export at PATH in DuckDB; the tables behind ``--db``; or PATH computed on Spark."""
+    from supervision import warehouse
+    from supervision.errors import ConfigError
+    from supervision.measures import load_registry
+
+    def read() -> Caseload:
+        from supervision.io import load_export
+
+        return load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
+
+    if args.db is None:
+        if args.path is None:
+            args.db_parser.error("the following arguments are required: PATH (or --db URL)")
+        return read()
+    if args.path is None:
+        if args.mapping:
+            raise ConfigError("--mapping applies to an export; warehouse tables are canonical")
+        return warehouse.connect_caseload(
+            args.db, schema=args.schema, registry=load_registry(args.measures)
+        )
+    if warehouse.engine_of(args.db) == "postgres":
+        raise ConfigError(
+            "with --db postgresql://… the tables come from the database: load the export first "
+            "(supervision load PATH --into URL), then run supervision metrics --db URL"
+        )
+    return warehouse.caseload_on_spark(read(), args.db)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from supervision.io import load_export
+    from supervision.warehouse import load_into
+
+    caseload = load_export(
+        args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet
+    )
+    print(load_into(caseload, args.into, schema=args.schema))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

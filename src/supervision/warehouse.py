@@ -366,6 +366,7 @@ def spark_session(master: str) -> Any:
         SparkSession.builder.master(master)
         .appName("supervision")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, min(cores * 2, 64))))
         .config("spark.sql.session.timeZone", "UTC")
     )

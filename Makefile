@@ -9,7 +9,7 @@ PORT ?= 8866
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test chromium lint bench clean
+.PHONY: demo test install install-test chromium postgres test-spark lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 install: $(STAMP)
-install-test: $(TEST_STAMP) chromium
+install-test: $(TEST_STAMP) chromium postgres
 
 demo: $(STAMP)
 	$(BIN)/supervision serve data/demo --port $(PORT)
@@ -37,8 +37,21 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Debian's PostgreSQL server binaries for the warehouse tests (a throwaway server per test run).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the warehouse tests…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m 'not spark'
+
+# Spark is a large optional extra: its equality test runs only here.
+test-spark: install-test
+	$(BIN)/pip install --quiet -e '.[spark]'
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q -m spark
 
 lint: install-test
 	$(BIN)/ruff check .

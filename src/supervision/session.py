@@ -1,0 +1,130 @@
+"""What a dashboard kernel knows: read once per kernel from the server-fixed environment.
+
+``supervision serve`` sets these environment variables before it starts Voilà; kernels
+inherit the server's environment, and nothing in a browser (URL, widget, comm message)
+can change it.
+
+``SUPERVISION_EXPORT``      the export path (supervisor and practice dashboards only)
+``SUPERVISION_MAPPING``     optional mapping TOML
+``SUPERVISION_MEASURES``    optional measure registry TOML
+``SUPERVISION_MIN_CELL``    small-cell threshold (>= 5)
+``SUPERVISION_THERAPIST``   set when the server is fixed to one therapist; then
+``SUPERVISION_SCOPED_DIR``  holds that therapist's canonical tables (Parquet) and
+                            ``practice.json`` (anonymous practice aggregates).  The full
+                            export's path is *not* given to such a kernel.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError, ScopeError
+from supervision.measures import load_registry
+
+EXPORT = "SUPERVISION_EXPORT"
+MAPPING = "SUPERVISION_MAPPING"
+MEASURES = "SUPERVISION_MEASURES"
+MIN_CELL = "SUPERVISION_MIN_CELL"
+THERAPIST = "SUPERVISION_THERAPIST"
+SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
+ALL_VARS = (EXPORT, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR)
+
+TABLE_FILES = {
+    "sessions": "sessions.parquet",
+    "episodes": "episodes.parquet",
+    "therapists": "therapists.parquet",
+}
+PRACTICE_FILE = "practice.json"
+
+
+def min_cell() -> int:
+    """The small-cell threshold the server was started with (default 5)."""
+    raw = os.environ.get(MIN_CELL, "5")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{MIN_CELL}={raw!r} is not a whole number") from None
+    if value < 5:
+        raise ConfigError(f"min-cell {value} is below 5: it is configurable upward only")
+    return value
+
+
+@functools.cache
+def caseload() -> Caseload:
+    """The whole export, loaded once per kernel (supervisor and practice dashboards)."""
+    if os.environ.get(THERAPIST):
+        raise ScopeError(
+            "this server is fixed to one therapist (supervision serve --therapist): only the "
+            "therapist dashboard is available"
+        )
+    path = os.environ.get(EXPORT)
+    if not path:
+        raise ConfigError(
+            "no export given: start the dashboards with `supervision serve PATH` "
+            f"(the server sets {EXPORT})"
+        )
+    from supervision.io import load_export
+
+    return load_export(
+        path,
+        mapping=os.environ.get(MAPPING) or None,
+        measures=os.environ.get(MEASURES) or None,
+        progress=False,
+    )
+
+
+@functools.cache
+def therapist_context() -> tuple[Caseload, dict[str, Any]]:
+    """The fixed therapist's own rows and the anonymous practice aggregates, loaded once."""
+    therapist = os.environ.get(THERAPIST)
+    folder = os.environ.get(SCOPED_DIR)
+    if not therapist or not folder:
+        raise ConfigError(
+            "the therapist dashboard needs a server fixed to one therapist: start it with "
+            "`supervision serve PATH --therapist ID`"
+        )
+    return read_bundle(Path(folder), therapist)
+
+
+def write_bundle(full: Caseload, therapist_id: str, folder: Path) -> Path:
+    """Write one therapist's rows and the practice aggregates for a therapist kernel.
+
+    Called by the server process: the kernel then never holds another therapist's rows.
+    Returns ``folder``.
+    """
+    from supervision.views.gather import dumps, practice_aggregates
+
+    folder.mkdir(parents=True, exist_ok=True)
+    own = full.scoped(therapist_id=therapist_id)
+    for name, file in TABLE_FILES.items():
+        getattr(own, name).execute().to_parquet(folder / file, index=False)
+    (folder / PRACTICE_FILE).write_text(dumps(practice_aggregates(full)), encoding="utf-8")
+    return folder
+
+
+def read_bundle(folder: Path, therapist_id: str) -> tuple[Caseload, dict[str, Any]]:
+    """Read what :func:`write_bundle` wrote; the caseload comes back scoped to the therapist."""
+    frames = {name: pd.read_parquet(folder / file) for name, file in TABLE_FILES.items()}
+    ids = set(frames["therapists"]["therapist_id"]) | set(frames["episodes"]["therapist_id"])
+    if ids - {therapist_id}:
+        raise ScopeError("the therapist bundle holds other therapists' rows; refusing to show it")
+    registry = load_registry(os.environ.get(MEASURES) or None)
+    cl = Caseload.from_frames(
+        frames["sessions"],
+        frames["episodes"],
+        frames["therapists"],
+        registry=registry,
+        source=f"therapist {therapist_id}",
+    )
+    practice = json.loads((folder / PRACTICE_FILE).read_text(encoding="utf-8"))
+    return cl.scoped(therapist_id=therapist_id), practice
+
+
+__all__ = ["ALL_VARS", "caseload", "min_cell", "read_bundle", "therapist_context", "write_bundle"]

@@ -1,0 +1,224 @@
+"""Alliance trend figures (domain.md §3): by session number, by quarter, WAI-SR subscales."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from supervision.measures import Measure
+from supervision.views.common import esc, mean_text
+from supervision.views.theme import CONCERN, OKABE_ITO, OWN, PRACTICE, rgba, style
+
+#: Per-client lines are drawn for at most this many episodes (one therapist's caseload).
+MAX_CLIENT_LINES = 30
+
+SUBSCALE_LABELS = {"wai_goal": "Goal", "wai_task": "Task", "wai_bond": "Bond"}
+SUBSCALE_COLOURS = {
+    "wai_goal": OKABE_ITO["orange"],
+    "wai_task": OKABE_ITO["bluish_green"],
+    "wai_bond": OKABE_ITO["reddish_purple"],
+}
+
+
+def _hover(df: pd.DataFrame, x_label: str, noun: str) -> list[str]:
+    return [
+        f"{x_label} {esc(x)}<br>mean {mean_text(m, lo, hi, n, noun)}"
+        for x, m, lo, hi, n in zip(
+            df.iloc[:, 0], df["mean"], df["low"], df["high"], df["n"], strict=True
+        )
+    ]
+
+
+def _band(fig: go.Figure, x: pd.Series, df: pd.DataFrame, colour: str, name: str) -> None:
+    """A translucent 95% band between ``low`` and ``high`` (rows with an interval only)."""
+    ok = df["low"].notna() & df["high"].notna()
+    if not ok.any():
+        return
+    xs = list(x[ok]) + list(x[ok])[::-1]
+    ys = list(df.loc[ok, "high"]) + list(df.loc[ok, "low"])[::-1]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            fill="toself",
+            fillcolor=rgba(colour, 0.18),
+            line={"width": 0},
+            hoverinfo="skip",
+            name=f"{name}: 95% band",
+            showlegend=True,
+        )
+    )
+
+
+def alliance_trend_figure(
+    own: pd.DataFrame,
+    measure: Measure,
+    *,
+    practice: pd.DataFrame | None = None,
+    series: pd.DataFrame | None = None,
+    own_label: str = "This caseload",
+    practice_label: str = "Practice",
+) -> go.Figure | None:
+    """Mean alliance by rated-session number with its 95% band (t-interval over ratings).
+
+    Parameters
+    ----------
+    own, practice
+        ``alliance.alliance_by_session`` frames: ``rated_index, n, mean, sd, low, high``.
+    measure
+        The alliance measure; its ``concern_below`` (SRS: 36) is drawn as a line.
+    series
+        Optional ``alliance.episode_series`` (one therapist): one thin line per episode,
+        at most :data:`MAX_CLIENT_LINES` episodes (the most recently started).
+    """
+    if own is None or own.empty:
+        return None
+    fig = go.Figure()
+    _band(fig, own["rated_index"], own, OWN, own_label)
+    fig.add_trace(
+        go.Scatter(
+            x=own["rated_index"],
+            y=own["mean"],
+            mode="lines+markers",
+            name=f"{own_label}: mean",
+            line={"color": OWN, "width": 3},
+            hovertext=_hover(own, "Rated session", "ratings"),
+            hoverinfo="text",
+        )
+    )
+    if practice is not None and not practice.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=practice["rated_index"],
+                y=practice["mean"],
+                mode="lines",
+                name=f"{practice_label}: mean",
+                line={"color": PRACTICE, "width": 2, "dash": "dash"},
+                hovertext=_hover(practice, f"{practice_label}, rated session", "ratings"),
+                hoverinfo="text",
+            )
+        )
+    if series is not None and not series.empty:
+        _client_lines(fig, series)
+    if measure.concern_below is not None:
+        fig.add_hline(
+            y=measure.concern_below,
+            line={"color": CONCERN, "dash": "dot", "width": 2},
+            annotation_text=f"concern below {measure.concern_below:g}",
+            annotation_position="bottom right",
+            annotation_font_color=CONCERN,
+        )
+    style(fig, f"{esc(measure.name)}: mean by session number, with 95% band", height=400)
+    fig.update_xaxes(title_text="rated session (1 = first rated session of the episode)", dtick=1)
+    fig.update_yaxes(title_text=f"{esc(measure.key.upper())} ({measure.min:g}–{measure.max:g})")
+    return fig
+
+
+def _client_lines(fig: go.Figure, series: pd.DataFrame) -> None:
+    firsts = series.groupby("episode_id")["session_date"].min().sort_values()
+    keep = list(firsts.index[-MAX_CLIENT_LINES:])
+    sub = series[series["episode_id"].isin(keep)].sort_values(["episode_id", "rated_index"])
+    for i, (episode, rows) in enumerate(sub.groupby("episode_id", sort=True)):
+        label = esc(episode)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["rated_index"],
+                y=rows["value"],
+                mode="lines",
+                name=label,
+                legendgroup="clients",
+                legendgrouptitle_text="Episodes" if i == 0 else None,
+                line={"width": 1, "color": rgba(OKABE_ITO["sky_blue"], 0.7)},
+                hovertext=[
+                    f"episode {label}<br>session {k}: {v:g}"
+                    for k, v in zip(rows["rated_index"], rows["value"], strict=True)
+                ],
+                hoverinfo="text",
+                showlegend=False,
+            )
+        )
+
+
+def alliance_quarter_figure(
+    own: pd.DataFrame,
+    measure: Measure,
+    *,
+    practice: pd.DataFrame | None = None,
+    own_label: str = "This caseload",
+    practice_label: str = "Practice",
+) -> go.Figure | None:
+    """Mean alliance by calendar quarter with 95% intervals (``alliance_by_quarter`` frames)."""
+    if own is None or own.empty:
+        return None
+    fig = go.Figure()
+    for df, colour, name in ((own, OWN, own_label), (practice, PRACTICE, practice_label)):
+        if df is None or df.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=df["quarter"],
+                y=df["mean"],
+                mode="lines+markers",
+                name=name,
+                line={"color": colour, "width": 3 if colour == OWN else 2},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (df["high"] - df["mean"]).tolist(),
+                    "arrayminus": (df["mean"] - df["low"]).tolist(),
+                    "color": colour,
+                },
+                hovertext=_hover(df, f"{name}, quarter", "ratings"),
+                hoverinfo="text",
+            )
+        )
+    if measure.concern_below is not None:
+        fig.add_hline(
+            y=measure.concern_below,
+            line={"color": CONCERN, "dash": "dot"},
+            annotation_text=f"concern below {measure.concern_below:g}",
+            annotation_font_color=CONCERN,
+        )
+    style(fig, f"{esc(measure.name)}: mean by calendar quarter, with 95% intervals", height=340)
+    fig.update_xaxes(title_text="quarter of the session", type="category")
+    fig.update_yaxes(title_text=esc(measure.key.upper()))
+    return fig
+
+
+def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
+    """WAI-SR goal / task / bond (4–20 each) by rated session, with 95% bands."""
+    if df is None or df.empty:
+        return None
+    fig = go.Figure()
+    for sub, rows in df.groupby("subscale", sort=False):
+        colour = SUBSCALE_COLOURS.get(str(sub), OKABE_ITO["grey"])
+        label = SUBSCALE_LABELS.get(str(sub), esc(sub))
+        rows = rows.sort_values("rated_index")
+        _band(fig, rows["rated_index"], rows, colour, label)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["rated_index"],
+                y=rows["mean"],
+                mode="lines+markers",
+                name=label,
+                line={"color": colour, "width": 2},
+                hovertext=_hover(
+                    rows[["rated_index", "mean", "low", "high", "n"]],
+                    f"{label}, rated session",
+                    "ratings",
+                ),
+                hoverinfo="text",
+            )
+        )
+    style(fig, "WAI-SR subscales: goal, task and bond (4–20 each)", height=360)
+    fig.update_xaxes(title_text="rated session", dtick=1)
+    fig.update_yaxes(title_text="subscale mean", range=[4, 20])
+    return fig
+
+
+__all__ = [
+    "MAX_CLIENT_LINES",
+    "alliance_quarter_figure",
+    "alliance_trend_figure",
+    "subscale_figure",
+]

@@ -1,0 +1,329 @@
+"""The three dashboard apps: supervisor, therapist (server-scoped) and practice review.
+
+A notebook only calls ``supervisor_app()`` / ``therapist_app()`` / ``practice_app()``
+(which read the server-fixed environment through :mod:`supervision.session`), displays
+the app and calls ``app.refresh()``.  A filter change recomputes the headline and the
+visible tab only; other tabs are rebuilt when opened.  The ``*App`` classes take a
+caseload directly, for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from supervision.caseload import Caseload
+from supervision.errors import SupervisionError
+from supervision.views import cases as vc
+from supervision.views import gather
+from supervision.views.common import css, error_panel, esc, loading_indicator
+from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
+from supervision.views.tabs import CASELOAD_TABS, View
+
+log = logging.getLogger("supervision.views")
+
+VERDICT_NOTE = (
+    "These figures are prompts for reflection in supervision, never verdicts on a therapist. "
+    "Every rate shows its n and a 95% interval: small numbers move a lot by chance."
+)
+
+Tab = tuple[str, Callable[[Any], list[widgets.Widget]]]
+
+
+class TabbedApp:
+    """Header, controls, loading line, headline and lazily built tabs."""
+
+    def __init__(
+        self, title: str, note: str, controls: list[widgets.Widget], tabs: tuple[Tab, ...]
+    ) -> None:
+        self.tab_specs = tabs
+        self.loading = loading_indicator()
+        self.loading.layout.display = "none"
+        self.headline = widgets.VBox()
+        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in tabs])
+        for i, (name, _) in enumerate(tabs):
+            self.tabs.set_title(i, name)
+        self.tabs.observe(self._on_tab, names="selected_index")
+        header = widgets.HTML(
+            f"<h1>{title}</h1><div class='sv-note'>{note}</div>"
+            f"<div class='sv-note'>{esc(VERDICT_NOTE)}</div>"
+        )
+        self.root = widgets.VBox(
+            [css(), header, widgets.HBox(controls), self.loading, self.headline, self.tabs]
+        )
+        self.root.add_class("sv-app")
+        self.stale: set[int] = set(range(len(tabs)))
+        self.figures: dict[str, Any] = {}
+        self._view: Any = None
+
+    # -------------------------------------------------------------- to override
+    def make_view(self) -> Any:
+        """The scoped view for the current controls (raise SupervisionError if invalid)."""
+        raise NotImplementedError
+
+    def make_headline(self, view: Any) -> widgets.Widget:
+        """The headline cards for ``view``."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- machinery
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.root._repr_mimebundle_(**kwargs)
+
+    def _busy(self, work: Callable[[], None]) -> None:
+        self.loading.layout.display = None
+        try:
+            work()
+        finally:
+            self.loading.layout.display = "none"
+
+    def refresh(self, *_: Any) -> None:
+        """Recompute the headline and the visible tab; mark the other tabs stale."""
+        self._busy(self._refresh)
+
+    def _refresh(self) -> None:
+        self.stale = set(range(len(self.tab_specs)))
+        try:
+            self._view = self.make_view()
+        except SupervisionError as exc:
+            self._view = None
+            self.headline.children = [error_panel("This selection", str(exc))]
+            for box in self.tabs.children:
+                box.children = []
+            return
+        self.headline.children = [
+            self._guard("The headline figures", lambda: self.make_headline(self._view))
+        ]
+        self._build(self.tabs.selected_index or 0)
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        i = change["new"]
+        if i is not None and i in self.stale and self._view is not None:
+            self._busy(lambda: self._build(i))
+
+    def _build(self, i: int) -> None:
+        name, builder = self.tab_specs[i]
+        box = self.tabs.children[i]
+        try:
+            box.children = builder(self._view)
+        except SupervisionError as exc:
+            box.children = [error_panel(name, str(exc))]
+        except Exception as exc:  # the page must never be blank
+            log.exception("tab %s failed", name)
+            box.children = [error_panel(name, f"unexpected internal error ({type(exc).__name__})")]
+        self.stale.discard(i)
+        self.figures.update(self._view.figures)
+
+    @staticmethod
+    def _guard(what: str, build: Callable[[], widgets.Widget]) -> widgets.Widget:
+        try:
+            return build()
+        except SupervisionError as exc:
+            return error_panel(what, str(exc))
+        except Exception as exc:
+            log.exception("%s failed", what)
+            return error_panel(what, f"unexpected internal error ({type(exc).__name__})")
+
+
+def _date_pickers(cl: Caseload) -> tuple[widgets.DatePicker, widgets.DatePicker]:
+    lo, hi = gather.date_span(cl)
+    since = widgets.DatePicker(value=lo, description="From", layout={"width": "250px"})
+    until = widgets.DatePicker(value=hi, description="To", layout={"width": "250px"})
+    return since, until
+
+
+def _window(since: dt.date | None, until: dt.date | None) -> None:
+    if since is not None and until is not None and since > until:
+        raise SupervisionError(
+            f"the start date {since} is after the end date {until}: pick a start on or before "
+            "the end"
+        )
+
+
+class SupervisorApp(TabbedApp):
+    """One therapist's caseload, picked from a list, with a date range, beside the practice."""
+
+    def __init__(self, caseload: Caseload, *, min_cell: int = 5) -> None:
+        self.caseload, self.min_cell = caseload, min_cell
+        ids = caseload.therapist_ids()
+        self.therapist = widgets.Dropdown(
+            options=ids, value=ids[0] if ids else None, description="Therapist"
+        )
+        self.since, self.until = _date_pickers(caseload)
+        self.show_clients = widgets.ToggleButton(
+            value=False,
+            description="Show each client's alliance line",
+            icon="users",
+            layout={"width": "260px"},
+        )
+        self._practice_cache: dict[tuple, dict[str, Any]] = {}
+        super().__init__(
+            "Supervision: caseload review",
+            "Pick a therapist and a date range. Practice figures cover the same dates.",
+            [self.therapist, self.since, self.until, self.show_clients],
+            CASELOAD_TABS,
+        )
+        for w in (self.therapist, self.since, self.until):
+            w.observe(self.refresh, names="value")
+        self.show_clients.observe(self._toggle_clients, names="value")
+
+    def practice(self, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
+        """Practice aggregates over the window (cached per window)."""
+        key = (since, until)
+        if key not in self._practice_cache:
+            self._practice_cache[key] = gather.practice_aggregates(
+                self.caseload.scoped(since=since, until=until)
+            )
+        return self._practice_cache[key]
+
+    def make_view(self) -> View:
+        if self.therapist.value is None:
+            raise SupervisionError("this export has no therapists")
+        since, until = self.since.value, self.until.value
+        _window(since, until)
+        own = self.caseload.scoped(therapist_id=self.therapist.value, since=since, until=until)
+        return View(
+            own=own,
+            practice=self.practice(since, until),
+            own_label=f"Therapist {self.therapist.value}",
+            min_cell=self.min_cell,
+            show_clients=self.show_clients.value,
+        )
+
+    def make_headline(self, view: View) -> widgets.Widget:
+        return _caseload_headline(view)
+
+    def _toggle_clients(self, change: dict[str, Any]) -> None:
+        if self._view is not None:
+            self._view.show_clients = bool(change["new"])
+            self.stale.add(0)
+            if (self.tabs.selected_index or 0) == 0:
+                self._busy(lambda: self._build(0))
+
+
+def _caseload_headline(view: View) -> widgets.Widget:
+    own = gather.headline(
+        view.own,
+        alliance_key=view.practice.get("alliance_key"),
+        outcome_key=view.practice.get("outcome_key"),
+    )
+    return vc.headline_cards(
+        own,
+        view.practice.get("headline"),
+        own_label=view.own_label,
+        practice_label=view.practice_label,
+    )
+
+
+class TherapistApp(TabbedApp):
+    """The therapist's own caseload (fixed by the server) beside the anonymous practice."""
+
+    def __init__(self, caseload: Caseload, practice: dict[str, Any], *, min_cell: int = 5) -> None:
+        if caseload.therapist_scope is None:
+            raise SupervisionError("the therapist view needs a caseload scoped to one therapist")
+        self.caseload, self.practice, self.min_cell = caseload, practice, min_cell
+        self.since, self.until = _date_pickers(caseload)
+        super().__init__(
+            "Your caseload: reflection",
+            f"Therapist {esc(caseload.therapist_scope)}. The practice figures are anonymous "
+            "aggregates over all therapists and the whole export; nobody else's caseload is "
+            "loaded in this view.",
+            [self.since, self.until],
+            CASELOAD_TABS,
+        )
+        for w in (self.since, self.until):
+            w.observe(self.refresh, names="value")
+
+    def make_view(self) -> View:
+        since, until = self.since.value, self.until.value
+        _window(since, until)
+        own = self.caseload.scoped(since=since, until=until)
+        return View(
+            own=own,
+            practice=self.practice,
+            own_label="Your caseload",
+            practice_label="Practice (all dates)",
+            therapist_view=True,
+            min_cell=self.min_cell,
+            show_clients=True,
+        )
+
+    def make_headline(self, view: View) -> widgets.Widget:
+        return _caseload_headline(view)
+
+
+class PracticeApp(TabbedApp):
+    """The quarterly practice review: a quarter and a team, against last quarter and benchmarks."""
+
+    def __init__(self, caseload: Caseload, *, min_cell: int = 5) -> None:
+        self.caseload, self.min_cell = caseload, min_cell
+        qs = gather.quarters(caseload)
+        self.quarter = widgets.Dropdown(
+            options=qs[::-1], value=qs[-1] if qs else None, description="Quarter"
+        )
+        teams = sorted(caseload.therapists.select("team").distinct().execute()["team"].dropna())
+        self.team = widgets.Dropdown(
+            options=[("All teams", None)] + [(t, t) for t in teams], value=None, description="Team"
+        )
+        super().__init__(
+            "Practice review",
+            "Episodes active in the quarter, read as of its last day. Therapists are compared "
+            "on funnel plots, never ranked. Breakdowns hide groups of fewer than "
+            f"{min_cell} episodes.",
+            [self.quarter, self.team],
+            PRACTICE_TABS,
+        )
+        for w in (self.quarter, self.team):
+            w.observe(self.refresh, names="value")
+
+    def make_view(self) -> PracticeView:
+        if self.quarter.value is None:
+            raise SupervisionError("this export has no sessions, so there is no quarter to review")
+        return PracticeView.build(
+            self.caseload, self.quarter.value, self.team.value, min_cell=self.min_cell
+        )
+
+    def make_headline(self, view: PracticeView) -> widgets.Widget:
+        return vc.headline_cards(
+            view.current_headline,
+            view.previous_headline,
+            own_label=view.quarter,
+            practice_label=f"{view.previous} (previous)",
+        )
+
+
+def supervisor_app() -> SupervisorApp:
+    """The supervisor dashboard over the export the server was started with."""
+    from supervision import session
+
+    cl = session.caseload()
+    return SupervisorApp(cl, min_cell=session.min_cell())
+
+
+def therapist_app() -> TherapistApp:
+    """The therapist dashboard, fixed by the server to one therapist (``--therapist``)."""
+    from supervision import session
+
+    cl, practice = session.therapist_context()
+    return TherapistApp(cl, practice, min_cell=session.min_cell())
+
+
+def practice_app() -> PracticeApp:
+    """The practice-review dashboard over the export the server was started with."""
+    from supervision import session
+
+    return PracticeApp(session.caseload(), min_cell=session.min_cell())
+
+
+__all__ = [
+    "PracticeApp",
+    "SupervisorApp",
+    "TabbedApp",
+    "TherapistApp",
+    "practice_app",
+    "supervisor_app",
+    "therapist_app",
+]

@@ -1,0 +1,221 @@
+"""Shared pieces of every dashboard: escaping, rate labels, panels, loading, errors.
+
+Voilà hides tracebacks, so a panel that fails must say so in the page (STYLE.md,
+"Notebooks"): :func:`guarded` turns any failure of a panel builder into a readable
+message.  Every string that came from an export goes through :func:`esc` before it
+reaches HTML, a hover label or a tick label (plotly renders a subset of HTML there).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from supervision.errors import SupervisionError
+
+log = logging.getLogger("supervision.views")
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+CSS = """
+<style>
+.sv-app { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+  max-width: 1180px; }
+.sv-app h1 { font-size: 1.5em; margin: 0.2em 0; }
+.sv-note { color: #444; font-size: 0.92em; margin: 0.2em 0 0.6em 0; }
+.sv-caution { border-left: 4px solid #E69F00; background: #fff8e6; padding: 0.5em 0.8em;
+  margin: 0.4em 0; font-size: 0.95em; }
+.sv-empty { border: 1px dashed #999; color: #444; padding: 1em; margin: 0.4em 0;
+  background: #fafafa; }
+.sv-error { border-left: 4px solid #D55E00; background: #fdeee6; padding: 0.6em 0.8em;
+  margin: 0.4em 0; }
+.sv-loading { color: #0072B2; font-weight: 600; padding: 0.3em 0; }
+.sv-loading .sv-spinner { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em;
+  border: 2px solid #56B4E9; border-top-color: transparent; border-radius: 50%;
+  animation: sv-spin 0.8s linear infinite; vertical-align: -0.1em; }
+@keyframes sv-spin { to { transform: rotate(360deg); } }
+.sv-cards { display: flex; flex-wrap: wrap; gap: 0.6em; margin: 0.4em 0; }
+.sv-card { border: 1px solid #ddd; border-radius: 6px; padding: 0.5em 0.8em; min-width: 150px;
+  flex: 1 1 150px; background: #fff; }
+.sv-card .sv-label { color: #444; font-size: 0.85em; }
+.sv-card .sv-value { font-size: 1.45em; font-weight: 600; color: #0072B2; }
+.sv-card .sv-sub { color: #444; font-size: 0.82em; }
+.sv-card .sv-practice { color: #555; font-size: 0.82em; border-top: 1px solid #eee;
+  margin-top: 0.3em; padding-top: 0.2em; }
+.sv-table { border-collapse: collapse; font-size: 0.92em; }
+.sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: left;
+  vertical-align: top; }
+.sv-questions li { margin: 0.25em 0; }
+</style>
+"""
+
+
+# ---------------------------------------------------------------------- text
+def esc(value: object) -> str:
+    """HTML-escape any value from an export (quotes too), for HTML widgets and hovers."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def is_missing(value: object) -> bool:
+    """True for None and NaN (a rate whose denominator is 0, or a suppressed cell)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(value: object, digits: int = 0) -> str:
+    """A 0–1 rate as a percentage (``"—"`` when missing)."""
+    if is_missing(value):
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+def num(value: object, digits: int = 1) -> str:
+    """A number rounded for display (``"—"`` when missing)."""
+    if is_missing(value):
+        return "—"
+    return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def rate_text(rate: object, low: object, high: object, n: object, noun: str) -> str:
+    """``"21% (95% CI 12–34%), n = 38 ended episodes"``; says so when n is 0."""
+    n_txt = "—" if is_missing(n) else f"{int(float(n))}"  # type: ignore[arg-type]
+    if is_missing(rate):
+        return f"no rate (n = {n_txt} {noun})"
+    ci = "" if is_missing(low) else f" (95% CI {pct(low)}–{pct(high)})"
+    return f"{pct(rate)}{ci}, n = {n_txt} {noun}"
+
+
+def mean_text(mean: object, low: object, high: object, n: object, noun: str) -> str:
+    """``"37.2 (95% CI 36.5–37.9), n = 24 episodes"``."""
+    n_txt = "—" if is_missing(n) else f"{int(float(n))}"  # type: ignore[arg-type]
+    if is_missing(mean):
+        return f"no value (n = {n_txt} {noun})"
+    ci = "" if is_missing(low) else f" (95% CI {num(low)}–{num(high)})"
+    return f"{num(mean)}{ci}, n = {n_txt} {noun}"
+
+
+# ---------------------------------------------------------------------- widgets
+def css() -> widgets.HTML:
+    """The dashboards' stylesheet, as a widget placed once at the top of an app."""
+    return widgets.HTML(CSS)
+
+
+def html_panel(body: str, *classes: str) -> widgets.HTML:
+    """An HTML widget; ``body`` must already be escaped where it holds export strings."""
+    w = widgets.HTML(body)
+    for c in ("sv-panel", *classes):
+        w.add_class(c)
+    return w
+
+
+def empty_state(message: str) -> widgets.HTML:
+    """A visible "nothing to show" box (``message`` is our own wording, escaped anyway)."""
+    return html_panel(f'<div class="sv-empty">{esc(message)}</div>', "sv-empty-panel")
+
+
+def error_panel(what: str, message: str) -> widgets.HTML:
+    """A readable failure message in place of a panel (Voilà hides tracebacks)."""
+    body = f'<div class="sv-error"><b>{esc(what)} could not be drawn.</b><br>{esc(message)}</div>'
+    return html_panel(body, "sv-error-panel")
+
+
+def loading_indicator(text: str = "Computing figures…") -> widgets.HTML:
+    """A spinner line shown while figures compute (hide with ``layout.display = 'none'``)."""
+    w = widgets.HTML(f'<div class="sv-loading"><span class="sv-spinner"></span>{esc(text)}</div>')
+    w.add_class("sv-loading-indicator")
+    return w
+
+
+def figure_payload(fig: go.Figure) -> dict[str, Any]:
+    """The plotly mime bundle payload (rendered by the local jupyterlab-plotly extension).
+
+    The plotly.js bundle comes from the installed extension, never a CDN.
+    """
+    payload = json.loads(pio.to_json(fig, validate=False))
+    payload["config"] = {"displaylogo": False, "responsive": True}
+    return payload
+
+
+def figure_panel(fig: go.Figure) -> widgets.Output:
+    """A plain plotly figure shown in an ``Output`` widget (see docs/dashboards.md for why)."""
+    out = widgets.Output()
+    out.add_class("sv-panel")
+    out.add_class("sv-figure-panel")
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {PLOTLY_MIME: figure_payload(fig), "text/plain": "<plotly figure>"},
+            "metadata": {},
+        },
+    )
+    out.figure = fig  # type: ignore[attr-defined]  # kept for tests and callers
+    return out
+
+
+Built = go.Figure | widgets.Widget | None
+
+
+def as_widget(built: Built, empty: str) -> widgets.Widget:
+    """A figure -> :func:`figure_panel`; ``None`` -> :func:`empty_state` (``empty``)."""
+    if built is None:
+        return empty_state(empty)
+    if isinstance(built, go.Figure):
+        return figure_panel(built)
+    return built
+
+
+def guarded(
+    what: str, build: Callable[[], Built], *, empty: str = "Nothing to show."
+) -> widgets.Widget:
+    """Run one panel builder; any failure becomes a readable :func:`error_panel`."""
+    try:
+        return as_widget(build(), empty)
+    except SupervisionError as exc:
+        return error_panel(what, str(exc))
+    except Exception as exc:  # last resort: the page must never be blank
+        log.exception("panel %s failed", what)
+        return error_panel(
+            what,
+            f"unexpected internal error ({type(exc).__name__}). This is a bug in supervision, "
+            "not in your export; the other panels are unaffected.",
+        )
+
+
+def section(title: str, children: Iterable[widgets.Widget], note: str = "") -> widgets.VBox:
+    """A titled vertical group of panels (``title``/``note`` are our own words)."""
+    head = f"<h3>{esc(title)}</h3>" + (f'<div class="sv-note">{note}</div>' if note else "")
+    return widgets.VBox([widgets.HTML(head), *children])
+
+
+__all__ = [
+    "CSS",
+    "PLOTLY_MIME",
+    "as_widget",
+    "css",
+    "empty_state",
+    "error_panel",
+    "esc",
+    "figure_panel",
+    "figure_payload",
+    "guarded",
+    "html_panel",
+    "is_missing",
+    "loading_indicator",
+    "mean_text",
+    "num",
+    "pct",
+    "rate_text",
+    "section",
+]

@@ -1,0 +1,229 @@
+"""What the dashboards show, computed from a :class:`~supervision.Caseload` (no drawing here).
+
+Everything comes from the metric modules (``alliance``, ``ruptures``, ``termination``,
+``outcomes``, ``neurotype``, ``cases``); this module only picks the measures, packs the
+headline figures and turns the practice's anonymous aggregates into JSON and back (the
+therapist-scoped server hands them to its kernel as a file, so that kernel never holds
+another therapist's rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from supervision import alliance, outcomes, ruptures, termination
+from supervision.caseload import Caseload
+
+PAIRED = "phq9_gad7"
+
+
+def alliance_measure(cl: Caseload) -> str | None:
+    """The alliance measure the trend views use: SRS if present, else WAI-SR, else any."""
+    present = cl.measures_present("alliance")
+    for key in ("srs", "wai_sr"):
+        if key in present:
+            return key
+    return present[0] if present else None
+
+
+def outcome_measure(cl: Caseload) -> str | None:
+    """The outcome measure of the headline: PHQ-9 + GAD-7 paired rule if both, else the first."""
+    present = cl.measures_present("outcome")
+    if "phq9" in present and "gad7" in present:
+        return PAIRED
+    return present[0] if present else None
+
+
+def measure_name(cl: Caseload, key: str | None) -> str:
+    """Display name of a measure key (the paired rule has its own)."""
+    if key is None:
+        return "no measure"
+    if key == PAIRED:
+        return "PHQ-9 + GAD-7 (NHS Talking Therapies rule)"
+    return cl.registry[key].name
+
+
+def _clean(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (dt.date, pd.Timestamp)):
+        return str(v)[:10]
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return v
+    if math.isnan(f):
+        return None
+    return int(f) if float(f).is_integer() and not isinstance(v, float) else f
+
+
+def row(df: pd.DataFrame | None) -> dict[str, Any] | None:
+    """The first row of a one-row summary as a plain dict (NaN -> None), or None if empty."""
+    if df is None or df.empty:
+        return None
+    return {k: _clean(v) for k, v in df.iloc[0].items()}
+
+
+def _fig(value: Any, low: Any = None, high: Any = None, n: Any = None, **extra: Any) -> dict:
+    return {
+        "value": _clean(value),
+        "low": _clean(low),
+        "high": _clean(high),
+        "n": _clean(n),
+        **extra,
+    }
+
+
+def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
+    """The six headline figures of a (scoped) caseload, each with its n and interval."""
+    term = row(termination.termination_summary(cl)) or {}
+    rup = row(ruptures.rupture_summary(cl)) or {}
+    out: dict[str, Any] = {
+        "episodes": _fig(term.get("episodes"), n=term.get("episodes")),
+        "sessions": _fig(rup.get("attended_sessions")),
+        "repair_rate": _fig(
+            rup.get("repair_rate"),
+            rup.get("repair_rate_low"),
+            rup.get("repair_rate_high"),
+            rup.get("count"),
+        ),
+        "dropout_rate": _fig(
+            term.get("dropout_rate"),
+            term.get("dropout_rate_low"),
+            term.get("dropout_rate_high"),
+            term.get("ended"),
+        ),
+    }
+    if alliance_key:
+        a = row(alliance.alliance_summary(cl, alliance_key)) or {}
+        out["early_alliance"] = _fig(
+            a.get("early_mean"),
+            a.get("early_mean_low"),
+            a.get("early_mean_high"),
+            a.get("episodes"),
+            measure=alliance_key.upper().replace("_", "-"),
+        )
+    if outcome_key:
+        o = row(outcomes.outcome_summary(cl, outcome_key)) or {}
+        out["reliable_improvement_rate"] = _fig(
+            o.get("reliable_improvement_rate"),
+            o.get("reliable_improvement_rate_low"),
+            o.get("reliable_improvement_rate_high"),
+            o.get("paired"),
+            measure="PHQ-9 + GAD-7" if outcome_key == PAIRED else outcome_key.upper(),
+        )
+    return out
+
+
+def practice_aggregates(cl: Caseload) -> dict[str, Any]:
+    """Anonymous practice-wide aggregates for comparison panels (JSON-serialisable).
+
+    Holds only counts, rates, means and their intervals over the whole caseload: no id,
+    no row.  Keys: ``alliance_key``, ``outcome_key``, ``headline``, ``ruptures``,
+    ``termination``, ``alliance_by_session``, ``alliance_by_quarter``, ``retention``.
+    """
+    a_key, o_key = alliance_measure(cl), outcome_measure(cl)
+    frames: dict[str, pd.DataFrame | None] = {
+        "alliance_by_session": alliance.alliance_by_session(cl, a_key) if a_key else None,
+        "alliance_by_quarter": alliance.alliance_by_quarter(cl, a_key) if a_key else None,
+        "retention": termination.retention(cl),
+    }
+    return {
+        "alliance_key": a_key,
+        "outcome_key": o_key,
+        "window": [_clean(w) for w in cl.window],
+        "headline": headline(cl, alliance_key=a_key, outcome_key=o_key),
+        "ruptures": row(ruptures.rupture_summary(cl)),
+        "termination": row(termination.termination_summary(cl)),
+        **{k: _records(v) for k, v in frames.items()},
+    }
+
+
+def _records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    if df is None:
+        return None
+    return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+def frame(aggregates: dict[str, Any], key: str) -> pd.DataFrame | None:
+    """A frame stored in :func:`practice_aggregates` output, back as pandas (None -> NaN)."""
+    recs = aggregates.get(key)
+    if recs is None:
+        return None
+    return pd.DataFrame.from_records(recs).astype("object").infer_objects().fillna(float("nan"))
+
+
+def dumps(aggregates: dict[str, Any]) -> str:
+    """JSON text of the aggregates (strict JSON: no NaN)."""
+    return json.dumps(aggregates, allow_nan=False)
+
+
+def team_scoped(cl: Caseload, team: str | None) -> Caseload:
+    """Restrict a caseload to the therapists of one team (``None``: everyone)."""
+    if team is None:
+        return cl
+    t = cl.therapists.filter(cl.therapists.team == team)
+    ids = t.therapist_id
+    return replace(
+        cl,
+        therapists=t,
+        sessions=cl.sessions.filter(cl.sessions.therapist_id.isin(ids)),
+        episodes=cl.episodes.filter(cl.episodes.therapist_id.isin(ids)),
+    )
+
+
+def date_span(cl: Caseload) -> tuple[dt.date | None, dt.date | None]:
+    """First and last session date of the caseload."""
+    s = cl.sessions
+    r = s.aggregate(lo=s.session_date.min(), hi=s.session_date.max()).execute().iloc[0]
+    lo, hi = r["lo"], r["hi"]
+    as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(lo), as_date(hi)
+
+
+def quarters(cl: Caseload) -> list[str]:
+    """Calendar quarters (``"2024Q1"``) from the first to the last session, oldest first."""
+    lo, hi = date_span(cl)
+    if lo is None or hi is None:
+        return []
+    rng = pd.period_range(pd.Period(lo, "Q"), pd.Period(hi, "Q"), freq="Q")
+    return [str(p) for p in rng]
+
+
+def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
+    """``"2024Q1"`` -> (2024-01-01, 2024-03-31)."""
+    p = pd.Period(quarter, "Q")
+    return p.start_time.date(), p.end_time.date()
+
+
+def previous_quarter(quarter: str) -> str:
+    """``"2024Q1"`` -> ``"2023Q4"``."""
+    return str(pd.Period(quarter, "Q") - 1)
+
+
+__all__ = [
+    "PAIRED",
+    "alliance_measure",
+    "date_span",
+    "dumps",
+    "frame",
+    "headline",
+    "measure_name",
+    "outcome_measure",
+    "practice_aggregates",
+    "previous_quarter",
+    "quarter_bounds",
+    "quarters",
+    "row",
+    "team_scoped",
+]

@@ -1,0 +1,178 @@
+"""Practice-review figures: funnel plots (never a league table) and benchmark comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from supervision.stats import funnel_limits
+from supervision.views.common import esc, is_missing, pct, rate_text
+from supervision.views.theme import BENCHMARK, BENCHMARKS, OKABE_ITO, OWN, PRACTICE, style
+
+Fig = Mapping[str, object]
+
+
+def funnel_figure(
+    per_therapist: pd.DataFrame,
+    p0: float | None,
+    *,
+    title: str,
+    noun: str,
+    min_cell: int = 5,
+) -> go.Figure | None:
+    """A funnel plot: each therapist's rate against its denominator (Spiegelhalter 2005).
+
+    ``per_therapist`` has ``therapist_id, k, n``.  The limits are 95% and 99.8% around the
+    practice rate ``p0`` (:func:`supervision.stats.funnel_limits`).  Therapists with fewer
+    than ``min_cell`` in the denominator are left out (privacy; their count is said).
+    Points are not ranked or sorted; the plot's message is "within the funnel or not".
+    """
+    if per_therapist is None or per_therapist.empty or p0 is None or is_missing(p0):
+        return None
+    d = per_therapist[per_therapist["n"] >= min_cell].copy()
+    hidden = int((per_therapist["n"] < min_cell).sum())
+    if d.empty:
+        return None
+    n_max = int(max(d["n"].max(), min_cell)) + 2
+    grid = np.arange(1, n_max + 1)
+    lim = funnel_limits(float(p0), grid)
+    fig = go.Figure()
+    for level, dash, colour in (
+        ("95", "dash", OKABE_ITO["orange"]),
+        ("99.8", "dot", OKABE_ITO["vermillion"]),
+    ):
+        for side in ("lower", "upper"):
+            fig.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=lim[f"{side}_{level}"],
+                    mode="lines",
+                    line={"dash": dash, "color": colour, "shape": "hv"},
+                    name=f"{level}% limits",
+                    legendgroup=level,
+                    showlegend=side == "upper",
+                    hoverinfo="skip",
+                )
+            )
+    fig.add_hline(
+        y=float(p0),
+        line={"color": PRACTICE, "width": 2},
+        annotation_text=f"practice {pct(p0, 1)}",
+        annotation_position="top right",
+    )
+    d["rate"] = d["k"] / d["n"]
+    fig.add_trace(
+        go.Scatter(
+            x=d["n"],
+            y=d["rate"],
+            mode="markers",
+            name="therapists",
+            marker={"size": 10, "color": OWN, "line": {"width": 1, "color": "white"}},
+            hovertext=[
+                f"therapist {esc(t)}: {int(k)} of {int(n)} {noun} ({pct(r)})"
+                for t, k, n, r in zip(d["therapist_id"], d["k"], d["n"], d["rate"], strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    note = f" — {hidden} therapist(s) with fewer than {min_cell} not shown" if hidden else ""
+    style(fig, f"{title}: funnel plot{note}", height=380)
+    fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
+    fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def _rate_of(v: Fig) -> str:
+    noun = str(v.get("noun", "episodes"))
+    return rate_text(v.get("value"), v.get("low"), v.get("high"), v.get("n"), noun)
+
+
+def benchmark_figure(
+    current: Mapping[str, Fig],
+    previous: Mapping[str, Fig] | None,
+    *,
+    current_label: str,
+    previous_label: str,
+) -> go.Figure | None:
+    """The practice's rates this quarter and last, beside the published benchmarks (§5)."""
+    keys = [
+        b
+        for b in BENCHMARKS
+        if not is_missing((current.get(b.key) or {}).get("value"))
+        or (previous and not is_missing((previous.get(b.key) or {}).get("value")))
+    ]
+    if not keys:
+        return None
+    labels = [b.label for b in keys]
+    fig = go.Figure()
+    for figs, name, colour, symbol in (
+        (previous, previous_label, PRACTICE, "circle-open"),
+        (current, current_label, OWN, "circle"),
+    ):
+        if not figs:
+            continue
+        vals = [figs.get(b.key) or {} for b in keys]
+        y = [None if is_missing(v.get("value")) else float(v["value"]) for v in vals]  # type: ignore[arg-type]
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=y,
+                mode="markers",
+                name=name,
+                marker={
+                    "size": 13,
+                    "color": colour,
+                    "symbol": symbol,
+                    "line": {"width": 2, "color": colour},
+                },
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "color": colour,
+                    "array": [
+                        0 if yy is None or is_missing(v.get("high")) else float(v["high"]) - yy
+                        for yy, v in zip(y, vals, strict=True)
+                    ],
+                    "arrayminus": [
+                        0 if yy is None or is_missing(v.get("low")) else yy - float(v["low"])
+                        for yy, v in zip(y, vals, strict=True)
+                    ],
+                },
+                hovertext=[
+                    f"{esc(name)}: {lab} {_rate_of(v)}" for lab, v in zip(labels, vals, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[b.rate for b in keys],
+            mode="markers",
+            name="published benchmark",
+            marker={"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": BENCHMARK}},
+            hovertext=[f"{b.label}: {pct(b.rate, 1)} — {b.source}" for b in keys],
+            hoverinfo="text",
+        )
+    )
+    style(fig, "Practice against the previous quarter and published benchmarks", height=400)
+    fig.update_layout(scattermode="group")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="rate")
+    sources = sorted({b.source for b in keys})
+    fig.add_annotation(
+        text="Benchmarks: " + "; ".join(sources),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1.02,
+        showarrow=False,
+        xanchor="left",
+        font={"size": 11},
+    )
+    return fig
+
+
+__all__ = ["benchmark_figure", "funnel_figure"]

@@ -1,0 +1,272 @@
+"""The tabs of the practice-review dashboard (a quarter and a team)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+
+from supervision import alliance, neurotype, outcomes, termination
+from supervision.caseload import Caseload
+from supervision.views import alliance as va
+from supervision.views import gather
+from supervision.views import neurotype as vn
+from supervision.views import practice as vp
+from supervision.views import termination as vt
+from supervision.views.common import guarded, html_panel
+from supervision.views.gather import PAIRED, row
+
+
+@dataclass
+class PracticeView:
+    """The practice in one quarter (``current``) and the quarter before (``previous``)."""
+
+    current: Caseload
+    previous_cl: Caseload
+    quarter: str
+    previous: str
+    alliance_key: str | None
+    outcome_key: str | None
+    min_cell: int = 5
+    current_headline: dict[str, Any] = field(default_factory=dict)
+    previous_headline: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, go.Figure | None] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, cl: Caseload, quarter: str, team: str | None, *, min_cell: int) -> PracticeView:
+        """Scope the caseload to ``team`` and to ``quarter`` and the quarter before it."""
+        base = gather.team_scoped(cl, team)
+        prev_q = gather.previous_quarter(quarter)
+        (c0, c1), (p0, p1) = gather.quarter_bounds(quarter), gather.quarter_bounds(prev_q)
+        cur, prev = base.scoped(since=c0, until=c1), base.scoped(since=p0, until=p1)
+        a_key, o_key = gather.alliance_measure(base), gather.outcome_measure(base)
+        view = cls(cur, prev, quarter, prev_q, a_key, o_key, min_cell)
+        view.current_headline = gather.headline(cur, alliance_key=a_key, outcome_key=o_key)
+        view.previous_headline = gather.headline(prev, alliance_key=a_key, outcome_key=o_key)
+        return view
+
+    def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
+        """Build one panel under ``name``, remembering its figure."""
+
+        def run() -> Any:
+            fig = build()
+            self.figures[name] = fig if isinstance(fig, go.Figure) else None
+            return fig
+
+        self.figures.pop(name, None)
+        return guarded(what, run, empty=empty)
+
+    def rates(self, cl: Caseload) -> dict[str, dict[str, Any]]:
+        """Rates of ``cl`` keyed as the benchmarks (domain.md §5), with n and interval."""
+        t = row(termination.termination_summary(cl)) or {}
+        out = {"dropout_rate": _rate(t, "dropout_rate", "ended", "ended episodes")}
+        if self.outcome_key:
+            o = row(outcomes.outcome_summary(cl, self.outcome_key)) or {}
+            for key in (
+                "reliable_improvement_rate",
+                "reliable_deterioration_rate",
+                "reliable_recovery_rate",
+            ):
+                out[key] = _rate(o, key, "paired", "paired episodes")
+            out["recovery_rate"] = _rate(
+                o, "recovery_rate", "started_clinical", "episodes starting in the clinical range"
+            )
+        return out
+
+
+def _rate(r: dict[str, Any], key: str, n_key: str, noun: str) -> dict[str, Any]:
+    return {
+        "value": r.get(key),
+        "low": r.get(f"{key}_low"),
+        "high": r.get(f"{key}_high"),
+        "n": r.get(n_key),
+        "noun": noun,
+    }
+
+
+def overview_tab(v: PracticeView) -> list[widgets.Widget]:
+    """This quarter against the previous one and the published benchmarks."""
+    return [
+        v.panel(
+            "benchmarks",
+            "The benchmark comparison",
+            lambda: vp.benchmark_figure(
+                v.rates(v.current),
+                v.rates(v.previous_cl),
+                current_label=v.quarter,
+                previous_label=f"{v.previous} (previous)",
+            ),
+            "No ended or paired episodes in this quarter.",
+        )
+    ]
+
+
+def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
+    """Drop-out and reliable improvement by therapist on funnel plots (never ranked)."""
+    note = html_panel(
+        "<div class='sv-note'>Each dot is a therapist, placed by how many episodes the rate "
+        "rests on. Dots inside the funnel differ from the practice by no more than chance "
+        "would make likely; a dot outside is a prompt to look closer, not a verdict. "
+        "There is deliberately no ranked list.</div>"
+    )
+
+    def dropout() -> go.Figure | None:
+        t = termination.termination_summary(v.current, by="therapist_id")
+        per = pd.DataFrame({"therapist_id": t["therapist_id"], "k": t["dropout"], "n": t["ended"]})
+        p0 = (row(termination.termination_summary(v.current)) or {}).get("dropout_rate")
+        return vp.funnel_figure(
+            per, p0, title="Drop-out", noun="ended episodes", min_cell=v.min_cell
+        )
+
+    def improvement() -> go.Figure | None:
+        if v.outcome_key is None:
+            return None
+        o = outcomes.outcome_summary(v.current, v.outcome_key, by="therapist_id")
+        per = pd.DataFrame(
+            {"therapist_id": o["therapist_id"], "k": o["reliable_improvement"], "n": o["paired"]}
+        )
+        p0 = (row(outcomes.outcome_summary(v.current, v.outcome_key)) or {}).get(
+            "reliable_improvement_rate"
+        )
+        return vp.funnel_figure(
+            per, p0, title="Reliable improvement", noun="paired episodes", min_cell=v.min_cell
+        )
+
+    return [
+        note,
+        v.panel(
+            "funnel_dropout", "The drop-out funnel", dropout, "No ended episodes in this quarter."
+        ),
+        v.panel(
+            "funnel_improvement",
+            "The reliable-improvement funnel",
+            improvement,
+            "No episodes with paired outcome scores in this quarter.",
+        ),
+    ]
+
+
+def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
+    """Neurotype-match patterns across the practice (suppressed below min_cell)."""
+    caution = html_panel(f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>')
+    groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
+    empty = "No episodes in this quarter."
+    return [
+        caution,
+        v.panel(
+            "neurotype_rates",
+            "Rates by neurotype match",
+            lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
+            empty,
+        ),
+        v.panel(
+            "neurotype_alliance",
+            "Early alliance by neurotype match",
+            lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
+            empty,
+        ),
+        v.panel(
+            "neurotype_grid",
+            "The tag × tag grid",
+            lambda: vn.tag_heatmap_figure(
+                neurotype.tag_grid(v.current, min_cell=v.min_cell), min_cell=v.min_cell
+            ),
+            empty,
+        ),
+    ]
+
+
+def termination_tab(v: PracticeView) -> list[widgets.Widget]:
+    """Mix of endings, drop-out, outcome and dose by ending, retention — against last quarter."""
+    both = {
+        v.quarter: row(termination.termination_summary(v.current)),
+        f"{v.previous} (previous)": row(termination.termination_summary(v.previous_cl)),
+    }
+    o_key = "phq9" if v.outcome_key == PAIRED else v.outcome_key
+    empty = "No episodes in this quarter."
+    return [
+        v.panel("termination_mix", "The mix of endings", lambda: vt.mix_figure(both), empty),
+        v.panel(
+            "dropout",
+            "The drop-out rate",
+            lambda: vt.dropout_figure(both),
+            "No ended episodes in this quarter.",
+        ),
+        v.panel(
+            "outcome_by_ending",
+            "Outcome by ending",
+            lambda: (
+                None
+                if o_key is None
+                else vt.outcome_by_ending_figure(
+                    outcomes.outcomes_by_termination(v.current, o_key),
+                    gather.measure_name(v.current, o_key),
+                )
+            ),
+            "No episodes with two or more outcome scores in this quarter.",
+        ),
+        v.panel(
+            "dose",
+            "Sessions attended by ending",
+            lambda: vt.dose_figure(termination.dose_by_termination(v.current)),
+            empty,
+        ),
+        v.panel(
+            "retention",
+            "Retention",
+            lambda: vt.retention_figure(
+                {
+                    v.quarter: termination.retention(v.current),
+                    f"{v.previous} (previous)": termination.retention(v.previous_cl),
+                }
+            ),
+            empty,
+        ),
+    ]
+
+
+def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
+    """The practice's alliance by session number and by quarter."""
+    key = v.alliance_key
+    if key is None:
+        return [html_panel('<div class="sv-empty">No alliance ratings in this export.</div>')]
+    m = v.current.registry[key]
+    empty = f"No {m.name} ratings in this quarter."
+    prev_label = f"{v.previous} (previous)"
+    return [
+        v.panel(
+            "alliance_trend",
+            "The alliance trend",
+            lambda: va.alliance_trend_figure(
+                alliance.alliance_by_session(v.current, key),
+                m,
+                practice=alliance.alliance_by_session(v.previous_cl, key),
+                own_label=v.quarter,
+                practice_label=prev_label,
+            ),
+            empty,
+        ),
+        v.panel(
+            "alliance_quarter",
+            "Alliance by quarter",
+            lambda: va.alliance_quarter_figure(
+                alliance.alliance_by_quarter(v.current, key), m, own_label=v.quarter
+            ),
+            empty,
+        ),
+    ]
+
+
+PRACTICE_TABS: tuple[tuple[str, Callable[[PracticeView], list[widgets.Widget]]], ...] = (
+    ("Overview & benchmarks", overview_tab),
+    ("Funnel plots", funnel_tab),
+    ("Neurotype patterns", neurotype_tab),
+    ("Termination", termination_tab),
+    ("Alliance", alliance_tab),
+)
+
+__all__ = ["PRACTICE_TABS", "PracticeView"]

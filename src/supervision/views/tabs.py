@@ -1,0 +1,271 @@
+"""The tabs of the supervisor and therapist dashboards: each returns a list of panels.
+
+A tab builder takes a :class:`View` (the scoped caseload, the practice aggregates and the
+wording) and returns widgets; every panel is built through :func:`~.common.guarded`, so one
+failing panel shows a message and the others still draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from supervision import alliance, cases, neurotype, outcomes, ruptures, termination
+from supervision.caseload import Caseload
+from supervision.views import alliance as va
+from supervision.views import cases as vc
+from supervision.views import neurotype as vn
+from supervision.views import ruptures as vr
+from supervision.views import termination as vt
+from supervision.views.common import guarded, html_panel
+from supervision.views.gather import PAIRED, frame, measure_name
+
+
+@dataclass
+class View:
+    """What one dashboard page is looking at.
+
+    Attributes
+    ----------
+    own
+        The caseload in view, already scoped (one therapist and a date window).
+    practice
+        :func:`~.gather.practice_aggregates` of the comparison (anonymous).
+    own_label, practice_label
+        Wording for legends ("This caseload" / "Your caseload", "Practice").
+    therapist_view
+        True on the therapist's own dashboard (wording addressed to them).
+    min_cell
+        Small-cell threshold for breakdowns (domain.md §8).
+    show_clients
+        Draw per-client alliance lines (one therapist only; capped).
+    figures
+        Filled by the builders: the last figure of each panel, by name (tests read it).
+    """
+
+    own: Caseload
+    practice: dict[str, Any]
+    own_label: str = "This caseload"
+    practice_label: str = "Practice"
+    therapist_view: bool = False
+    min_cell: int = 5
+    show_clients: bool = False
+    figures: dict[str, go.Figure | None] = field(default_factory=dict)
+
+    def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
+        """Build one panel under ``name``, remembering its figure."""
+
+        def run() -> Any:
+            fig = build()
+            self.figures[name] = fig if isinstance(fig, go.Figure) else None
+            return fig
+
+        self.figures.pop(name, None)
+        return guarded(what, run, empty=empty)
+
+
+def alliance_tab(v: View) -> list[widgets.Widget]:
+    """Mean by session number (+ practice, + clients), by quarter, WAI-SR subscales."""
+    key = v.practice.get("alliance_key")
+    if key is None or key not in v.own.registry:
+        return [
+            html_panel(
+                '<div class="sv-empty">No alliance ratings in this export.</div>', "sv-empty-panel"
+            )
+        ]
+    m = v.own.registry[key]
+    empty = f"No {m.name} ratings in this range."
+
+    def trend() -> go.Figure | None:
+        series = alliance.episode_series(v.own, key) if v.show_clients else None
+        return va.alliance_trend_figure(
+            alliance.alliance_by_session(v.own, key),
+            m,
+            practice=frame(v.practice, "alliance_by_session"),
+            series=series,
+            own_label=v.own_label,
+            practice_label=v.practice_label,
+        )
+
+    def quarter() -> go.Figure | None:
+        return va.alliance_quarter_figure(
+            alliance.alliance_by_quarter(v.own, key),
+            m,
+            practice=frame(v.practice, "alliance_by_quarter"),
+            own_label=v.own_label,
+            practice_label=v.practice_label,
+        )
+
+    out = [
+        v.panel("alliance_trend", "The alliance trend", trend, empty),
+        v.panel("alliance_quarter", "Alliance by quarter", quarter, empty),
+    ]
+    if "wai_sr" in v.own.registry and "wai_sr" in v.own.measures_present("alliance"):
+        out.append(
+            v.panel(
+                "wai_subscales",
+                "WAI-SR subscales",
+                lambda: va.subscale_figure(alliance.subscales_by_session(v.own, "wai_sr")),
+                "No WAI-SR goal/task/bond subscales in this range.",
+            )
+        )
+    return out
+
+
+def ruptures_tab(v: View) -> list[widgets.Widget]:
+    """Timeline per episode, repair rate against the practice, sessions to repair."""
+
+    def events() -> Any:
+        return ruptures.rupture_events(v.own).execute()
+
+    ev = events()
+    own_row = ruptures.rupture_summary(v.own)
+    own = None if own_row.empty else own_row.iloc[0].to_dict()
+    return [
+        v.panel(
+            "rupture_timeline",
+            "The rupture timeline",
+            lambda: vr.rupture_timeline_figure(ev),
+            "No ruptures in this range.",
+        ),
+        v.panel(
+            "repair_rate",
+            "The repair rate",
+            lambda: vr.repair_rate_figure(own, v.practice.get("ruptures"), own_label=v.own_label),
+            "No ruptures in this range, so no repair rate.",
+        ),
+        v.panel(
+            "sessions_to_repair",
+            "Sessions to repair",
+            lambda: vr.sessions_to_repair_figure(ev),
+            "No repaired ruptures in this range.",
+        ),
+    ]
+
+
+def neurotype_tab(v: View) -> list[widgets.Widget]:
+    """The caution, rates and early alliance by group, the tag × tag heatmap."""
+    caution = html_panel(
+        f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>',
+        "sv-caution-panel",
+    )
+    groups = neurotype.group_summary(v.own, min_cell=v.min_cell)
+    empty = "No episodes in this range."
+    return [
+        caution,
+        v.panel(
+            "neurotype_rates",
+            "Rates by neurotype match",
+            lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
+            empty,
+        ),
+        v.panel(
+            "neurotype_alliance",
+            "Early alliance by neurotype match",
+            lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
+            empty,
+        ),
+        v.panel(
+            "neurotype_grid",
+            "The tag × tag grid",
+            lambda: vn.tag_heatmap_figure(
+                neurotype.tag_grid(v.own, min_cell=v.min_cell), min_cell=v.min_cell
+            ),
+            empty,
+        ),
+    ]
+
+
+def termination_tab(v: View) -> list[widgets.Widget]:
+    """Mix of endings, drop-out with the benchmark, outcome and dose by ending, retention."""
+    own_term = termination.termination_summary(v.own)
+    own = None if own_term.empty else own_term.iloc[0].to_dict()
+    prac = v.practice.get("termination")
+    o_key = v.practice.get("outcome_key")
+    o_key_single = o_key if o_key != PAIRED else "phq9"
+    both = {v.own_label: own, v.practice_label: prac}
+    return [
+        v.panel(
+            "termination_mix",
+            "The mix of endings",
+            lambda: vt.mix_figure(both),
+            "No episodes in this range.",
+        ),
+        v.panel(
+            "dropout",
+            "The drop-out rate",
+            lambda: vt.dropout_figure(both),
+            "No ended episodes in this range, so no drop-out rate.",
+        ),
+        v.panel(
+            "outcome_by_ending",
+            "Outcome by ending",
+            lambda: (
+                None
+                if o_key is None
+                else vt.outcome_by_ending_figure(
+                    outcomes.outcomes_by_termination(v.own, o_key_single),
+                    measure_name(v.own, o_key_single),
+                )
+            ),
+            "No episodes with two or more outcome scores in this range.",
+        ),
+        v.panel(
+            "dose",
+            "Sessions attended by ending",
+            lambda: vt.dose_figure(termination.dose_by_termination(v.own)),
+            "No episodes in this range.",
+        ),
+        v.panel(
+            "retention",
+            "Retention",
+            lambda: vt.retention_figure(
+                {
+                    v.own_label: termination.retention(v.own),
+                    v.practice_label: frame(v.practice, "retention"),
+                }
+            ),
+            "No episodes in this range.",
+        ),
+    ]
+
+
+def cases_tab(v: View) -> list[widgets.Widget]:
+    """Cases to discuss (domain.md §7) and reflection questions."""
+    found: dict[str, Any] = {}
+
+    def table() -> widgets.Widget:
+        found["cases"] = cases.cases_to_discuss(v.own)
+        return vc.cases_panel(found["cases"], therapist_view=v.therapist_view)
+
+    return [
+        guarded("Cases to discuss", table),
+        guarded(
+            "Reflection questions",
+            lambda: vc.reflection_panel(found.get("cases"), therapist_view=v.therapist_view),
+        ),
+    ]
+
+
+#: Tab title -> builder, in page order.
+CASELOAD_TABS: tuple[tuple[str, Callable[[View], list[widgets.Widget]]], ...] = (
+    ("Alliance", alliance_tab),
+    ("Rupture & repair", ruptures_tab),
+    ("Neurotype match", neurotype_tab),
+    ("Termination", termination_tab),
+    ("Cases to discuss", cases_tab),
+)
+
+__all__ = [
+    "CASELOAD_TABS",
+    "View",
+    "alliance_tab",
+    "cases_tab",
+    "neurotype_tab",
+    "ruptures_tab",
+    "termination_tab",
+]

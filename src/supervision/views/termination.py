@@ -1,0 +1,256 @@
+"""Termination and outcome figures (domain.md §5): mix, outcome and dose by ending,
+drop-out against the published benchmark, Kaplan–Meier retention."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from supervision.schema import TERMINATION
+from supervision.views.common import esc, is_missing, pct, rate_text
+from supervision.views.theme import (
+    BENCHMARK,
+    BENCHMARK_BY_KEY,
+    OKABE_ITO,
+    OWN,
+    PRACTICE,
+    TERMINATION_COLOURS,
+    TERMINATION_LABELS,
+    rgba,
+    style,
+)
+
+Row = Mapping[str, object]
+
+
+def mix_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
+    """The mix of endings as 100% stacked bars, one bar per scope (e.g. own, practice).
+
+    ``rows`` maps a label (our own wording) to a ``termination.termination_summary`` row.
+    Shares are of all episodes (ongoing included); hover gives counts and n.
+    """
+    rows = {k: v for k, v in rows.items() if v is not None and not is_missing(v.get("episodes"))}
+    if not rows or all(int(v.get("episodes") or 0) == 0 for v in rows.values()):
+        return None
+    labels = list(rows)[::-1]
+    fig = go.Figure()
+    for t in TERMINATION:
+        counts = [int(rows[k].get(t) or 0) for k in labels]
+        totals = [int(rows[k].get("episodes") or 0) for k in labels]
+        shares = [c / n if n else None for c, n in zip(counts, totals, strict=True)]
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=shares,
+                orientation="h",
+                name=TERMINATION_LABELS[t],
+                marker_color=TERMINATION_COLOURS[t],
+                hovertext=[
+                    f"{lab}: {TERMINATION_LABELS[t]} {c} of {n} episodes ({pct(s)})"
+                    for lab, c, n, s in zip(labels, counts, totals, shares, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    style(fig, "How episodes ended (share of all episodes)", height=150 + 45 * len(labels))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="share of episodes")
+    return fig
+
+
+def outcome_by_ending_figure(df: pd.DataFrame, measure_name: str) -> go.Figure | None:
+    """Reliable improvement and recovery rates by ending (``outcomes.outcomes_by_termination``)."""
+    if df is None or df.empty or int(df["paired"].fillna(0).sum()) == 0:
+        return None
+    d = df[df["paired"].fillna(0) > 0]
+    labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]
+    fig = go.Figure()
+    for col, name, colour, noun in (
+        ("reliable_improvement_rate", "Reliable improvement", OKABE_ITO["blue"], "paired episodes"),
+        ("recovery_rate", "Recovery", OKABE_ITO["bluish_green"], "episodes starting as cases"),
+    ):
+        if col not in d:
+            continue
+        lo, hi = d.get(f"{col}_low"), d.get(f"{col}_high")
+        n = (
+            d["started_clinical"]
+            if col == "recovery_rate" and "started_clinical" in d
+            else d["paired"]
+        )
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=d[col],
+                name=name,
+                marker_color=colour,
+                error_y=None
+                if lo is None
+                else {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (hi - d[col]).tolist(),
+                    "arrayminus": (d[col] - lo).tolist(),
+                },
+                hovertext=[
+                    f"{lab}: {name.lower()} {rate_text(r, a, b, k, noun)}"
+                    for lab, r, a, b, k in zip(
+                        labels,
+                        d[col],
+                        lo if lo is not None else d[col],
+                        hi if hi is not None else d[col],
+                        n,
+                        strict=True,
+                    )
+                ],
+                hoverinfo="text",
+            )
+        )
+    style(fig, f"Outcome by ending ({esc(measure_name)}), with 95% intervals", height=360)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title_text="rate")
+    return fig
+
+
+def dose_figure(df: pd.DataFrame) -> go.Figure | None:
+    """Sessions attended by ending: median and interquartile range (``dose_by_termination``)."""
+    if df is None or df.empty or int(df["episodes"].fillna(0).sum()) == 0:
+        return None
+    d = df[df["episodes"].fillna(0) > 0]
+    labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]
+    colours = [TERMINATION_COLOURS.get(str(t), PRACTICE) for t in d["termination"]]
+    fig = go.Figure(
+        go.Scatter(
+            x=d["median"],
+            y=labels,
+            mode="markers",
+            marker={"size": 13, "color": colours},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (d["q3"] - d["median"]).tolist(),
+                "arrayminus": (d["median"] - d["q1"]).tolist(),
+                "color": "#555",
+            },
+            hovertext=[
+                f"{lab}: median {m:g} sessions (IQR {a:g}–{b:g}), n = {int(n)} episodes"
+                for lab, m, a, b, n in zip(
+                    labels, d["median"], d["q1"], d["q3"], d["episodes"], strict=True
+                )
+            ],
+            hoverinfo="text",
+            name="median sessions",
+        )
+    )
+    style(
+        fig,
+        "Sessions attended by ending (median and interquartile range)",
+        height=140 + 40 * len(labels),
+        legend=False,
+    )
+    fig.update_xaxes(title_text="attended sessions", rangemode="tozero")
+    return fig
+
+
+def dropout_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
+    """Drop-out rate (dropout / ended episodes) with Wilson 95% intervals and the 19.7% line."""
+    rows = {k: v for k, v in rows.items() if v is not None}
+    if not rows or all(is_missing(v.get("dropout_rate")) for v in rows.values()):
+        return None
+    fig = go.Figure()
+    for i, (label, r) in enumerate(rows.items()):
+        rate, lo, hi = r.get("dropout_rate"), r.get("dropout_rate_low"), r.get("dropout_rate_high")
+        colour = OWN if i == 0 and len(rows) > 1 else PRACTICE if i else OWN
+        val = None if is_missing(rate) else float(rate)  # type: ignore[arg-type]
+        fig.add_trace(
+            go.Scatter(
+                x=[val],
+                y=[label],
+                mode="markers",
+                name=label,
+                marker={"size": 14, "color": colour},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "color": colour,
+                    "array": [0 if val is None or is_missing(hi) else float(hi) - val],
+                    "arrayminus": [0 if val is None or is_missing(lo) else val - float(lo)],
+                },
+                hovertext=[
+                    f"{label}: drop-out {rate_text(rate, lo, hi, r.get('ended'), 'ended episodes')}"
+                ],
+                hoverinfo="text",
+            )
+        )
+    b = BENCHMARK_BY_KEY["dropout_rate"]
+    fig.add_vline(
+        x=b.rate,
+        line={"color": BENCHMARK, "dash": "dash"},
+        annotation_text=f"{pct(b.rate, 1)}: {b.source}",
+        annotation_position="top right",
+    )
+    style(fig, "Drop-out rate, with 95% intervals", height=150 + 45 * len(rows), legend=False)
+    fig.update_xaxes(title_text="drop-outs / ended episodes", tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def retention_figure(curves: Mapping[str, pd.DataFrame | None]) -> go.Figure | None:
+    """Kaplan–Meier retention by attended sessions (ongoing episodes censored), 95% band.
+
+    ``curves`` maps a label to a ``termination.retention`` frame
+    (``sessions, retained, low, high, at_risk``).
+    """
+    curves = {k: v for k, v in curves.items() if v is not None and not v.empty}
+    if not curves:
+        return None
+    fig = go.Figure()
+    for i, (label, km) in enumerate(curves.items()):
+        colour = OWN if i == 0 else PRACTICE
+        x = km["sessions"].tolist()
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=km["high"].tolist() + km["low"].tolist()[::-1],
+                fill="toself",
+                fillcolor=rgba(colour, 0.15),
+                line={"width": 0, "shape": "hv"},
+                hoverinfo="skip",
+                name=f"{label}: 95% band",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=km["retained"],
+                mode="lines",
+                line={"shape": "hv", "color": colour, "width": 3},
+                name=label,
+                hovertext=[
+                    f"{label}: {pct(r)} still in therapy after {s:g} sessions "
+                    f"(95% CI {pct(a)}–{pct(b)}), {int(n)} at risk"
+                    for s, r, a, b, n in zip(
+                        km["sessions"],
+                        km["retained"],
+                        km["low"],
+                        km["high"],
+                        km["at_risk"],
+                        strict=True,
+                    )
+                ],
+                hoverinfo="text",
+            )
+        )
+    style(fig, "Retention in therapy (Kaplan–Meier; ongoing episodes censored)", height=360)
+    fig.update_xaxes(title_text="attended sessions", rangemode="tozero")
+    fig.update_yaxes(title_text="share still in therapy", tickformat=".0%", range=[0, 1.02])
+    return fig
+
+
+__all__ = [
+    "dose_figure",
+    "dropout_figure",
+    "mix_figure",
+    "outcome_by_ending_figure",
+    "retention_figure",
+]

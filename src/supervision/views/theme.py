@@ -1,0 +1,143 @@
+"""Colours, benchmarks and the shared figure layout of the dashboards.
+
+The palette is Okabe & Ito (2008), "Color Universal Design": distinguishable under the
+common colour-vision deficiencies.  Benchmarks are domain.md §5, each with its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "grey": "#999999",
+}
+
+#: The therapist (or the selection) and the practice, everywhere.
+OWN = OKABE_ITO["blue"]
+PRACTICE = OKABE_ITO["grey"]
+CONCERN = OKABE_ITO["vermillion"]
+BENCHMARK = OKABE_ITO["black"]
+
+TERMINATION_COLOURS: dict[str, str] = {
+    "completed": OKABE_ITO["bluish_green"],
+    "client_ended": OKABE_ITO["sky_blue"],
+    "dropout": OKABE_ITO["vermillion"],
+    "external": OKABE_ITO["yellow"],
+    "therapist_ended": OKABE_ITO["reddish_purple"],
+    "ongoing": OKABE_ITO["grey"],
+}
+
+TERMINATION_LABELS: dict[str, str] = {
+    "completed": "Completed (planned)",
+    "client_ended": "Client ended, with notice",
+    "dropout": "Drop-out (no notice)",
+    "external": "External reasons",
+    "therapist_ended": "Therapist ended / referred",
+    "ongoing": "Ongoing",
+}
+
+GROUP_LABELS: dict[str, str] = {
+    "shared": "Both ND, shared tag",
+    "other_nd": "Both ND, no shared tag",
+    "nd_therapist": "ND therapist, NT client",
+    "nt_therapist": "NT therapist, ND client",
+    "both_nt": "Both neurotypical",
+    "unknown": "Unknown",
+}
+
+RUPTURE_TYPE_LABELS: dict[str, str] = {
+    "withdrawal": "withdrawal",
+    "confrontation": "confrontation",
+    "unspecified": "unspecified",
+    "alliance_drop": "alliance drop",
+}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A published figure shown beside the practice's, with its source."""
+
+    key: str
+    label: str
+    rate: float
+    source: str
+
+
+#: domain.md §5.
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark("dropout_rate", "Drop-out", 0.197, "Swift & Greenberg 2012 (meta-analysis)"),
+    Benchmark("recovery_rate", "Recovery", 0.505, "NHS Talking Therapies, England 2024-25"),
+    Benchmark(
+        "reliable_improvement_rate",
+        "Reliable improvement",
+        0.675,
+        "NHS Talking Therapies, England 2024-25",
+    ),
+    Benchmark(
+        "reliable_recovery_rate",
+        "Reliable recovery",
+        0.475,
+        "NHS Talking Therapies, England 2024-25",
+    ),
+    Benchmark(
+        "reliable_deterioration_rate",
+        "Deterioration",
+        0.058,
+        "NHS Talking Therapies, England 2024-25",
+    ),
+)
+BENCHMARK_BY_KEY: dict[str, Benchmark] = {b.key: b for b in BENCHMARKS}
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True) -> go.Figure:
+    """Apply the shared layout: white background, readable title, legend below the plot."""
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        template="simple_white",
+        font={"family": FONT, "size": 12},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
+        hoverlabel={"font": {"family": FONT}},
+        colorway=list(OKABE_ITO.values())[1:],
+    )
+    return fig
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """``#RRGGBB`` -> ``rgba(r,g,b,alpha)`` for translucent bands."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+__all__ = [
+    "BENCHMARK",
+    "BENCHMARKS",
+    "BENCHMARK_BY_KEY",
+    "CONCERN",
+    "GROUP_LABELS",
+    "OKABE_ITO",
+    "OWN",
+    "PRACTICE",
+    "RUPTURE_TYPE_LABELS",
+    "TERMINATION_COLOURS",
+    "TERMINATION_LABELS",
+    "Benchmark",
+    "rgba",
+    "style",
+]

@@ -1,0 +1,251 @@
+"""``load_export``: an export on disk -> a validated :class:`~supervision.caseload.Caseload`.
+
+Steps (each a progress line with ``progress=True``):
+
+1. find the tables (:mod:`supervision.io.sources`) and read their headers;
+2. apply the mapping's ``[drop]`` and ``[columns]``, and run the identifier guard on the
+   column names (:mod:`supervision.io.identifiers`) — before any data is read;
+3. read each table into DuckDB as text, and run the identifier guard on the values;
+4. stage (clean, map values, type) and run every rule (:mod:`supervision.io.validate`);
+5. build the canonical typed tables (:mod:`supervision.schema`) in SQL.
+
+All the heavy lifting happens in DuckDB; only headers, counts and the listed problem rows
+come into Python.  Nothing is written next to the user's files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis
+
+from supervision import schema
+from supervision.caseload import Caseload
+from supervision.errors import ExportError, IdentifierError, Problem
+from supervision.io import identifiers
+from supervision.io.mapping import load_mapping
+from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
+from supervision.io.stage import EPISODE_EXTRA, THERAPIST_EXTRA, Staged, assign_columns, stage
+from supervision.io.validate import Context, episode_key, validate
+from supervision.measures import Registry, load_registry
+
+if TYPE_CHECKING:
+    import duckdb
+    from ibis.backends import BaseBackend
+
+_ids = itertools.count()
+
+
+class _Progress:
+    def __init__(self, on: bool) -> None:
+        self.on, self.t0 = on, time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.on:
+            print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
+
+
+def load_export(
+    path: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    measures: str | Path | Registry | None = None,
+    progress: bool = False,
+    con: BaseBackend | None = None,
+) -> Caseload:
+    """Read, check and load the export at ``path`` (domain.md §2, §8).
+
+    Parameters
+    ----------
+    path
+        A folder or ``.zip`` holding ``sessions`` / ``episodes`` / ``therapists`` files
+        (``.csv``, ``.xlsx`` or ``.parquet``), an ``.xlsx`` workbook with a sheet per
+        table, or a single ``.csv`` / ``.parquet`` file (a flat ``sessions`` table).
+    mapping
+        A TOML mapping file (format: :mod:`supervision.io.mapping`), or ``None``.
+    measures
+        A TOML file extending the measure registry, a :class:`Registry`, or ``None``.
+    progress
+        Print a short line per step to standard error.
+    con
+        An Ibis DuckDB backend to load into (default: a new in-memory one).
+
+    Returns
+    -------
+    Caseload
+        With ``source``, ``notices`` and ``checksum`` (SHA-256 over the export's files).
+
+    Raises
+    ------
+    IdentifierError
+        A column name or values look like direct identifiers (nothing further is read).
+    MappingError
+        The mapping file is malformed.
+    ExportError
+        Listing every problem found, as ``file:row:column: what was expected``.
+    """
+    say = _Progress(progress)
+    registry = measures if isinstance(measures, Registry) else load_registry(measures)
+    emap = load_mapping(mapping, registry)
+    con = con or ibis.duckdb.connect()
+    db: duckdb.DuckDBPyConnection = con.con
+    src = Path(path)
+    prefix = f"sv_io{next(_ids)}"
+    with tempfile.TemporaryDirectory(prefix="supervision-") as tmpname:
+        tmp = Path(tmpname)
+        found = discover(src, emap, tmp)
+        notices = list(found.notices)
+        say(f"found {', '.join(f'{t.table} ({t.file})' for t in found.tables) or 'no tables'}")
+        assigned = _headers(found.tables, emap, registry, notices)
+        for t in found.tables:
+            say(f"reading {t.file}")
+            notices += read_raw(db, t, f"{prefix}_{t.table}", tmp)
+        say("checking for identifiers")
+        _value_guard(db, found.tables, assigned)
+        say("validating")
+        staged = {t.table: stage(db, t, assigned[t.table], emap, registry) for t in found.tables}
+        _check(db, staged, registry, emap.date_format)
+        say("building tables")
+        tables = _build(db, staged, registry, prefix)
+        for t in found.tables:
+            db.execute(f"DROP TABLE IF EXISTS {t.relation}; DROP TABLE IF EXISTS {t.relation}_stg")
+        digest = checksum(found.files)
+    say("done")
+    return Caseload(
+        con=con, registry=registry, source=str(src), notices=tuple(notices), checksum=digest,
+        **{name: con.table(rel) for name, rel in tables.items()},
+    )
+
+
+def _headers(
+    tables: list[RawTable], emap: object, registry: Registry, notices: list[str]
+) -> dict[str, dict[str, int]]:
+    """Read headers, assign columns, and refuse identifier-like column names."""
+    assigned: dict[str, dict[str, int]] = {}
+    problems: list[Problem] = []
+    kept: list[tuple[str, str]] = []
+    has = {t.table for t in tables}
+    for t in tables:
+        read_header(t)
+        cols, ignored, probs = assign_columns(t, emap, registry)  # type: ignore[arg-type]
+        problems += probs
+        assigned[t.table] = cols
+        kept += [(t.file, t.header[i]) for i in cols.values()] + [(t.file, c) for c in ignored]
+        unused = [c for c in cols if t.table == "sessions" and (
+            (c in EPISODE_EXTRA and "episodes" in has)
+            or (c in THERAPIST_EXTRA and "therapists" in has))]
+        if ignored or unused:
+            names = ", ".join([*ignored, *(t.header[cols[c]] for c in unused)])
+            notices.append(f"{t.file}: ignored columns (not part of the data contract, or "
+                           f"given in another table): {names}")
+    identifiers.check_names(kept)
+    if problems:
+        raise ExportError(problems)
+    return assigned
+
+
+def _value_guard(
+    db: duckdb.DuckDBPyConnection, tables: list[RawTable], assigned: dict[str, dict[str, int]]
+) -> None:
+    problems: list[Problem] = []
+    for t in tables:
+        ids = {i for c, i in assigned[t.table].items() if c in identifiers.ID_COLUMNS}
+        cols = [(f"c{i}", h or f"(unnamed column {i + 1})", i in ids) for i, h in
+                enumerate(t.header)]
+        problems += identifiers.check_values(db, t.relation, t.file, cols)
+    if problems:
+        raise IdentifierError(problems)
+
+
+def _check(
+    db: duckdb.DuckDBPyConnection, staged: dict[str, Staged], registry: Registry,
+    date_format: str | None,
+) -> None:
+    problems: list[Problem] = []
+    s = staged.get("sessions")
+    if s is None:
+        problems.append(Problem("export", None, None, "the export has no sessions table "
+                                "(a file or sheet named sessions, or mapped in [tables])"))
+    elif (db.execute(f"SELECT count(*) FROM {s.relation}").fetchone() or (0,))[0] == 0:
+        problems.append(Problem(s.file, None, None, "the export has no sessions (no data rows)"))
+    if s is not None:
+        problems += validate(Context(db, staged, registry, date_format))
+    if problems:
+        raise ExportError(problems)
+
+
+def _col(st: Staged | None, col: str, typ: str, default: str | None = None) -> str:
+    if st is None or not st.has(col):
+        value = "NULL" if default is None else f"'{default}'"
+        return f"CAST({value} AS {typ}) AS {col}"
+    v = f"{col}__v" if typ in ("DATE", "DOUBLE") else col
+    return f"coalesce({v}, '{default}') AS {col}" if default else f"{v} AS {col}"
+
+
+def _build(
+    db: duckdb.DuckDBPyConnection, staged: dict[str, Staged], registry: Registry, prefix: str
+) -> dict[str, str]:
+    """Create the canonical tables; return canonical name -> relation."""
+    s = staged["sessions"]
+    cols = ["CAST(_row AS BIGINT) AS source_row", "client_id", "therapist_id",
+            f"{episode_key(s)} AS episode_id"]
+    for col, typ in schema.sessions_schema(registry).items():
+        if col not in ("source_row", "client_id", "therapist_id", "episode_id"):
+            cols.append(_col(s, col, typ, schema.DEFAULTS.get(col)))
+    names = {t: f"{prefix}_{t}_final" for t in schema.TABLES}
+    db.execute(f"CREATE TABLE {names['sessions']} AS SELECT {', '.join(cols)} "
+               f"FROM {s.relation} ORDER BY _row")
+    db.execute(f"CREATE TABLE {names['episodes']} AS {_episodes_sql(staged)}")
+    db.execute(f"CREATE TABLE {names['therapists']} AS {_therapists_sql(staged, names)}")
+    return names
+
+
+def _first(col: str, st: Staged, default: str | None = None) -> str:
+    if not st.has(col):
+        return f"CAST({repr(default) if default else 'NULL'} AS VARCHAR) AS {col}"
+    v = f"{col}__v" if col.endswith("_date") else col
+    first = f"arg_min({v}, _row) FILTER (WHERE {v} IS NOT NULL)"
+    return f"coalesce({first}, '{default}') AS {col}" if default else f"{first} AS {col}"
+
+
+def _episodes_sql(staged: dict[str, Staged]) -> str:
+    e = staged.get("episodes")
+    if e is not None:
+        cols = [_col(e, c, t, schema.DEFAULTS.get(c)) for c, t in schema.EPISODES.items()]
+        return f"SELECT {', '.join(cols)} FROM {e.relation} ORDER BY episode_id"
+    s = staged["sessions"]
+    start = "min(session_date__v)"
+    if s.has("start_date"):
+        start = f"coalesce(arg_min(start_date__v, _row) FILTER (WHERE start_date__v IS NOT NULL)" \
+                f", {start})"
+    cols = [
+        "episode_id", "arg_min(client_id, _row) AS client_id",
+        "arg_min(therapist_id, _row) AS therapist_id", f"{start} AS start_date",
+        _first("end_date", s).replace(" AS end_date", "::DATE AS end_date"),
+        _first("client_neurotype", s, "unknown"), _first("termination", s, "ongoing"),
+    ]
+    return (f"SELECT {', '.join(cols)} FROM (SELECT *, {episode_key(s)} AS episode_id "
+            f"FROM {s.relation}) GROUP BY episode_id ORDER BY episode_id")
+
+
+def _therapists_sql(staged: dict[str, Staged], names: dict[str, str]) -> str:
+    t = staged.get("therapists")
+    if t is not None:
+        cols = [_col(t, c, ty, schema.DEFAULTS.get(c)) for c, ty in schema.THERAPISTS.items()]
+        return f"SELECT {', '.join(cols)} FROM {t.relation} ORDER BY therapist_id"
+    s = staged["sessions"]
+    ids = (f"SELECT therapist_id FROM {names['episodes']} UNION "
+           f"SELECT therapist_id FROM {s.relation}")
+    info = (f"SELECT therapist_id, {_first('therapist_neurotype', s, 'unknown')}, "
+            f"{_first('team', s)} FROM {s.relation} GROUP BY therapist_id")
+    return (f"SELECT i.therapist_id, coalesce(x.therapist_neurotype, 'unknown') AS "
+            f"therapist_neurotype, x.team FROM ({ids}) i LEFT JOIN ({info}) x USING "
+            f"(therapist_id) ORDER BY i.therapist_id")
+
+
+__all__ = ["load_export"]

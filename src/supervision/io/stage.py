@@ -1,0 +1,171 @@
+"""Staging: an export table in DuckDB renamed, cleaned and mapped, still as text.
+
+A staged table (``Staged.relation``) has ``_row`` and one ``VARCHAR`` column per canonical
+column the file carries: values trimmed (spaces, tabs, no-break spaces), empty strings as
+NULL, the mapping's ``[values]`` applied, categories lower-cased and neurotype tags in
+canonical form (sorted, de-duplicated, ``;``-joined).  Each number and date column also
+gets a typed twin ``<column>__v`` that is NULL where the text does not parse, so every
+rule is a plain SQL query and a bad cell is a reported problem, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from supervision import schema
+from supervision.errors import Problem
+from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS, ExportMapping, norm_name
+from supervision.io.sources import RawTable
+from supervision.measures import Registry
+
+DATE_COLUMNS = ("session_date", "start_date", "end_date")
+EPISODE_EXTRA = ("start_date", "end_date", "client_neurotype", "termination")
+THERAPIST_EXTRA = ("therapist_neurotype", "team")
+NUMBER_RE = r"[+\-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+\-]?[0-9]+)?"
+_WS = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
+
+
+@dataclass
+class Staged:
+    """A staged table and how its canonical columns were named in the export."""
+
+    table: str
+    file: str
+    relation: str
+    raw: RawTable
+    shown: dict[str, str] = field(default_factory=dict)
+    numeric: tuple[str, ...] = ()
+
+    def has(self, column: str) -> bool:
+        return column in self.shown
+
+    def name(self, column: str) -> str:
+        """The column's name as the user knows it (for messages)."""
+        return self.shown.get(column, column)
+
+
+def allowed_columns(table: str, registry: Registry) -> list[str]:
+    """Canonical columns a file holding ``table`` may carry (sessions: the flat form too)."""
+    schemas = schema.schemas(registry)
+    cols = [c for c in schemas[table] if c != "source_row"]
+    if table == "sessions":
+        cols += [*EPISODE_EXTRA, *THERAPIST_EXTRA]
+    return cols
+
+
+def assign_columns(
+    t: RawTable, mapping: ExportMapping, registry: Registry
+) -> tuple[dict[str, int], list[str], list[Problem]]:
+    """Match header names to canonical columns.
+
+    Returns ``(canonical -> header index, export names kept but ignored, problems)``;
+    dropped columns appear in neither.
+    """
+    allowed = allowed_columns(t.table, registry)
+    known = {c for s in schema.schemas(registry).values() for c in s}
+    assigned: dict[str, int] = {}
+    ignored: list[str] = []
+    problems: list[Problem] = []
+    for i, header in enumerate(t.header):
+        key = norm_name(header)
+        if key in mapping.drop:
+            continue
+        canon = mapping.columns.get(key, key if key in known else None)
+        if canon is None or canon not in allowed:
+            ignored.append(header or f"(unnamed column {i + 1})")
+        elif canon in assigned:
+            problems.append(Problem(
+                t.file, None, header, f"also maps to {canon}, like column "
+                f"{t.header[assigned[canon]]!r}; keep one (or drop one in the mapping)",
+            ))
+        else:
+            assigned[canon] = i
+    return assigned, ignored, problems
+
+
+def _text(col: str) -> str:
+    return f"NULLIF(trim({col}, {_WS}), '')"
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _category(v: str, mapped: dict[str, str]) -> str:
+    low = f"lower({v})"
+    if not mapped:
+        return low
+    whens = " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(val)}" for k, val in mapped.items())
+    return f"CASE {low} {whens} ELSE {low} END"
+
+
+def _tags(v: str, mapped: dict[str, str]) -> str:
+    each = _category("trim(x)", mapped)
+    parts = (
+        f"list_filter(list_transform(string_split({v}, ';'), lambda x: {each}), "
+        "lambda x: x <> '')"
+    )
+    return f"NULLIF(array_to_string(list_sort(list_distinct({parts})), ';'), '')"
+
+
+def number_sql(v: str, decimal_comma: bool) -> str:
+    """SQL: the number in text ``v`` as DOUBLE, or NULL (``3,5`` accepted if ``decimal_comma``)."""
+    if decimal_comma:
+        v = f"replace({v}, ',', '.')"
+    return f"CASE WHEN regexp_full_match({v}, '{NUMBER_RE}') THEN CAST({v} AS DOUBLE) END"
+
+
+def date_sql(v: str, fmt: str | None, excel: bool) -> str:
+    """SQL: the date in text ``v``, or NULL.
+
+    ISO ``YYYY-MM-DD`` (a time part, as Parquet timestamps have, is ignored); else the
+    mapping's strptime format; in an .xlsx also an Excel serial day number (days since
+    1899-12-30, the 1900 date system as Excel writes it).
+    """
+    iso = (
+        f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9:.+]*)?') "
+        f"THEN TRY_CAST(left({v}, 10) AS DATE) END"
+    )
+    parts = [iso]
+    if fmt is not None:
+        parts.append(f"CAST(try_strptime({v}, {_sql_str(fmt)}) AS DATE)")
+    if excel:
+        parts.append(
+            f"CASE WHEN regexp_full_match({v}, '[1-9][0-9]{{4}}(\\.0+)?') "
+            f"THEN DATE '1899-12-30' + CAST(CAST({v} AS DOUBLE) AS INTEGER) END"
+        )
+    return f"coalesce({', '.join(parts)})"
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    t: RawTable,
+    assigned: dict[str, int],
+    mapping: ExportMapping,
+    registry: Registry,
+) -> Staged:
+    """Create the staged table for ``t`` (see module docstring)."""
+    numeric = tuple(c for c in registry.numeric_columns if c in assigned)
+    exprs = ["_row"]
+    for canon, i in assigned.items():
+        v = _text(f"c{i}")
+        if canon in CATEGORY_VALUES:
+            v = _category(v, mapping.values.get(canon, {}))
+        elif canon in TAG_COLUMNS:
+            v = _tags(v, mapping.values.get(canon, {}))
+        exprs.append(f"{v} AS {canon}")
+    typed = [f"{number_sql(c, t.decimal_comma)} AS {c}__v" for c in numeric]
+    typed += [
+        f"{date_sql(c, mapping.date_format, t.kind == 'xlsx')} AS {c}__v"
+        for c in DATE_COLUMNS if c in assigned
+    ]
+    rel = f"{t.relation}_stg"
+    inner = f"SELECT {', '.join(exprs)} FROM {t.relation}"
+    con.execute(f"CREATE TABLE {rel} AS SELECT *{''.join(', ' + x for x in typed)} FROM ({inner})")
+    shown = {canon: t.header[i] for canon, i in assigned.items()}
+    return Staged(t.table, t.file, rel, t, shown, numeric)
+
+
+__all__ = ["Staged", "allowed_columns", "assign_columns", "date_sql", "number_sql", "stage"]

@@ -1,0 +1,310 @@
+"""The validation rules of domain.md §2, each one SQL query over the staged tables.
+
+Every rule returns the offending rows only (the first :data:`CAP` per rule and column,
+then one "… and N more rows" line, but all are counted), as
+:class:`~supervision.errors.Problem` s.  All rules run; :func:`validate` returns every
+problem.  Messages name the file, row and column and never echo a text value: numbers
+are echoed, and category values only when short and plainly not an identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from supervision import schema
+from supervision.errors import Problem
+from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS
+from supervision.io.stage import DATE_COLUMNS, EPISODE_EXTRA, THERAPIST_EXTRA, Staged
+from supervision.measures import Registry
+
+CAP = 50
+SEP = schema.default_episode_id("", "")
+
+
+@dataclass
+class Context:
+    """What the rules need: the database, the staged tables and the options."""
+
+    con: duckdb.DuckDBPyConnection
+    tables: dict[str, Staged]
+    registry: Registry
+    date_format: str | None = None
+
+
+def echo(value: Any) -> str:
+    """A category value safe to show: short and plain, else ``an unknown value``."""
+    s = str(value)
+    return repr(s[:20]) if re.fullmatch(r"[A-Za-z0-9 _\-]+", s) else "an unknown value"
+
+
+def num(x: float) -> str:
+    """A number as a person writes it (``41``, ``3.5``)."""
+    return f"{x:g}"
+
+
+def episode_key(st: Staged) -> str:
+    """SQL: a session's episode id (given, else client_id + therapist_id)."""
+    default = f"client_id || '{SEP}' || therapist_id"
+    return f"coalesce(episode_id, {default})" if st.has("episode_id") else default
+
+
+def listed(
+    ctx: Context, st: Staged, sql: str, column: str | None,
+    message: Callable[[tuple[Any, ...]], str],
+) -> list[Problem]:
+    """Problems for the rows ``sql`` returns (``_row`` first), capped at :data:`CAP`."""
+    rows = ctx.con.execute(
+        f"SELECT *, count(*) OVER () AS __n FROM ({sql}) ORDER BY _row LIMIT {CAP}"
+    ).fetchall()
+    shown = st.name(column) if column else None
+    out = [Problem(st.file, int(r[0]), shown, message(r)) for r in rows]
+    if rows and rows[0][-1] > CAP:
+        out.append(Problem(st.file, None, shown, f"… and {rows[0][-1] - CAP} more rows like these"))
+    return out
+
+
+# ---------------------------------------------------------------------- per table
+def required(ctx: Context, st: Staged) -> list[Problem]:
+    """Required columns present, and filled in on every row."""
+    out: list[Problem] = []
+    for col in schema.REQUIRED[st.table]:
+        if not st.has(col):
+            out.append(Problem(st.file, None, col, "required column is missing (name it so, "
+                               "or map the export's column to it in the mapping's [columns])"))
+        else:
+            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NULL"
+            out += listed(ctx, st, sql, col, lambda r: "a value is required here")
+    return out
+
+
+def dates(ctx: Context, st: Staged) -> list[Problem]:
+    """Date cells that are not dates in the accepted format."""
+    want = "YYYY-MM-DD" + (f" or {ctx.date_format}" if ctx.date_format else "")
+    out: list[Problem] = []
+    for col in DATE_COLUMNS:
+        if st.has(col):
+            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
+            out += listed(ctx, st, sql, col, lambda r, w=want: f"expected a date as {w}")
+    return out
+
+
+def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
+    out: dict[str, tuple[float, float, str]] = {}
+    for m in registry.values():
+        out[m.key] = (m.min, m.max, m.name)
+        if m.item_min is not None and m.item_max is not None:
+            for c in m.items:
+                out.setdefault(c, (m.item_min, m.item_max, f"{m.name} item"))
+            for c in m.subscales:
+                out.setdefault(c, (m.item_min, m.item_max, f"{m.name} subscale"))
+    return out
+
+
+def numbers(ctx: Context, st: Staged) -> list[Problem]:
+    """Numbers that do not parse, or lie outside their measure's range (never clipped)."""
+    ranges = _ranges(ctx.registry)
+    out: list[Problem] = []
+    for col in st.numeric:
+        sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
+        out += listed(ctx, st, sql, col, lambda r: "expected a number")
+        if col in ranges:
+            lo, hi, name = ranges[col]
+            sql = (f"SELECT _row, {col}__v FROM {st.relation} "
+                   f"WHERE {col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)")
+            out += listed(ctx, st, sql, col, lambda r, lo=lo, hi=hi, n=name:
+                          f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})")
+    return out
+
+
+def item_sums(ctx: Context, st: Staged) -> list[Problem]:
+    """Item columns (SRS) whose sum differs from the total by more than 0.2 (rounding)."""
+    out: list[Problem] = []
+    for m in ctx.registry.values():
+        if not m.items or not st.has(m.key) or not all(st.has(c) for c in m.items):
+            continue
+        total = " + ".join(f"{c}__v" for c in m.items)
+        sql = (f"SELECT _row, {total} AS s, {m.key}__v AS t FROM {st.relation} "
+               f"WHERE abs(({total}) - {m.key}__v) > 0.2")
+        out += listed(ctx, st, sql, m.key, lambda r, m=m: (
+            f"the {m.name} items sum to {num(r[1])}, but the total is {num(r[2])} "
+            "(they must agree within 0.2)"))
+    return out
+
+
+def categories(ctx: Context, st: Staged) -> list[Problem]:
+    """Unknown category values and neurotype tags; neurotypical/unknown combined with others."""
+    out: list[Problem] = []
+    for col, allowed in CATEGORY_VALUES.items():
+        if st.has(col):
+            lst = ", ".join(f"'{a}'" for a in allowed)
+            sql = f"SELECT _row, {col} FROM {st.relation} WHERE {col} NOT IN ({lst})"
+            out += listed(ctx, st, sql, col, lambda r, a=allowed, c=col: (
+                f"expected one of {', '.join(a)}; got {echo(r[1])} "
+                f"(other values can be mapped in the mapping's [values.{c}])"))
+    tags = "[" + ", ".join(f"'{a}'" for a in schema.NEUROTYPE_TAGS) + "]"
+    for col in TAG_COLUMNS:
+        if not st.has(col):
+            continue
+        split = f"string_split({col}, ';')"
+        sql = (f"SELECT _row, list_filter({split}, lambda x: NOT list_contains({tags}, x))[1] "
+               f"FROM {st.relation} WHERE NOT list_has_all({tags}, {split})")
+        out += listed(ctx, st, sql, col, lambda r: (
+            f"unknown neurotype tag {echo(r[1])}; expected tags from "
+            f"{', '.join(schema.NEUROTYPE_TAGS)}, separated by ';'"))
+        sql = (f"SELECT _row FROM {st.relation} WHERE len({split}) > 1 AND "
+               f"(list_contains({split}, 'neurotypical') OR list_contains({split}, 'unknown'))")
+        out += listed(ctx, st, sql, col, lambda r: (
+            "'neurotypical' and 'unknown' cannot be combined with other tags"))
+    return out
+
+
+def duplicate_ids(ctx: Context, st: Staged) -> list[Problem]:
+    """Duplicate ``episode_id`` (episodes) or ``therapist_id`` (therapists)."""
+    col = {"episodes": "episode_id", "therapists": "therapist_id"}.get(st.table)
+    if col is None or not st.has(col):
+        return []
+    sql = (f"SELECT _row, first FROM (SELECT _row, min(_row) OVER (PARTITION BY {col}) AS first "
+           f"FROM {st.relation} WHERE {col} IS NOT NULL) WHERE _row > first")
+    return listed(ctx, st, sql, col, lambda r, c=col: f"duplicates the {c} of row {r[1]}")
+
+
+def duplicate_rows(ctx: Context, st: Staged) -> list[Problem]:
+    """Sessions that repeat an earlier row exactly (in every column read)."""
+    cols = ", ".join(st.shown)
+    sql = (f"SELECT _row, first FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first "
+           f"FROM {st.relation}) WHERE _row > first")
+    return listed(ctx, st, sql, None, lambda r: f"duplicates row {r[1]}")
+
+
+def repairs(ctx: Context, st: Staged) -> list[Problem]:
+    """A ``repair`` with no rupture (≠ none) at or before it in the episode."""
+    if not st.has("repair") or not st.has("client_id") or not st.has("therapist_id"):
+        return []
+    flagged = "CASE WHEN rupture IS NOT NULL AND rupture <> 'none' THEN 1 ELSE 0 END"
+    if not st.has("rupture"):
+        flagged = "0"
+    order = "session_date__v, _row" if st.has("session_date") else "_row"
+    sql = (f"SELECT _row FROM (SELECT _row, repair, sum({flagged}) OVER (PARTITION BY "
+           f"{episode_key(st)} ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS n "
+           f"FROM {st.relation}) WHERE repair IS NOT NULL AND n = 0")
+    return listed(ctx, st, sql, "repair", lambda r: (
+        "repair is set, but the episode has no rupture (other than none) at or before "
+        "this session"))
+
+
+# ---------------------------------------------------------------------- across tables
+def _agree(ctx: Context, st: Staged, col: str, key: str, what: str) -> list[Problem]:
+    v = f"{col}__v" if col in DATE_COLUMNS else col
+    rows = f"SELECT _row, {key} AS k, {v} AS v FROM {st.relation}"
+    sql = (f"WITH s AS ({rows}), f AS (SELECT k, arg_min(v, _row) AS v0, min(_row) AS r0 "
+           f"FROM s WHERE v IS NOT NULL GROUP BY k) "
+           f"SELECT s._row, f.r0 FROM s JOIN f USING (k) WHERE s.v IS NOT NULL AND s.v <> f.v0")
+    return listed(ctx, st, sql, col, lambda r: (
+        f"differs from row {r[1]} of the same {what} ({st.name(col)} must be the same on "
+        f"every row of one {what})"))
+
+
+def flat_agreement(ctx: Context, st: Staged) -> list[Problem]:
+    """Flat form: episode (therapist) values repeated on every row must agree."""
+    if not st.has("client_id") or not st.has("therapist_id"):
+        return []
+    out: list[Problem] = []
+    if "episodes" not in ctx.tables:
+        cols = [c for c in EPISODE_EXTRA if st.has(c)]
+        if st.has("episode_id"):
+            cols = ["client_id", "therapist_id", *cols]
+        for col in cols:
+            out += _agree(ctx, st, col, episode_key(st), "episode")
+    if "therapists" not in ctx.tables:
+        for col in THERAPIST_EXTRA:
+            if st.has(col):
+                out += _agree(ctx, st, col, "therapist_id", "therapist")
+    return out
+
+
+def flat_end_dates(ctx: Context, st: Staged) -> list[Problem]:
+    """Flat form: an end_date before the episode's start (start_date, else first session)."""
+    if "episodes" in ctx.tables or not st.has("end_date") or not st.has("client_id") or (
+        not st.has("therapist_id")
+    ):
+        return []
+    start = "min(session_date__v) OVER w" if st.has("session_date") else "NULL"
+    if st.has("start_date"):
+        start = f"coalesce(min(start_date__v) OVER w, {start})"
+    sql = (f"SELECT _row FROM (SELECT _row, end_date__v, {start} AS st FROM {st.relation} "
+           f"WINDOW w AS (PARTITION BY {episode_key(st)})) WHERE end_date__v < st")
+    return listed(ctx, st, sql, "end_date", lambda r: (
+        "end_date is before the episode's start (its start_date, or else its first session)"))
+
+
+def episode_links(ctx: Context) -> list[Problem]:
+    """Sessions whose episode is missing, or whose client/therapist differ from it."""
+    s, e = ctx.tables.get("sessions"), ctx.tables.get("episodes")
+    need = ("episode_id", "client_id", "therapist_id")
+    if s is None or e is None or not all(e.has(c) for c in need) or not (
+        s.has("client_id") and s.has("therapist_id")
+    ):
+        return []
+    eps = (f"SELECT episode_id, min(_row) AS er, arg_min(client_id, _row) AS ec, "
+           f"arg_min(therapist_id, _row) AS et FROM {e.relation} GROUP BY episode_id")
+    base = (f"SELECT s._row, er, s.client_id IS DISTINCT FROM ec AS cd, "
+            f"s.therapist_id IS DISTINCT FROM et AS td FROM (SELECT *, {episode_key(s)} AS k "
+            f"FROM {s.relation}) s LEFT JOIN ({eps}) e ON s.k = e.episode_id "
+            "WHERE s.client_id IS NOT NULL AND s.therapist_id IS NOT NULL")
+    col = "episode_id" if s.has("episode_id") else "client_id"
+    how = "" if s.has("episode_id") else (
+        " (a session without episode_id belongs to the episode of its client and therapist)")
+    out = listed(ctx, s, f"SELECT _row FROM ({base}) WHERE er IS NULL", col,
+                 lambda r: f"no such episode in {e.file}{how}")
+    for c, flag in (("client_id", "cd"), ("therapist_id", "td")):
+        sql = f"SELECT _row, er FROM ({base}) WHERE er IS NOT NULL AND {flag}"
+        out += listed(ctx, s, sql, c, lambda r, c=c: f"differs from the {c} of its episode "
+                      f"({e.file} row {r[1]})")
+    return out
+
+
+def therapist_links(ctx: Context) -> list[Problem]:
+    """Episodes (or, without an episodes table, sessions) whose therapist is not listed."""
+    t = ctx.tables.get("therapists")
+    src = ctx.tables.get("episodes") or ctx.tables.get("sessions")
+    if t is None or src is None or not t.has("therapist_id") or not src.has("therapist_id"):
+        return []
+    sql = (f"SELECT _row FROM {src.relation} WHERE therapist_id IS NOT NULL AND therapist_id "
+           f"NOT IN (SELECT therapist_id FROM {t.relation} WHERE therapist_id IS NOT NULL)")
+    return listed(ctx, src, sql, "therapist_id", lambda r: f"therapist not found in {t.file}")
+
+
+def episode_dates(ctx: Context) -> list[Problem]:
+    """Episodes table: end_date before start_date."""
+    e = ctx.tables.get("episodes")
+    if e is None or not e.has("end_date") or not e.has("start_date"):
+        return []
+    sql = f"SELECT _row FROM {e.relation} WHERE end_date__v < start_date__v"
+    return listed(ctx, e, sql, "end_date", lambda r: "end_date is before start_date")
+
+
+PER_TABLE = (required, dates, numbers, item_sums, categories, duplicate_ids)
+SESSION_RULES = (duplicate_rows, repairs, flat_agreement, flat_end_dates)
+ACROSS = (episode_links, therapist_links, episode_dates)
+
+
+def validate(ctx: Context) -> list[Problem]:
+    """Run every rule; return every problem (empty when the export is valid)."""
+    out: list[Problem] = []
+    for st in ctx.tables.values():
+        for rule in PER_TABLE:
+            out += rule(ctx, st)
+        if st.table == "sessions":
+            for srule in SESSION_RULES:
+                out += srule(ctx, st)
+    for across in ACROSS:
+        out += across(ctx)
+    return out
+
+
+__all__ = ["CAP", "Context", "echo", "episode_key", "validate"]

@@ -86,12 +86,17 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_database(pg_server: PgServer) -> str:
-    """A fresh database on the throwaway server, as a URL with the password."""
+def new_database(server: PgServer) -> str:
+    """Create a fresh database on the throwaway server; return its URL (with the password)."""
     import psycopg
 
     name = f"t_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+    with psycopg.connect(server.url(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    return pg_server.url(name)
+    return server.url(name)
+
+
+@pytest.fixture
+def pg_database(pg_server: PgServer) -> str:
+    """A fresh database on the throwaway server, as a URL with the password."""
+    return new_database(pg_server)

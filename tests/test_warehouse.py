@@ -209,3 +209,68 @@ def test_scoping_runs_in_postgres(pg_database: str) -> None:
     assert e.loc["E1", "end_date"] is pd.NaT or pd.isna(e.loc["E1", "end_date"])
     assert pg.sessions.execute()["session_date"].astype(str).tolist() == [
         "2024-01-01", "2024-02-01"]
+
+
+# ----------------------------------------------------------------------------- same figures
+@pytest.fixture(scope="module")
+def compute_metrics() -> Any:
+    pytest.importorskip("supervision.demo", reason="supervision.demo not written yet")
+    metrics = pytest.importorskip("supervision.metrics", reason="supervision.metrics not written")
+    return metrics.compute_metrics
+
+
+def _demo_caseload(episodes: int) -> Caseload:
+    from supervision.demo import generate_demo
+
+    return Caseload.from_frames(*generate_demo(episodes=episodes, seed=7), source="demo")
+
+
+@pytest.fixture(scope="module")
+def demo_pair(compute_metrics: Any, pg_server: Any) -> tuple[Caseload, Caseload]:
+    """The 300-episode demo caseload (about 3,000 sessions) in DuckDB and in PostgreSQL."""
+    from conftest_pg import new_database
+
+    duck = _demo_caseload(300)
+    url = new_database(pg_server)
+    load_into(duck, url)
+    return duck, connect_caseload(url)
+
+
+SCOPES = [
+    pytest.param({}, id="practice"),
+    pytest.param({"since": "2024-01-01", "until": "2024-06-30"}, id="window"),
+    pytest.param({"min_cell": 8}, id="min_cell_8"),
+]
+
+
+@pytest.mark.parametrize("options", SCOPES)
+def test_demo_figures_equal_duckdb(
+    demo_pair: tuple[Caseload, Caseload], compute_metrics: Any, options: dict[str, Any]
+) -> None:
+    """Every figure of compute_metrics on PostgreSQL equals DuckDB's (1e-9 relative)."""
+    duck, pg = demo_pair
+    expected = compute_metrics(duck, **options)
+    assert expected["practice"]["episodes"] > 0
+    assert_same_figures(expected, compute_metrics(pg, **options))
+
+
+def test_one_therapist_equal_duckdb(
+    demo_pair: tuple[Caseload, Caseload], compute_metrics: Any
+) -> None:
+    duck, pg = demo_pair
+    therapist = duck.therapist_ids()[0]
+    assert_same_figures(
+        compute_metrics(duck, therapist=therapist), compute_metrics(pg, therapist=therapist)
+    )
+
+
+@pytest.mark.slow
+def test_100k_sessions_equal_duckdb(compute_metrics: Any, pg_server: Any) -> None:
+    """generate_demo(episodes=10000): about 100,000 scheduled sessions."""
+    from conftest_pg import new_database
+
+    duck = _demo_caseload(10_000)
+    url = new_database(pg_server)
+    rows = load_into(duck, url).rows
+    assert rows["sessions"] == duck.sessions.count().execute() > 90_000
+    assert_same_figures(compute_metrics(duck), compute_metrics(connect_caseload(url)))

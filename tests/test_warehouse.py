@@ -274,3 +274,62 @@ def test_100k_sessions_equal_duckdb(compute_metrics: Any, pg_server: Any) -> Non
     rows = load_into(duck, url).rows
     assert rows["sessions"] == duck.sessions.count().execute() > 90_000
     assert_same_figures(compute_metrics(duck), compute_metrics(connect_caseload(url)))
+
+
+# ----------------------------------------------------------------------------- command line
+SESSIONS_CSV = """client_id,therapist_id,episode_id,session_date,attendance,srs,phq9
+C1,T1,E1,2024-01-08,attended,30,14
+C1,T1,E1,2024-01-15,attended,37,9
+C2,T2,E2,2024-02-01,no_show,,
+C2,T2,E2,2024-02-08,attended,{srs},16
+"""
+EPISODES_CSV = """episode_id,client_id,therapist_id,start_date,end_date,termination
+E1,C1,T1,2024-01-08,2024-01-15,completed
+E2,C2,T2,2024-02-01,,
+"""
+
+
+def _write_export(folder: Any, *, srs: str = "33") -> str:
+    folder.mkdir()
+    (folder / "sessions.csv").write_text(SESSIONS_CSV.format(srs=srs), encoding="utf-8")
+    (folder / "episodes.csv").write_text(EPISODES_CSV, encoding="utf-8")
+    return str(folder)
+
+
+def test_cli_load_then_read_back(
+    pg_database: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``supervision load`` validates with load_export and lands the same rows in PostgreSQL."""
+    from supervision import cli
+    from supervision.io import load_export
+
+    export = _write_export(tmp_path / "export")
+    assert cli.main(["load", export, "--into", pg_database, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Loaded 4 sessions, 2 episodes, 2 therapists" in out and "postgres:***@" in out
+    assert pg_database not in out
+    duck, pg = load_export(export), connect_caseload(pg_database)
+    for name in ("sessions", "episodes", "therapists"):
+        pd.testing.assert_frame_equal(
+            _sorted(getattr(pg, name).execute()), _sorted(getattr(duck, name).execute()),
+            check_exact=True,
+        )
+    assert pg.checksum == duck.checksum and pg.source == duck.source
+
+
+def test_cli_load_rejects_like_validate_and_loads_nothing(
+    pg_database: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from supervision import cli
+
+    export = _write_export(tmp_path / "export", srs="41")
+    assert cli.main(["validate", export, "--quiet"]) == 1
+    validate_err = capsys.readouterr().err
+    assert cli.main(["load", export, "--into", pg_database, "--quiet"]) == 1
+    load_err = capsys.readouterr().err
+    assert "srs" in load_err and "41" not in pg_database
+    assert load_err.replace("supervision load:", "") == validate_err.replace(
+        "supervision validate:", "")
+    with psycopg.connect(pg_database) as conn:
+        found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'supervision'").fetchall()
+    assert found == []

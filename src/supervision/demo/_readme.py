@@ -30,9 +30,11 @@ modest.  Nothing here is evidence about therapy, therapists or neurotypes.
 - **Ruptures**: a flagged rupture (withdrawal 55%, confrontation 30%, unspecified 15%) in
   about a third of episodes past intake, likelier with lower alliance quality; about 72%
   repaired (`resolved` on the same session or 1–3 sessions later), the rest `partial`,
-  `unresolved` or blank.  A flagged rupture dips SRS by 3–9 points, recovering by the
-  repair; about 15% of other episodes have an unflagged V-shaped dip of 5–9 points that
-  recovers within 1–3 sessions (or, in a quarter of them, does not).
+  `unresolved` or blank.  A flagged rupture dips SRS by 3–9 points; a repaired one
+  climbs back by the repair session and settles 1.5 points above its course (repair
+  strengthens the alliance), an unrepaired one stays low.  About 15% of other episodes
+  have an unflagged V-shaped dip of 5–9 points that recovers within 1–3 sessions (or, in
+  a quarter of them, does not).
 - **Termination**: completed most often; drop-out about 20% of ended episodes (Swift &
   Greenberg 2012: 19.7%), raised by an unrepaired rupture and by lower alliance quality,
   slightly lower in shared-neurotype pairs; client_ended, external and therapist_ended

@@ -17,6 +17,7 @@ _RUPTURE_KIND_P = (0.55, 0.30, 0.15)  # withdrawal, confrontation, unspecified
 _SAME_SESSION_REPAIR = 0.55
 _SECOND_RUPTURE = 0.20
 _UNFLAGGED_DIP = 0.15
+_REPAIR_BONUS = 1.5  # SRS points above the course once a dip has recovered
 
 # Outcome: share of the intake score lost by the end of treatment, by planned ending.
 _END_RESPONSE_SHIFT = dict(
@@ -73,7 +74,9 @@ def flag_ruptures(
     rupture = np.zeros(n_sessions, dtype=np.int64)
     repair = np.full(n_sessions, -1, dtype=np.int64)
     ok = eps.rupture & (att.count >= 2)
-    pos = 1 + (rng.random(n) * (att.count - 1)).astype(np.int64)
+    # a repair needs sessions after the rupture: repaired ones sit 3+ sessions before the end
+    room = np.where(eps.repaired, np.maximum(att.count - 4, 1), att.count - 1)
+    pos = 1 + (rng.random(n) * room).astype(np.int64)
     lag = _flag(rng, att, ok, pos, eps.repaired, (rupture, repair))
     again_p = expit(logit(0.72) + 0.4 * eps.latent)
     pos2 = pos + lag + rng.integers(1, 5, size=n)
@@ -83,9 +86,11 @@ def flag_ruptures(
     dip_rank = np.where(ok, pos, -1)
     dip_lag = np.where(eps.repaired, np.maximum(lag, 1), 0)
     free = ~ok & (att.count >= 3) & (rng.random(n) < _UNFLAGGED_DIP)
-    dip_rank[free] = pos[free]
+    recovers = rng.random(n) < 0.75
+    room = np.where(recovers, np.maximum(att.count - 4, 1), att.count - 1)
+    dip_rank[free] = 1 + (rng.random(n) * room).astype(np.int64)[free]
     depth[free] = rng.uniform(5.0, 9.0, size=n)[free]
-    dip_lag[free] = np.where(rng.random(n) < 0.75, rng.integers(1, 4, size=n), 0)[free]
+    dip_lag[free] = np.where(recovers, rng.integers(1, 4, size=n), 0)[free]
     return Flags(rupture, repair, dip_rank, depth, dip_lag)
 
 
@@ -119,14 +124,16 @@ def _flag(
 def _dip_offset(att: Attended, flags: Flags) -> np.ndarray:
     """Alliance offset (SRS points) per attended session from the episode's dip.
 
-    Recovering dips are V-shaped: -D at the dip, back to 0 after ``lag`` rated sessions;
-    others stay at 0.7 D below the episode's course.
+    Recovering dips are V-shaped: -D at the dip, back to the course after ``lag`` rated
+    sessions and then a little above it (+1.5 points: a repaired rupture strengthens the
+    alliance, Safran & Muran 2000; Stiles et al. 2004); others stay 0.7 D below the course.
     """
     rank0 = flags.dip_rank[att.episode]
     delta = (att.rank - rank0).astype(float)
     depth = flags.dip_depth[att.episode]
     lag = flags.dip_lag[att.episode]
-    v_shape = depth * np.clip(1.0 - delta / np.maximum(lag, 1), 0.0, 1.0)
+    step = np.clip(delta / np.maximum(lag, 1), 0.0, 1.0)
+    v_shape = depth * (1.0 - step) - _REPAIR_BONUS * step
     stays = depth * np.where(delta == 0, 1.0, 0.7)
     offset = np.where(lag > 0, v_shape, stays)
     return np.where((rank0 >= 0) & (delta >= 0), -offset, 0.0)

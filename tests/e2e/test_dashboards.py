@@ -1,0 +1,173 @@
+"""The three dashboards in a real Chromium (Debian's), on the demo export.
+
+For each dashboard: every figure panel of every tab renders a plot, no error text shows,
+and a full-page screenshot of each tab lands in tests/e2e/screenshots/ (git-ignored).
+Times from navigation to the last plot of the first tab go to screenshots/timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from .conftest import HOSTILE, SCREENSHOTS, Server
+
+pytestmark = pytest.mark.e2e
+
+RENDERED = """() => {
+  const vis = el => el.offsetParent !== null;
+  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
+  const panels = [...document.querySelectorAll('.sv-panel')].filter(vis);
+  if (!panels.length) return false;
+  return panels.filter(p => p.classList.contains('sv-figure-panel'))
+               .every(p => p.querySelector('.js-plotly-plot .main-svg'));
+}"""
+COUNTS = """() => {
+  const vis = el => el.offsetParent !== null;
+  const panels = [...document.querySelectorAll('.sv-figure-panel')].filter(vis);
+  return {panels: panels.length,
+          plots: panels.filter(p => p.querySelector('.js-plotly-plot .main-svg')).length,
+          empty: [...document.querySelectorAll('.sv-empty-panel')].filter(vis).length};
+}"""
+FIRST_PLOT_DATA = """() => {
+  const p = [...document.querySelectorAll('.sv-figure-panel .js-plotly-plot')]
+    .find(el => el.offsetParent !== null);
+  return p ? JSON.stringify(p.data.map(t => [t.name, t.x, t.y])) : null;
+}"""
+ERROR_TEXT = re.compile(r"Traceback|error when executing|could not be drawn|Exception")
+TIMINGS = SCREENSHOTS / "timings.json"
+
+
+def _record(key: str, seconds: float) -> None:
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    data[key] = round(seconds, 2)
+    TIMINGS.write_text(json.dumps(data, indent=2))
+
+
+def _wait_rendered(page: Any, timeout: float = 90_000) -> None:
+    page.wait_for_function(RENDERED, timeout=timeout)
+
+
+def _open(page: Any, url: str, key: str) -> None:
+    t0 = time.monotonic()
+    page.goto(url, wait_until="commit", timeout=120_000)
+    _wait_rendered(page, timeout=120_000)
+    _record(key, time.monotonic() - t0)
+
+
+def _assert_clean(page: Any) -> None:
+    text = page.inner_text("body")
+    assert not ERROR_TEXT.search(text), ERROR_TEXT.search(text)
+    assert page.locator(".sv-error").count() == 0
+
+
+def _every_tab(page: Any, name: str) -> dict[str, dict[str, int]]:
+    """Visit every tab: all figure panels must hold a rendered plot; screenshot each."""
+    seen = {}
+    tabs = page.locator(".lm-TabBar-tab")
+    for i in range(tabs.count()):
+        title = tabs.nth(i).inner_text().strip()
+        t0 = time.monotonic()
+        tabs.nth(i).click()
+        _wait_rendered(page)
+        if i:
+            _record(f"{name}: tab '{title}'", time.monotonic() - t0)
+        counts = page.evaluate(COUNTS)
+        assert counts["plots"] == counts["panels"], (title, counts)
+        assert counts["panels"] + counts["empty"] > 0, title
+        seen[title] = counts
+        _assert_clean(page)
+        slug = re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{i}-{slug}.png"), full_page=True)
+    tabs.nth(0).click()
+    _wait_rendered(page)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def full_server(start_server: Callable[..., Server], demo_export: Path) -> Server:
+    return start_server(demo_export)
+
+
+def _ids(export: Path) -> list[str]:
+    return sorted(pd.read_csv(export / "therapists.csv", dtype=str)["therapist_id"])
+
+
+def test_root_lists_the_dashboards(full_server: Server, page: Any) -> None:
+    page.goto(full_server.url + "/", timeout=60_000)
+    text = page.inner_text("body")
+    for name in ("supervisor.ipynb", "therapist.ipynb", "practice_review.ipynb"):
+        assert name in text
+
+
+def test_supervisor_dashboard(full_server: Server, page: Any) -> None:
+    _open(page, full_server.url + "/voila/render/supervisor.ipynb", "supervisor: first tab")
+    seen = _every_tab(page, "supervisor")
+    assert sum(c["plots"] for c in seen.values()) >= 12, seen
+    assert "n = " in page.inner_text(".sv-headline")
+    before = page.evaluate(FIRST_PLOT_DATA)
+    t0 = time.monotonic()
+    page.locator("select").first.select_option(index=1)
+    page.wait_for_function(f"() => ({FIRST_PLOT_DATA})() !== {json.dumps(before)}",
+                           timeout=60_000)
+    _wait_rendered(page)
+    _record("supervisor: change therapist", time.monotonic() - t0)
+    assert page.evaluate(FIRST_PLOT_DATA) != before
+    page.screenshot(path=str(SCREENSHOTS / "supervisor.png"), full_page=True)
+
+
+def test_practice_review_dashboard(full_server: Server, page: Any) -> None:
+    url = full_server.url + "/voila/render/practice_review.ipynb"
+    _open(page, url, "practice_review: first tab")
+    seen = _every_tab(page, "practice_review")
+    assert sum(c["plots"] for c in seen.values()) >= 10, seen
+    tabs = page.locator(".lm-TabBar-tab")
+    tabs.nth(1).click()  # funnel plots: must not be a league table
+    _wait_rendered(page)
+    assert page.locator("table").count() == 0
+    tabs.nth(0).click()
+    _wait_rendered(page)
+    page.screenshot(path=str(SCREENSHOTS / "practice_review.png"), full_page=True)
+
+
+def test_therapist_dashboard_is_fixed_on_the_server(
+    start_server: Callable[..., Server], demo_export: Path, page: Any
+) -> None:
+    ids = _ids(demo_export)
+    me, other = ids[0], ids[1]
+    srv = start_server(demo_export, "--therapist", me)
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(srv.url + "/voila/render/supervisor.ipynb", timeout=30)
+    _open(page, srv.url + "/voila/render/therapist.ipynb", "therapist: first tab")
+    seen = _every_tab(page, "therapist")
+    assert sum(c["plots"] for c in seen.values()) >= 12, seen
+    plain = page.evaluate(FIRST_PLOT_DATA)
+    page.screenshot(path=str(SCREENSHOTS / "therapist.png"), full_page=True)
+    for query in (f"?therapist={other}", f"?therapist_id={other}&scope=all"):
+        page.goto(srv.url + "/voila/render/therapist.ipynb" + query, wait_until="commit")
+        _wait_rendered(page, timeout=120_000)
+        assert page.evaluate(FIRST_PLOT_DATA) == plain
+        html = page.content()
+        body = html.replace(query, "")
+        assert not re.search(rf"\b{re.escape(other)}\b", body), f"{other} appears in the page"
+        assert me in page.inner_text("body")
+
+
+def test_hostile_ids_render_as_text_and_run_nothing(
+    start_server: Callable[..., Server], hostile_export: Path, page: Any
+) -> None:
+    srv = start_server(hostile_export)
+    _open(page, srv.url + "/voila/render/supervisor.ipynb", "hostile: first tab")
+    _every_tab(page, "hostile")
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert HOSTILE in page.inner_text(".sv-headline")
+    assert page.locator("img[src='x']").count() == 0

@@ -1,0 +1,114 @@
+"""supervision serve: validation before Voilà starts, therapist scoping, the command line."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+from pathlib import Path
+
+import pytest
+
+from supervision import serve as sv
+from supervision import session
+from supervision.errors import ConfigError, ExportError, ScopeError
+
+READY = all(
+    importlib.util.find_spec(f"supervision.{m}") is not None
+    for m in ("io", "alliance", "ruptures", "termination", "outcomes", "neurotype")
+)
+needs_stack = pytest.mark.skipif(not READY, reason="reader/metric modules not installed yet")
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic export written by supervision.demo (CSV)."""
+    from supervision.demo import write_demo
+
+    out = tmp_path_factory.mktemp("demo") / "export"
+    write_demo(out, episodes=120, seed=5)
+    return out
+
+
+def test_voila_command_is_local_hidden_and_preheated() -> None:
+    cmd = sv.voila_command(Path("/x"), 9999)
+    assert "--Voila.ip=127.0.0.1" in cmd and "--port=9999" in cmd
+    assert "--strip_sources=True" in cmd and "--show_tracebacks=False" in cmd
+    assert "--preheat_kernel=True" in cmd and "--pool_size=1" in cmd
+    assert "--Voila.port_retries=0" in cmd
+
+
+def test_busy_port_is_a_clear_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(ConfigError, match="already in use"):
+            sv.check_port(s.getsockname()[1])
+
+
+def test_dashboards_are_found_and_thin() -> None:
+    import nbformat
+
+    folder = sv.find_dashboards()
+    for name in sv.NOTEBOOKS:
+        nb = nbformat.read(folder / name, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert 3 <= len(code) <= 4
+        for c in code:
+            assert not c.get("outputs") and c.get("execution_count") is None
+            assert not any(w in c.source for w in ("def ", "class ", "for ", "while ", "pandas",
+                                                   "plotly", "observe"))
+
+
+@needs_stack
+def test_min_cell_below_five_is_refused(demo_export: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="upward only"):
+        sv.prepare(demo_export, therapist=None, mapping=None, measures=None, min_cell=3,
+                   workdir=tmp_path)
+
+
+@needs_stack
+def test_bad_export_fails_before_voila(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "sessions.csv").write_text(
+        "client_id,therapist_id,session_date,srs\nC1,T1,2024-01-01,99\n")
+    with pytest.raises(ExportError):
+        sv.prepare(bad, therapist=None, mapping=None, measures=None, min_cell=5,
+                   workdir=tmp_path / "w")
+
+
+@needs_stack
+def test_full_server_env_names_the_export(demo_export: Path, tmp_path: Path) -> None:
+    root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
+                           min_cell=8, workdir=tmp_path)
+    assert root == sv.find_dashboards()
+    assert env[session.EXPORT] == str(demo_export.resolve())
+    assert env[session.MIN_CELL] == "8" and session.THERAPIST not in env
+
+
+@needs_stack
+def test_unknown_therapist_says_how_many_exist(demo_export: Path, tmp_path: Path) -> None:
+    msg = r"unknown therapist 'NOPE': the export has \d+ therapists"
+    with pytest.raises(ScopeError, match=msg):
+        sv.prepare(demo_export, therapist="NOPE", mapping=None, measures=None, min_cell=5,
+                   workdir=tmp_path)
+
+
+@needs_stack
+def test_therapist_server_serves_one_notebook_and_hides_the_export(
+    demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supervision.io import load_export
+
+    ids = load_export(demo_export, progress=False).therapist_ids()
+    monkeypatch.setenv(session.EXPORT, "/somewhere/else")  # inherited from a user's shell
+    root, env = sv.prepare(demo_export, therapist=ids[0], mapping=None, measures=None,
+                           min_cell=5, workdir=tmp_path)
+    assert sorted(p.name for p in root.iterdir()) == ["therapist.ipynb"]
+    assert session.EXPORT not in env and env[session.THERAPIST] == ids[0]
+    data = Path(env[session.SCOPED_DIR])
+    cl, practice = session.read_bundle(data, ids[0])
+    assert cl.therapist_ids() == [ids[0]] and cl.therapist_scope == ids[0]
+    with pytest.raises(ScopeError):
+        cl.scoped(therapist_id=ids[1])
+    assert "headline" in practice

@@ -188,10 +188,14 @@ def repairs(ctx: Context, st: Staged) -> list[Problem]:
     flagged = "CASE WHEN rupture IS NOT NULL AND rupture <> 'none' THEN 1 ELSE 0 END"
     if not st.has("rupture"):
         flagged = "0"
-    order = "session_date__v, _row" if st.has("session_date") else "_row"
-    sql = (f"SELECT _row FROM (SELECT _row, repair, sum({flagged}) OVER (PARTITION BY "
-           f"{episode_key(st)} ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS n "
-           f"FROM {st.relation}) WHERE repair IS NOT NULL AND n = 0")
+    if not st.has("session_date"):
+        return []
+    # An episode with an unreadable date has no known order: its date error is reported.
+    bad = "max(CASE WHEN session_date__v IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY k)"
+    sql = (f"SELECT _row FROM (SELECT _row, repair, {bad} AS bad, sum({flagged}) OVER ("
+           f"PARTITION BY k ORDER BY session_date__v, _row ROWS UNBOUNDED PRECEDING) AS n "
+           f"FROM (SELECT *, {episode_key(st)} AS k FROM {st.relation})) "
+           "WHERE repair IS NOT NULL AND n = 0 AND bad = 0")
     return listed(ctx, st, sql, "repair", lambda r: (
         "repair is set, but the episode has no rupture (other than none) at or before "
         "this session"))

@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from supervision.demo._frames import DATE_COLUMNS, INTEGER_COLUMNS
@@ -102,10 +102,11 @@ def write_files(
     files = []
     for name, df in zip(TABLES, frames, strict=True):
         path = out / f"{name}.{fmt}"
+        table = _arrow_table(df)
         if fmt == "csv":
-            _csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+            _write_csv(table, path)
         else:
-            pq.write_table(_arrow_table(df), path)
+            pq.write_table(table, path)
         files.append(path.name)
     sessions, _, therapists = frames
     text = readme_text(frames, episodes=episodes, seed=seed, fmt=fmt)
@@ -119,24 +120,16 @@ def write_files(
     )
 
 
-def _iso(values: pd.Series) -> np.ndarray:
-    """Dates as ``YYYY-MM-DD`` text, empty where missing (vectorised)."""
-    days = values.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
-    text = np.datetime_as_string(days, unit="D").astype(object)
-    text[np.isnat(days)] = ""
-    return text
+def _write_csv(table: pa.Table, path: Path) -> None:
+    """UTF-8 CSV, ``,``-delimited, ``\n`` line ends, no quotes, empty cells for missing values.
 
-
-def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Dates as ISO text; whole-number measures without a decimal point."""
-    out = df.copy()
-    for col in DATE_COLUMNS:
-        if col in out:
-            out[col] = _iso(out[col])
-    for col in INTEGER_COLUMNS:
-        if col in out:
-            out[col] = out[col].astype("Int64")
-    return out
+    Arrow's writer is about ten times faster than pandas' on a million rows.  ``quoting_style
+    ="none"`` raises rather than write a value holding a delimiter or quote (ids, categories
+    and tags never do); the header is written here because Arrow always quotes it.
+    """
+    with path.open("wb") as fh:
+        fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def _arrow_table(df: pd.DataFrame) -> pa.Table:

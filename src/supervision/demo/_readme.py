@@ -38,7 +38,8 @@ modest.  Nothing here is evidence about therapy, therapists or neurotypes.
 - **Termination**: completed most often; drop-out about 20% of ended episodes (Swift &
   Greenberg 2012: 19.7%), raised by an unrepaired rupture and by lower alliance quality,
   slightly lower in shared-neurotype pairs; client_ended, external and therapist_ended
-  present; about 7% of episodes are intake-only (one attended session).
+  present; about 7% of episodes are planned intake-only (one attended session), and a
+  few more drop-outs attend only the intake.
 - **Outcomes**: PHQ-9 (0–27) and GAD-7 (0–21), whole numbers, every attended session;
   most start in the clinical range and improve (more with better alliance quality and
   planned endings); about 6% of episodes worsen.  Targets: NHS Talking Therapies 2024-25

@@ -1,0 +1,286 @@
+"""Alliance figures per measure (domain.md §3): early alliance, trend slope, low ratings.
+
+Every figure is per alliance measure of the registry (``srs``, ``wai_sr`` or a practice's own).
+A *rated session* is an attended session with a value on that measure; sessions of an episode
+are ordered by ``session_date`` then ``source_row``, and the *rated index* is the 1-based
+position of a rated session among the episode's rated sessions on that measure.
+
+Everything here is an Ibis expression (window functions, no raw SQL) so that it runs on DuckDB,
+PostgreSQL and Spark alike; only the small summary tables come back as pandas.
+
+Sources: the alliance–outcome link (Flückiger et al. 2018); the SRS and its clinical cut-off of
+36 (Miller, Duncan et al. 2003; Duncan & Miller's FIT manuals); the WAI-SR (Hatcher &
+Gillaspy 2006), whose goal, task and bond subscales follow Bordin (1979).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError
+from supervision.measures import Measure
+from supervision.stats import mean_ci_frame
+
+#: Sessions of an episode are ordered by date, then by the data row of the sessions file.
+ORDER = ("session_date", "source_row")
+
+
+def alliance_measure(cl: Caseload, measure: str) -> Measure:
+    """The registry entry of an alliance ``measure``; :class:`ConfigError` if it is not one."""
+    m = cl.registry[measure]
+    if m.kind != "alliance":
+        names = ", ".join(a.key for a in cl.registry.alliance)
+        raise ConfigError(f"{measure!r} is an outcome measure; alliance measures are: {names}")
+    return m
+
+
+def ordered_sessions(cl: Caseload) -> ir.Table:
+    """All sessions with ``attended`` (bool) and ``attended_upto``.
+
+    ``attended_upto`` is the number of attended sessions of the episode up to and including
+    this one (in session order), so for an attended session it is its *attended index*.
+    """
+    s = cl.sessions
+    w = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(None, 0))
+    attended = s.attendance == "attended"
+    return s.mutate(attended=attended, attended_upto=attended.cast("int64").sum().over(w))
+
+
+def rated_sessions(cl: Caseload, measure: str) -> ir.Table:
+    """The rated sessions of ``measure``: attended, with a value (domain.md §3).
+
+    Returns
+    -------
+    ir.Table
+        ``episode_id, therapist_id, session_date, source_row, rated_index, value`` —
+        ``rated_index`` is 1-based within the episode, ``value`` the total on the measure.
+    """
+    alliance_measure(cl, measure)
+    s = cl.sessions
+    r = s.filter((s.attendance == "attended") & s[measure].notnull())
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    return r.select(
+        "episode_id", "therapist_id", "session_date", "source_row",
+        rated_index=ibis.row_number().over(w) + 1,
+        value=r[measure].cast("float64"),
+    )
+
+
+def episode_alliance(cl: Caseload, measure: str) -> ir.Table:
+    """Per episode with at least one rated session: the episode's alliance figures.
+
+    Columns ``episode_id, therapist_id, rated_sessions, early_mean, slope, low_sessions,
+    last_value, last_low``:
+
+    * ``early_mean`` = mean of the first three rated sessions (fewer if it has fewer);
+    * ``slope`` = least-squares slope of value *y* on rated index *x*, points per session,
+      ``(nΣxy − ΣxΣy) / (nΣx² − (Σx)²)``; NULL with fewer than 3 rated sessions;
+    * ``low_sessions`` = rated sessions below the measure's ``concern_below`` (SRS: 36,
+      Miller & Duncan); NULL when the measure has no concern threshold (WAI-SR);
+    * ``last_value`` / ``last_low`` = the latest rating and whether it is below the threshold.
+    """
+    m = alliance_measure(cl, measure)
+    r = rated_sessions(cl, measure)
+    r = r.mutate(n_rated=r.value.count().over(ibis.window(group_by=r.episode_id)))
+    x, y = r.rated_index.cast("float64"), r.value
+    concern = None if m.concern_below is None else ibis.literal(float(m.concern_below))
+    g = r.group_by(["episode_id", "therapist_id"]).aggregate(
+        rated_sessions=r.value.count(),
+        early_mean=y.mean(where=r.rated_index <= 3),
+        sx=x.sum(), sy=y.sum(), sxy=(x * y).sum(), sxx=(x * x).sum(),
+        low_sessions=(y < (concern if concern is not None else -1.0)).cast("int64").sum(),
+        last_value=y.max(where=r.rated_index == r.n_rated),
+    )
+    n = g.rated_sessions.cast("float64")
+    slope = (n * g.sxy - g.sx * g.sy) / (n * g.sxx - g.sx * g.sx)
+    no_threshold = concern is None
+    return g.select(
+        "episode_id", "therapist_id", "rated_sessions", "early_mean",
+        slope=ibis.ifelse(g.rated_sessions >= 3, slope, ibis.null("float64")),
+        low_sessions=ibis.null("int64") if no_threshold else g.low_sessions,
+        last_value=g.last_value,
+        last_low=ibis.null("boolean") if no_threshold else g.last_value < concern,
+    )
+
+
+def episode_groups(cl: Caseload, by: str) -> ir.Table:
+    """``episode_id`` and the grouping column ``by`` for every episode of the caseload.
+
+    ``by`` is a column of ``episodes`` (``therapist_id``, ``termination``, ...), of
+    ``therapists`` (``team``, ``therapist_neurotype``: joined on the episode's therapist),
+    or ``"group"``, the neurotype-match group of :func:`supervision.neurotype.episode_pairs`.
+    """
+    e = cl.episodes
+    if by in e.columns:
+        return e.select("episode_id", by)
+    t = cl.therapists
+    if by in t.columns:
+        j = e.select("episode_id", "therapist_id").join(
+            t.select("therapist_id", by), "therapist_id"
+        )
+        return j.select("episode_id", by)
+    if by == "group":
+        from supervision import neurotype  # helper B's module; imported late, only here
+
+        return neurotype.episode_pairs(cl).select("episode_id", "group")
+    known = ", ".join([*e.columns, *t.columns[1:], "group"])
+    raise ConfigError(f"cannot group by {by!r}: choose one of {known}")
+
+
+def with_groups(cl: Caseload, table: ir.Table, by: str | None) -> tuple[ir.Table, list[str]]:
+    """``table`` (with ``episode_id``) joined to its ``by`` column, and the group keys."""
+    if by is None:
+        return table, []
+    if by in table.columns:
+        return table, [by]
+    groups = episode_groups(cl, by)
+    return table.join(groups, "episode_id"), [by]
+
+
+def alliance_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
+    """Alliance figures per group (or for the whole caseload when ``by`` is None).
+
+    Columns ``<by>, episodes, rated_sessions, early_mean, early_mean_low, early_mean_high,
+    mean_slope, slope_episodes, low_share``:
+
+    * ``episodes``: episodes with at least one rated session; ``rated_sessions``: their sum;
+    * ``early_mean``: mean over episodes of the episode's early mean (domain.md §3), with a
+      Student-t 95% interval over episodes (``mean ± t(.975, k−1)·sd/√k``, k = episodes);
+    * ``mean_slope``: mean of the per-episode slopes over the ``slope_episodes`` episodes
+      with ≥ 3 rated sessions;
+    * ``low_share``: rated sessions below the concern threshold / rated sessions, 0–1;
+      NaN when the measure has no threshold or there are no rated sessions.
+
+    With ``by=None`` there is always exactly one row (zero episodes: counts 0, figures NaN).
+    """
+    ep, keys = with_groups(cl, episode_alliance(cl, measure), by)
+    agg = {
+        "episodes": ep.episode_id.count(),
+        "rated_sessions": ep.rated_sessions.sum(),
+        "early_mean": ep.early_mean.mean(),
+        "early_sd": ep.early_mean.std(),
+        "mean_slope": ep.slope.mean(),
+        "slope_episodes": ep.slope.count(),
+        "low_sum": ep.low_sessions.sum(),
+    }
+    q = ep.group_by(keys).aggregate(**agg) if keys else ep.aggregate(**agg)
+    df = q.execute()
+    if keys:
+        df = df.sort_values(keys, ignore_index=True)
+    for c in ("episodes", "rated_sessions", "slope_episodes"):
+        df[c] = df[c].fillna(0).astype("int64")
+    for c in ("early_mean", "early_sd", "mean_slope", "low_sum"):
+        df[c] = df[c].astype("float64")
+    df["early_mean_low"], df["early_mean_high"] = mean_ci_frame(
+        df["early_mean"], df["early_sd"], df["episodes"]
+    )
+    rated = df["rated_sessions"].where(df["rated_sessions"] > 0).astype("float64")
+    df["low_share"] = df["low_sum"] / rated
+    cols = ["episodes", "rated_sessions", "early_mean", "early_mean_low", "early_mean_high",
+            "mean_slope", "slope_episodes", "low_share"]
+    return df[[*keys, *cols]]
+
+
+def _band(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df["n"] = df["n"].astype("int64")
+    df["mean"] = df["mean"].astype("float64")
+    df["sd"] = df["sd"].astype("float64")
+    df["low"], df["high"] = mean_ci_frame(df["mean"], df["sd"], df["n"])
+    return df
+
+
+def alliance_by_session(cl: Caseload, measure: str, *, max_session: int = 20) -> pd.DataFrame:
+    """Mean rating by rated-session number 1..``max_session``, with a 95% t-interval.
+
+    Columns ``rated_index, n, mean, sd, low, high``: over all rated sessions with that index
+    (one per episode); ``low``/``high`` = ``mean ± t(.975, n−1)·sd/√n``, NaN when n < 2.
+    """
+    r = rated_sessions(cl, measure)
+    r = r.filter(r.rated_index <= max_session)
+    q = r.group_by("rated_index").aggregate(
+        n=r.value.count(), mean=r.value.mean(), sd=r.value.std()
+    )
+    df = q.execute().sort_values("rated_index", ignore_index=True)
+    df["rated_index"] = df["rated_index"].astype("int64")
+    return _band(df)[["rated_index", "n", "mean", "sd", "low", "high"]]
+
+
+def alliance_by_quarter(cl: Caseload, measure: str) -> pd.DataFrame:
+    """Mean rating by calendar quarter of the session (``"2024Q1"``), with a 95% t-interval.
+
+    Columns ``quarter, n, mean, sd, low, high`` over all rated sessions in the quarter,
+    oldest quarter first.
+    """
+    r = rated_sessions(cl, measure)
+    r = r.mutate(year=r.session_date.year(), qtr=r.session_date.quarter())
+    q = r.group_by(["year", "qtr"]).aggregate(
+        n=r.value.count(), mean=r.value.mean(), sd=r.value.std()
+    )
+    df = q.execute().sort_values(["year", "qtr"], ignore_index=True)
+    df["quarter"] = [f"{int(y)}Q{int(k)}" for y, k in zip(df["year"], df["qtr"], strict=True)]
+    return _band(df)[["quarter", "n", "mean", "sd", "low", "high"]]
+
+
+def subscales_by_session(
+    cl: Caseload, measure: str = "wai_sr", *, max_session: int = 20
+) -> pd.DataFrame:
+    """Mean of each subscale (or item) of ``measure`` by rated-session number, 95% t-interval.
+
+    For the WAI-SR: goal, task and bond (4–20 each; Hatcher & Gillaspy 2006, after Bordin
+    1979); for the SRS its four items.  A session counts for a subscale when it is a rated
+    session of ``measure`` and has a value on that subscale.  Columns ``subscale,
+    rated_index, n, mean, low, high`` (``subscale`` is the column name, e.g. ``wai_goal``).
+    """
+    m = alliance_measure(cl, measure)
+    cols = ["subscale", "rated_index", "n", "mean", "low", "high"]
+    if not m.part_columns:
+        return pd.DataFrame(columns=cols)
+    s = cl.sessions
+    r = s.filter((s.attendance == "attended") & s[measure].notnull())
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    r = r.mutate(rated_index=ibis.row_number().over(w) + 1)
+    r = r.filter(r.rated_index <= max_session)
+    parts = [
+        r.filter(r[c].notnull()).group_by("rated_index").aggregate(
+            subscale=ibis.literal(c), n=r[c].count(), mean=r[c].cast("float64").mean(),
+            sd=r[c].cast("float64").std(),
+        )
+        for c in m.part_columns
+    ]
+    df = ibis.union(*parts).execute() if len(parts) > 1 else parts[0].execute()
+    order = {c: i for i, c in enumerate(m.part_columns)}
+    df = df.assign(_o=df["subscale"].map(order)).sort_values(["_o", "rated_index"])
+    df["rated_index"] = df["rated_index"].astype("int64")
+    return _band(df.reset_index(drop=True))[cols]
+
+
+def episode_series(cl: Caseload, measure: str) -> pd.DataFrame:
+    """Every rated session of ``measure``: ``episode_id, rated_index, session_date, value``.
+
+    For per-client lines; callers scope the caseload to one therapist first.
+    """
+    r = rated_sessions(cl, measure)
+    df = r.select("episode_id", "rated_index", "session_date", "value").execute()
+    df = df.sort_values(["episode_id", "rated_index"], ignore_index=True)
+    df["rated_index"] = df["rated_index"].astype("int64")
+    return df
+
+
+__all__ = [
+    "ORDER",
+    "alliance_by_quarter",
+    "alliance_by_session",
+    "alliance_measure",
+    "alliance_summary",
+    "episode_alliance",
+    "episode_groups",
+    "episode_series",
+    "ordered_sessions",
+    "rated_sessions",
+    "subscales_by_session",
+    "with_groups",
+]

@@ -1,0 +1,303 @@
+"""Ruptures and repair (domain.md §4): flagged and alliance-drop ruptures, repair, rates.
+
+Two kinds of rupture, one row per rupture *session*:
+
+* **flagged** — an attended session whose ``rupture`` is not ``none`` (the clinician's 3RS
+  type: withdrawal, confrontation, unspecified; Eubanks, Muran & Safran 2018).  It is
+  *repaired* when ``repair == "resolved"`` is recorded on it or on any later session of the
+  episode (domain.md's rule, taken literally).  ``sessions_to_repair`` counts attended
+  sessions from the rupture to the first such session (0 when resolved on the same session).
+* **drop** — a rated session whose alliance is at least the drop threshold below the previous
+  rated session of the episode on that measure (registry ``drop_threshold``: SRS 5, WAI-SR 6
+  points), or, with ``drop_sd=k``, at least *k* SDs of the episode's own series (episodes with
+  ≥ 3 rated sessions; Stiles et al. 2004).  It is *repaired* when one of the next three rated
+  sessions is back at or above the rating before the drop — the V-shaped rupture–repair
+  sequence of Strauss et al. (2006); ``sessions_to_repair`` is that session's distance in
+  rated sessions (1–3).  A session that drops on several measures is one rupture (repaired if
+  it repairs on any); a session both flagged and dropped counts once, as flagged.
+
+FIT's softer alert — any SRS fall of one point or more — is a flag (:func:`fit_alerts`), never a
+rupture.  All expressions are portable Ibis (window functions), no raw SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision.alliance import ORDER, ordered_sessions, with_groups
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError
+from supervision.stats import wilson_frame
+
+#: Drop repairs are looked for within this many rated sessions after the drop (Strauss 2006).
+REPAIR_WINDOW = 3
+
+_EVENT_COLUMNS = (
+    "episode_id", "therapist_id", "session_date", "source_row", "attended_index", "kind",
+    "rupture_type", "measure", "drop_points", "repaired", "sessions_to_repair",
+)
+
+
+def _thresholds(
+    cl: Caseload, drop_points: Mapping[str, float] | None, drop_sd: float | None
+) -> dict[str, float]:
+    """Alliance measure -> points (registry default, overridden by ``drop_points``)."""
+    if drop_sd is not None and drop_sd <= 0:
+        raise ConfigError(f"drop_sd must be a positive number of SDs (1 or 2), not {drop_sd}")
+    points = {m.key: float(m.drop_threshold) for m in cl.registry.alliance
+              if m.drop_threshold is not None}
+    for key, value in (drop_points or {}).items():
+        if key not in points:
+            names = ", ".join(points)
+            raise ConfigError(f"drop_points: {key!r} is not an alliance measure ({names})")
+        if value <= 0:
+            raise ConfigError(f"drop_points: {key} must be a positive number of points")
+        points[key] = float(value)
+    return points
+
+
+def measure_drops(
+    cl: Caseload, measure: str, *, points: float | None = None, drop_sd: float | None = None
+) -> ir.Table:
+    """Every alliance-drop session on one measure, before flagged sessions are set aside.
+
+    A drop is a rated session with ``prev − value > 0`` and ``prev − value ≥ points`` (or, with
+    ``drop_sd=k``, ``≥ k·SD`` of the episode's rated values, episodes with ≥ 3 rated
+    sessions).  The SD test is done squared and from sums, ``drop² · n(n−1) ≥ k² · (nΣy² −
+    (Σy)²)``, so it is exact for integer and half-point ratings on every backend.
+
+    Columns: ``episode_id, therapist_id, session_date, source_row, rupture, attended_index,
+    rated_index, n_rated, measure, drop_points, sessions_to_repair`` (NULL if not repaired).
+    """
+    s = ordered_sessions(cl)
+    r = s.filter(s.attended & s[measure].notnull())
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    whole = ibis.window(group_by=r.episode_id)
+    y = r[measure].cast("float64")
+    r = r.mutate(
+        value=y, prev=y.lag().over(w), rated_index=ibis.row_number().over(w) + 1,
+        **{f"next{k}": y.lead(k).over(w) for k in range(1, REPAIR_WINDOW + 1)},
+        n_rated=y.count().over(whole), sy=y.sum().over(whole), syy=(y * y).sum().over(whole),
+    )
+    drop = r.prev - r.value
+    if drop_sd is None:
+        big = drop >= ibis.literal(float(points if points is not None else 0.0))
+    else:
+        n = r.n_rated.cast("float64")
+        k2 = ibis.literal(float(drop_sd) ** 2)
+        big = (r.n_rated >= 3) & (drop * drop * n * (n - 1) >= k2 * (n * r.syy - r.sy * r.sy))
+    r = r.filter(r.prev.notnull() & (drop > 0) & big)
+    to_repair = ibis.cases(
+        *[(r[f"next{k}"] >= r.prev, k) for k in range(1, REPAIR_WINDOW + 1)],
+        else_=ibis.null("int64"),
+    )
+    return r.select(
+        "episode_id", "therapist_id", "session_date", "source_row", "rupture",
+        "rated_index", "n_rated",
+        attended_index=r.attended_upto, measure=ibis.literal(measure),
+        drop_points=r.prev - r.value, sessions_to_repair=to_repair.cast("int64"),
+    )
+
+
+def _flagged(cl: Caseload) -> ir.Table:
+    s = ordered_sessions(cl)
+    after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
+    resolved_at = ibis.ifelse(s.repair == "resolved", s.attended_upto, ibis.null("int64"))
+    s = s.mutate(resolved_upto=resolved_at.min().over(after))
+    f = s.filter(s.attended & (s.rupture != "none"))
+    return f.select(
+        "episode_id", "therapist_id", "session_date", "source_row",
+        attended_index=f.attended_upto, kind=ibis.literal("flagged"), rupture_type=f.rupture,
+        measure=ibis.null("string"), drop_points=ibis.null("float64"),
+        repaired=f.resolved_upto.notnull(),
+        sessions_to_repair=(f.resolved_upto - f.attended_upto).cast("int64"),
+    )
+
+
+def _drops(cl: Caseload, points: dict[str, float], drop_sd: float | None) -> ir.Table | None:
+    present = [k for k in points if k in cl.sessions.columns]
+    if not present:
+        return None
+    parts = [
+        measure_drops(cl, k, points=points[k], drop_sd=drop_sd).mutate(measure_order=i)
+        for i, k in enumerate(present)
+    ]
+    d = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    d = d.filter(d.rupture == "none")  # flagged sessions count once, as flagged
+    # one row per session: the measure that repaired soonest, then registry order
+    w = ibis.window(
+        group_by=[d.episode_id, d.source_row],
+        order_by=[ibis.coalesce(d.sessions_to_repair, REPAIR_WINDOW + 1), d.measure_order],
+    )
+    d = d.mutate(pick=ibis.row_number().over(w))
+    d = d.filter(d.pick == 0)
+    return d.select(
+        "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
+        kind=ibis.literal("drop"), rupture_type=ibis.literal("alliance_drop"),
+        measure=d.measure, drop_points=d.drop_points.cast("float64"),
+        repaired=d.sessions_to_repair.notnull(),
+        sessions_to_repair=d.sessions_to_repair,
+    )
+
+
+def rupture_events(
+    cl: Caseload,
+    *,
+    drop_points: Mapping[str, float] | None = None,
+    drop_sd: float | None = None,
+) -> ir.Table:
+    """One row per rupture session, flagged or alliance drop (see the module docstring).
+
+    Parameters
+    ----------
+    drop_points
+        Alliance measure -> points for a drop rupture; measures not named keep the
+        registry's ``drop_threshold`` (SRS 5, WAI-SR 6).
+    drop_sd
+        Use ``k`` SDs of the episode's own series instead of points (1 or 2; Stiles et al.
+        2004); episodes with fewer than 3 rated sessions then have no drop ruptures.
+
+    Returns
+    -------
+    ir.Table
+        ``episode_id, therapist_id, session_date, source_row, attended_index, kind
+        ("flagged"|"drop"), rupture_type, measure (NULL for flagged), drop_points (NULL for
+        flagged), repaired, sessions_to_repair (NULL if unrepaired)``.
+    """
+    flagged = _flagged(cl)
+    drops = _drops(cl, _thresholds(cl, drop_points, drop_sd), drop_sd)
+    events = flagged if drops is None else ibis.union(flagged, drops.select(*_EVENT_COLUMNS))
+    return events.select(*_EVENT_COLUMNS)
+
+
+def fit_alerts(cl: Caseload) -> ir.Table:
+    """FIT's soft alert: every SRS rating at least 1 point below the previous rated session.
+
+    A prompt to check in with the client (Duncan & Miller's FIT), shown as a flag and never
+    counted as a rupture.  Columns ``episode_id, therapist_id, session_date, rated_index,
+    fall`` (points, ≥ 1).
+    """
+    d = measure_drops(cl, "srs", points=1.0)
+    return d.select(
+        "episode_id", "therapist_id", "session_date", "rated_index", fall=d.drop_points
+    )
+
+
+def _attended(cl: Caseload) -> ir.Table:
+    s = cl.sessions
+    a = s.group_by("episode_id").aggregate(
+        attended_sessions=(s.attendance == "attended").cast("int64").sum()
+    )
+    e = cl.episodes
+    j = e.select("episode_id", "therapist_id").left_join(a, "episode_id")
+    return j.select(
+        "episode_id", "therapist_id",
+        attended_sessions=ibis.coalesce(j.attended_sessions, 0).cast("int64"),
+    )
+
+
+def episode_ruptures(
+    cl: Caseload,
+    *,
+    drop_points: Mapping[str, float] | None = None,
+    drop_sd: float | None = None,
+) -> ir.Table:
+    """Per episode (every episode of the caseload): rupture counts and repair.
+
+    Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
+    unrepaired_flagged`` (a flagged rupture not repaired) and ``last_repaired`` (whether the
+    episode's last rupture, by session order, was repaired; NULL with no rupture).
+    """
+    ev = rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd)
+    last = ibis.window(group_by=ev.episode_id, order_by=[ibis.desc(ev[c]) for c in ORDER])
+    ev = ev.mutate(rank=ibis.row_number().over(last), is_flagged=ev.kind == "flagged")
+    per = ev.group_by("episode_id").aggregate(
+        flagged=ev.is_flagged.cast("int64").sum(),
+        count=ev.episode_id.count(),
+        repaired=ev.repaired.cast("int64").sum(),
+        unrepaired=(ev.is_flagged & ~ev.repaired).cast("int64").sum(),
+        last_repaired=ev.repaired.cast("int64").max(where=ev.rank == 0),
+    )
+    base = _attended(cl)
+    j = base.left_join(per, "episode_id")
+    flagged = ibis.coalesce(j.flagged, 0)
+    count = ibis.coalesce(j["count"], 0)
+    return j.select(
+        "episode_id", "therapist_id", "attended_sessions",
+        flagged=flagged.cast("int64"), drop=(count - flagged).cast("int64"),
+        count=count.cast("int64"), repaired=ibis.coalesce(j.repaired, 0).cast("int64"),
+        unrepaired_flagged=ibis.coalesce(j.unrepaired, 0) > 0,
+        last_repaired=(j.last_repaired == 1),
+    )
+
+
+_SUMMARY = [
+    "flagged", "drop", "count", "repaired", "attended_sessions", "per_100_sessions",
+    "repair_rate", "repair_rate_low", "repair_rate_high", "sessions_to_repair",
+    "unrepaired_at_end",
+]
+
+
+def rupture_summary(
+    cl: Caseload,
+    *,
+    by: str | None = None,
+    drop_points: Mapping[str, float] | None = None,
+    drop_sd: float | None = None,
+) -> pd.DataFrame:
+    """Rupture and repair figures per group (one row for the caseload when ``by`` is None).
+
+    * ``flagged``, ``drop``, ``count`` (= flagged + drop) and ``repaired`` ruptures;
+    * ``per_100_sessions`` = 100 · count / attended sessions;
+    * ``repair_rate`` = repaired / count, 0–1, with a Wilson 95% interval (Wilson 1927);
+    * ``sessions_to_repair`` = median over repaired ruptures (attended sessions for flagged,
+      rated sessions for drops);
+    * ``unrepaired_at_end`` = ended episodes (termination ≠ ongoing) whose last rupture was
+      not repaired (Eubanks, Muran & Safran 2018: unrepaired ruptures go with worse outcome).
+
+    Rates with a zero denominator are NaN.
+    """
+    opts = {"drop_points": drop_points, "drop_sd": drop_sd}
+    ep = episode_ruptures(cl, **opts).join(
+        cl.episodes.select("episode_id", ended=cl.episodes.termination != "ongoing"),
+        "episode_id",
+    )
+    ep, keys = with_groups(cl, ep, by)
+    agg = {c: ep[c].sum() for c in ("flagged", "drop", "count", "repaired", "attended_sessions")}
+    agg["unrepaired_at_end"] = (ep.ended & (ep.last_repaired == False)).cast("int64").sum()  # noqa: E712
+    ev, _ = with_groups(cl, rupture_events(cl, **opts), by)
+    med = ev.sessions_to_repair.cast("float64").median(where=ev.repaired)
+    if keys:
+        df = ep.group_by(keys).aggregate(**agg).execute()
+        m = ev.group_by(keys).aggregate(sessions_to_repair=med).execute()
+        df = df.merge(m, on=keys, how="left").sort_values(keys, ignore_index=True)
+    else:
+        df = ep.aggregate(**agg).execute()
+        df["sessions_to_repair"] = ev.aggregate(m=med).execute()["m"].iloc[0]
+    return _rates(df)[[*keys, *_SUMMARY]]
+
+
+def _rates(df: pd.DataFrame) -> pd.DataFrame:
+    for c in ("flagged", "drop", "count", "repaired", "attended_sessions", "unrepaired_at_end"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df["sessions_to_repair"] = df["sessions_to_repair"].astype("float64")
+    sessions = df["attended_sessions"].where(df["attended_sessions"] > 0).astype("float64")
+    df["per_100_sessions"] = 100.0 * df["count"] / sessions
+    count = df["count"].where(df["count"] > 0).astype("float64")
+    df["repair_rate"] = df["repaired"] / count
+    df["repair_rate_low"], df["repair_rate_high"] = wilson_frame(df["repaired"], df["count"])
+    return df
+
+
+__all__ = [
+    "REPAIR_WINDOW",
+    "episode_ruptures",
+    "fit_alerts",
+    "measure_drops",
+    "rupture_events",
+    "rupture_summary",
+]

@@ -30,16 +30,18 @@ reliably improved.  Everything is an Ibis expression; only summaries come into p
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from supervision import termination as term
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError
-from supervision.measures import Measure
-from supervision.stats import wilson_frame
+from supervision.measures import Measure, Registry, default_registry
+from supervision.schema import TERMINATION
 
 #: Jacobson & Truax (1991): a change is reliable when |RCI| exceeds this (two-sided 95%).
 RCI_CRITICAL = 1.96
@@ -87,16 +89,21 @@ class _Flags:
 
 
 def _with_sample(t: ir.Table, first: str, m: Measure) -> tuple[ir.Table, ir.Value, ir.Value]:
-    """Attach the sample's pre-treatment mean and SD (over paired episodes) when needed."""
+    """Attach the sample's pre-treatment mean and SD (over paired episodes) when needed.
+
+    The sample SD is ``std(how="sample")`` (ddof = 1), as Jacobson & Truax (1991) and the
+    ``clinicalsignificance`` R package use.
+    """
     needs_sd = m.reliable_change is None and m.reliability is not None and m.norm_sd is None
     needs_c = m.clinical_cutoff is None and m.functional_mean is not None and (
         m.clinical_mean is None or m.clinical_sd is None
     )
     if not (needs_sd or needs_c):
         return t, ibis.null("float64"), ibis.null("float64")
-    stats = t.aggregate(_pre_mean=t[first].mean(), _pre_sd=t[first].std(how="sample"))
+    mean_col, sd_col = f"_{first}_mean", f"_{first}_sd"
+    stats = t.aggregate(**{mean_col: t[first].mean(), sd_col: t[first].std(how="sample")})
     t = t.cross_join(stats)
-    return t, t._pre_mean, t._pre_sd
+    return t, t[mean_col], t[sd_col]
 
 
 def _flags(t: ir.Table, first: str, last: str, m: Measure,
@@ -176,3 +183,208 @@ def episode_outcomes(cl: Caseload, measure: str) -> ir.Table:
         reliable_improvement=f.improved, reliable_deterioration=f.deteriorated,
         recovered=recovered, reliable_recovery=recovered & f.improved,
     )
+
+
+def episode_phq9_gad7(cl: Caseload) -> ir.Table:
+    """The NHS Talking Therapies paired PHQ-9 + GAD-7 rule, per episode.
+
+    Only attended sessions with **both** scores count; an episode needs at least two of
+    them, and its first and last such sessions are compared.  Each measure's reliable
+    change and caseness come from the registry (PHQ-9: 6 points, caseness ≥ 10; GAD-7:
+    4 points, caseness ≥ 8).
+
+    * ``case_at_start``: PHQ-9 or GAD-7 at caseness at the first paired session;
+    * ``recovered``: a case at the start and neither at caseness at the last;
+    * ``reliable_improvement``: at least one improves reliably and neither deteriorates
+      reliably; ``reliable_deterioration``: the converse;
+    * ``reliable_recovery``: recovered and reliably improved.
+
+    Source: NHS England, *NHS Talking Therapies Manual* (v7, 2024), "paired scores" and the
+    recovery / reliable improvement definitions used in the annual reports.
+
+    Returns
+    -------
+    ir.Table
+        ``episode_id, therapist_id, n_scores, case_at_start, recovered,
+        reliable_improvement, reliable_deterioration, reliable_recovery``.
+    """
+    phq, gad = _outcome_measure(cl, "phq9"), _outcome_measure(cl, "gad7")
+    s = _attended(cl)
+    t = _first_last(s.filter(s.phq9.notnull() & s.gad7.notnull()), ["phq9", "gad7"])
+    t, pm, psd = _with_sample(t, "phq9_first", phq)
+    t, gm, gsd = _with_sample(t, "gad7_first", gad)
+    p = _flags(t, "phq9_first", "phq9_last", phq, pm, psd)
+    g = _flags(t, "gad7_first", "gad7_last", gad, gm, gsd)
+    case = p.first_clinical | g.first_clinical
+    recovered = case & ~p.last_clinical & ~g.last_clinical
+    improved = (p.improved | g.improved) & ~p.deteriorated & ~g.deteriorated
+    deteriorated = (p.deteriorated | g.deteriorated) & ~p.improved & ~g.improved
+    return t.select(
+        "episode_id", "therapist_id", "n_scores", case_at_start=case, recovered=recovered,
+        reliable_improvement=improved, reliable_deterioration=deteriorated,
+        reliable_recovery=recovered & improved,
+    )
+
+
+def _per_episode(cl: Caseload, measure: str) -> ir.Table:
+    """Per-episode outcome table with a common ``started_clinical`` column."""
+    if measure == PAIRED:
+        t = episode_phq9_gad7(cl)
+        return t.mutate(started_clinical=t.case_at_start)
+    t = episode_outcomes(cl, measure)
+    return t.mutate(started_clinical=t.first_clinical)
+
+
+def outcome_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
+    """Counts and rates of reliable change and recovery (domain.md §5).
+
+    Parameters
+    ----------
+    measure
+        An outcome measure key, or ``"phq9_gad7"`` for the NHS Talking Therapies paired rule.
+    by
+        None (one row) or a grouping column (see :func:`supervision.termination.with_by`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``<by>, paired, reliable_improvement, reliable_deterioration, recovered,
+        reliable_recovery, started_clinical`` (counts) and the rates, each with Wilson
+        95% ``_low`` / ``_high``:
+
+        * ``reliable_improvement_rate`` = reliable_improvement / paired (episodes whose
+          reliable change is defined), likewise ``reliable_deterioration_rate``;
+        * ``recovery_rate`` = recovered / started_clinical and ``reliable_recovery_rate`` =
+          reliable_recovery / started_clinical (NHS Talking Therapies: "finished treatment
+          minus not at caseness at the start").
+    """
+    t = term.with_by(cl, _per_episode(cl, measure), by)
+    c = t.episode_id.count
+    aggs: dict[str, ir.Value] = {
+        "paired": c(),
+        "reliable_improvement": c(where=t.reliable_improvement),
+        "reliable_deterioration": c(where=t.reliable_deterioration),
+        "recovered": c(where=t.recovered),
+        "reliable_recovery": c(where=t.reliable_recovery),
+        "started_clinical": c(where=t.started_clinical),
+        "_assessed": c(where=t.reliable_improvement.notnull()),
+    }
+    df = term.aggregate(t, by, aggs)
+    for name, k, n in (
+        ("recovery_rate", "recovered", "started_clinical"),
+        ("reliable_improvement_rate", "reliable_improvement", "_assessed"),
+        ("reliable_deterioration_rate", "reliable_deterioration", "_assessed"),
+        ("reliable_recovery_rate", "reliable_recovery", "started_clinical"),
+    ):
+        df = term.add_rate(df, name, k, n)
+    return df.drop(columns="_assessed")
+
+
+def outcomes_by_termination(cl: Caseload, measure: str) -> pd.DataFrame:
+    """:func:`outcome_summary` by ending, one row per ending in ``TERMINATION`` order.
+
+    Endings without paired episodes have ``paired`` 0 and NaN rates.
+    """
+    df = outcome_summary(cl, measure, by="termination")
+    out = pd.DataFrame({"termination": list(TERMINATION)}).merge(df, on="termination", how="left")
+    counts = ["paired", "reliable_improvement", "reliable_deterioration", "recovered",
+              "reliable_recovery", "started_clinical"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    return out
+
+
+def episode_categories(cl: Caseload, measure: str) -> ir.Table:
+    """The Jacobson–Truax combined category of each paired episode.
+
+    Categories (Jacobson & Truax 1991, as reported by Claus et al. 2020 and the
+    ``clinicalsignificance`` R package): ``recovered`` = clinical before, not after, and
+    reliably improved; ``improved`` = reliably improved, not recovered; ``harmed`` = not
+    clinical before, clinical after and reliably deteriorated; ``deteriorated`` = reliably
+    deteriorated, not harmed; ``unchanged`` = neither.  NULL when reliable change is
+    undefined (see the module docstring).  Built on :func:`episode_outcomes`.
+    """
+    t = episode_outcomes(cl, measure)
+    fc = t.first_clinical.fill_null(False)
+    lc = t.last_clinical.fill_null(False)
+    harmed = ~t.first_clinical.fill_null(True) & lc & t.reliable_deterioration
+    category = (
+        ibis.cases(
+            (t.reliable_improvement.isnull(), ibis.null("string")),
+            (t.reliable_improvement & fc & ~lc, "recovered"),
+            (t.reliable_improvement, "improved"),
+            (harmed, "harmed"),
+            (t.reliable_deterioration, "deteriorated"),
+            else_="unchanged",
+        )
+    )
+    return t.select("episode_id", "therapist_id", "first_score", "last_score", category=category)
+
+
+def category_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
+    """Episodes per Jacobson–Truax category: ``<by>, category, episodes`` (all five shown)."""
+    t = term.with_by(cl, episode_categories(cl, measure), by)
+    keys = [*([by] if by else []), "category"]
+    df = t.group_by(keys).aggregate(episodes=t.episode_id.count()).execute()
+    frames = [df] if by is None else [g for _, g in df.groupby(by, sort=True)]
+    out = []
+    for g in frames or [df]:
+        full = pd.DataFrame({"category": list(CATEGORIES)})
+        if by is not None and len(g):
+            full.insert(0, by, g[by].iloc[0])
+        out.append(full.merge(g, on=keys, how="left"))
+    res = pd.concat(out, ignore_index=True)
+    res["episodes"] = res["episodes"].fillna(0).astype("int64")
+    return res
+
+
+def jacobson_truax(
+    pre: Sequence[float], post: Sequence[float], measure: str | Measure, *,
+    registry: Registry | None = None,
+) -> pd.DataFrame:
+    """Classify pre/post pairs with the product's reliable-change code (no parallel formula).
+
+    The pairs become a one-off :class:`Caseload` (one episode per pair, two attended
+    sessions) and go through :func:`episode_categories`, so a ``measure`` without a
+    ``norm_sd`` uses the SD of these ``pre`` scores (the sample).
+
+    Parameters
+    ----------
+    pre, post
+        Scores before and after, same length, no missing values.
+    measure
+        A registry key, or a :class:`Measure` (added to the registry for this call).
+    registry
+        Registry holding ``measure`` (default: the shipped one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pre, post, category`` in input order.
+    """
+    reg = registry or default_registry()
+    if isinstance(measure, Measure):
+        reg = Registry({**reg.measures, measure.key: measure})
+        measure = measure.key
+    if len(pre) != len(post):
+        raise ConfigError(f"pre has {len(pre)} scores but post has {len(post)}")
+    n = len(pre)
+    ids = [f"p{i:06d}" for i in range(n)]
+    sessions = pd.DataFrame({
+        "client_id": ids * 2, "therapist_id": ["all"] * (2 * n), "episode_id": ids * 2,
+        "session_date": ["2000-01-01"] * n + ["2000-01-02"] * n,
+        measure: [*map(float, pre), *map(float, post)],
+    })
+    episodes = pd.DataFrame({"episode_id": ids, "client_id": ids, "therapist_id": "all",
+                             "start_date": "2000-01-01"})
+    cl = Caseload.from_frames(sessions, episodes, pd.DataFrame({"therapist_id": ["all"]}),
+                              registry=reg)
+    cat = episode_categories(cl, measure).select("episode_id", "category").execute()
+    out = pd.DataFrame({"episode_id": ids, "pre": pre, "post": post})
+    return out.merge(cat, on="episode_id", how="left").drop(columns="episode_id")
+
+
+__all__ = [
+    "CATEGORIES", "OUTCOME_COLUMNS", "PAIRED", "RCI_CRITICAL", "category_summary",
+    "episode_categories", "episode_outcomes", "episode_phq9_gad7", "jacobson_truax",
+    "outcome_summary", "outcomes_by_termination",
+]

@@ -1,0 +1,160 @@
+"""Termination: how episodes ended, drop-out, intake-only episodes, dose and retention.
+
+domain.md §5.  ``termination`` is one of ``completed``, ``client_ended``, ``dropout``,
+``external``, ``therapist_ended`` or ``ongoing``; an episode is *ended* when it is not
+``ongoing`` (``Caseload.scoped`` already turned episodes that ended after the window into
+``ongoing``).
+
+* ``dropout_rate`` = dropout / ended episodes, with a Wilson 95% interval (Wilson 1927);
+  the published mean across therapy studies is 19.7% (Swift & Greenberg 2012).
+* ``intake_only_rate`` = ended episodes with exactly one attended session / ended episodes —
+  the first decision of therapy, whether client and therapist commit after the intake.
+* Dose = attended sessions per episode; retention = Kaplan–Meier survival in therapy by
+  attended sessions, ended episodes as events and ongoing ones censored.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError
+from supervision.schema import ENDED, TERMINATION
+from supervision.stats import km_retention, wilson_frame
+
+
+def episode_termination(cl: Caseload) -> ir.Table:
+    """One row per episode: how it ended and how many sessions were attended.
+
+    Returns
+    -------
+    ir.Table
+        ``episode_id, therapist_id, termination, ended`` (termination ≠ ongoing),
+        ``attended_sessions`` (0 when none), ``intake_only`` (ended with exactly one
+        attended session).
+    """
+    e, s = cl.episodes, cl.sessions
+    att = s.filter(s.attendance == "attended")
+    att = att.group_by("episode_id").aggregate(_attended=att.episode_id.count())
+    j = e.left_join(att, e.episode_id == att.episode_id)
+    n = j._attended.fill_null(0)
+    ended = j.termination != "ongoing"
+    return j.select(
+        "episode_id", "therapist_id", "termination", ended=ended, attended_sessions=n,
+        intake_only=ended & (n == 1),
+    )
+
+
+def with_by(cl: Caseload, t: ir.Table, by: str | None) -> ir.Table:
+    """Attach the grouping column ``by`` to a per-episode table ``t`` (if not there yet).
+
+    ``by`` may be a column of ``t``, of the episodes table, of the therapists table
+    (e.g. ``"team"``) or ``"group"`` (the neurotype-match group of
+    :func:`supervision.neurotype.episode_pairs`).
+    """
+    if by is None or by in t.columns:
+        return t
+    if by == "group":
+        from supervision.neurotype import episode_pairs
+
+        p = episode_pairs(cl).select("episode_id", "group")
+        return t.join(p, "episode_id")
+    if by in cl.episodes.columns:
+        return t.join(cl.episodes.select("episode_id", by), "episode_id")
+    if by in cl.therapists.columns:
+        return t.join(cl.therapists.select("therapist_id", by), "therapist_id")
+    known = sorted({*cl.episodes.columns, *cl.therapists.columns, "group"})
+    raise ConfigError(f"cannot break figures down by {by!r}; choose one of: {', '.join(known)}")
+
+
+def add_rate(df: pd.DataFrame, name: str, k: str, n: str) -> pd.DataFrame:
+    """Add ``name = df[k] / df[n]`` (NaN where ``n == 0``) with Wilson ``_low`` / ``_high``."""
+    kk = df[k].astype("float64")
+    nn = df[n].astype("float64")
+    df[name] = (kk / nn.where(nn > 0)).astype("float64")
+    df[f"{name}_low"], df[f"{name}_high"] = wilson_frame(kk.fillna(0), nn.fillna(0))
+    return df
+
+
+def aggregate(t: ir.Table, by: str | None, aggs: dict[str, ir.Value]) -> pd.DataFrame:
+    """Run one grouped (or whole-table) aggregate; NULL sums of an empty table become 0."""
+    q = t.aggregate(**aggs) if by is None else t.group_by(by).aggregate(**aggs).order_by(by)
+    df = q.execute()
+    for c in aggs:
+        if df[c].dtype == object or df[c].isna().any():
+            df[c] = pd.to_numeric(df[c])
+    return df
+
+
+def termination_summary(cl: Caseload, *, by: str | None = None) -> pd.DataFrame:
+    """Counts of each ending, drop-out and intake-only rates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``<by>, episodes, ended, completed, client_ended, dropout, external,
+        therapist_ended, ongoing, dropout_rate, dropout_rate_low, dropout_rate_high,
+        intake_only, intake_only_rate, sessions_attended``.  Rates in 0–1, NaN when no
+        episode has ended.  One row when ``by`` is None (also for an empty caseload).
+    """
+    t = with_by(cl, episode_termination(cl), by)
+    aggs: dict[str, ir.Value] = {"episodes": t.episode_id.count()}
+    aggs["ended"] = t.episode_id.count(where=t.ended)
+    for term in TERMINATION:
+        aggs[term] = t.episode_id.count(where=t.termination == term)
+    aggs["intake_only"] = t.episode_id.count(where=t.intake_only)
+    aggs["sessions_attended"] = t.attended_sessions.sum()
+    df = aggregate(t, by, aggs)
+    df["sessions_attended"] = df["sessions_attended"].fillna(0).astype("int64")
+    df = add_rate(df, "dropout_rate", "dropout", "ended")
+    ended = df["ended"].astype("float64")
+    df["intake_only_rate"] = df["intake_only"] / ended.where(ended > 0)
+    cols = [*([by] if by else []), "episodes", "ended", *TERMINATION, "dropout_rate",
+            "dropout_rate_low", "dropout_rate_high", "intake_only", "intake_only_rate",
+            "sessions_attended"]
+    return df[cols]
+
+
+def dose_by_termination(cl: Caseload) -> pd.DataFrame:
+    """Attended sessions per episode by ending: median, quartiles and mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``termination, episodes, median, q1, q3, mean``, one row per ending in the
+        order of :data:`supervision.schema.TERMINATION` (0 episodes and NaN when none).
+        Quartiles are exact (continuous, as numpy's default "linear" method).
+    """
+    t = episode_termination(cl)
+    a = t.attended_sessions
+    q = t.group_by("termination").aggregate(
+        episodes=t.episode_id.count(), median=a.quantile(0.5), q1=a.quantile(0.25),
+        q3=a.quantile(0.75), mean=a.mean(),
+    ).execute()
+    out = pd.DataFrame({"termination": list(TERMINATION)}).merge(q, on="termination", how="left")
+    out["episodes"] = out["episodes"].fillna(0).astype("int64")
+    for c in ("median", "q1", "q3", "mean"):
+        out[c] = pd.to_numeric(out[c]).astype("float64")
+    return out
+
+
+def retention(cl: Caseload) -> pd.DataFrame:
+    """Kaplan–Meier retention in therapy by attended sessions (:func:`stats.km_retention`).
+
+    Ended episodes are events at their number of attended sessions; ongoing episodes are
+    right-censored there.  Only the counts per (sessions, ended) come from the database.
+    """
+    t = episode_termination(cl)
+    c = t.group_by(["attended_sessions", "ended"]).aggregate(n=t.episode_id.count()).execute()
+    reps = c["n"].to_numpy(dtype="int64")
+    durations = np.repeat(c["attended_sessions"].to_numpy(dtype="float64"), reps)
+    ended = np.repeat(c["ended"].to_numpy(dtype=bool), reps)
+    return km_retention(durations, ended)
+
+
+__all__ = [
+    "ENDED", "add_rate", "aggregate", "dose_by_termination", "episode_termination",
+    "retention", "termination_summary", "with_by",
+]

@@ -156,7 +156,7 @@ def run_size(size: str, repeat: int, *, reuse: bool, voila: bool) -> dict[str, o
 def _count_rows(path: Path) -> int:
     import duckdb
 
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0])
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

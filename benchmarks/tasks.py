@@ -7,9 +7,10 @@ the last line on stderr, one JSON object of inner timings in seconds:
 ``load``    ``import_s``, ``compute_s``: :func:`supervision.io.load_export` (validate + load).
 ``metrics`` ``load_s``, ``compute_s``: :func:`supervision.metrics.compute_metrics` on a loaded
             caseload (the whole practice, every therapist).
-``filter``  ``load_s``, ``compute_s`` (median over ``FILTER_REPEATS`` changes), ``first_s``:
-            ``caseload.scoped(therapist_id=..., since=..., until=...)`` and then the summaries the
-            supervisor dashboard draws (:func:`supervisor_summaries`).
+``filter``  ``load_s``; ``first_s`` (building the supervisor app and its first refresh);
+            ``compute_s`` (median over ``FILTER_REPEATS`` changes of therapist and date range:
+            the summaries alone, :func:`supervisor_summaries`); ``refresh_s`` (the same changes
+            through ``SupervisorApp.refresh``: summaries plus figures and widgets).
 
 The parent (``run.py``) measures the wall time and peak RSS of the whole process around this.
 """
@@ -66,45 +67,60 @@ def task_metrics(path: str) -> dict[str, float]:
     return {"load_s": load, "compute_s": comp}
 
 
-def supervisor_summaries(cl: Any) -> list[Any]:
-    """The summaries the supervisor dashboard draws, computed on an already-scoped caseload.
+def supervisor_summaries(cl: Any, therapist_id: str, since: dt.date, until: dt.date) -> None:
+    """The summaries behind one supervisor-dashboard filter change, without drawing.
 
-    Delegates to the dashboard's own builder when it exposes one
-    (``supervision.views.supervisor.supervisor_data``); otherwise calls the metric functions
-    the contract lists for that view (alliance, ruptures, termination, outcomes, cases).
+    What :meth:`SupervisorApp.refresh` computes for a new therapist and date range with the
+    first tab (Alliance) open: ``caseload.scoped(...)``, the practice aggregates of the new
+    window, the headline figures and the alliance tab's summaries.
     """
-    from supervision import alliance, cases, outcomes, ruptures, termination
+    from supervision import alliance
+    from supervision.views import gather
 
-    out: list[Any] = []
-    for m in cl.measures_present("alliance"):
-        out += [alliance.alliance_summary(cl, m), alliance.alliance_by_session(cl, m),
-                alliance.alliance_by_quarter(cl, m), alliance.episode_series(cl, m)]
-    out += [ruptures.rupture_summary(cl), termination.termination_summary(cl),
-            termination.dose_by_termination(cl), termination.retention(cl)]
-    out += [outcomes.outcome_summary(cl, m) for m in cl.measures_present("outcome")]
-    out.append(cases.cases_to_discuss(cl))
-    return out
+    own = cl.scoped(therapist_id=therapist_id, since=since, until=until)
+    practice = gather.practice_aggregates(cl.scoped(since=since, until=until))
+    key = practice.get("alliance_key")
+    gather.headline(own, alliance_key=key, outcome_key=practice.get("outcome_key"))
+    if key:
+        alliance.alliance_by_session(own, key)
+        alliance.alliance_by_quarter(own, key)
+        if "wai_sr" in own.measures_present("alliance"):
+            alliance.subscales_by_session(own, "wai_sr")
 
 
 def _filters(cl: Any) -> list[tuple[str, dt.date, dt.date]]:
-    """Therapist + one-year windows ending at the last session date, one per repeat."""
+    """One (therapist, one-year window) per repeat; windows end a month apart (no cache hits)."""
     s = cl.sessions
     last = s.aggregate(s.session_date.max().name("d")).execute()["d"].iloc[0]
-    until = last.date() if hasattr(last, "date") else last
-    since = until - dt.timedelta(days=365)
+    last = last.date() if hasattr(last, "date") else last
     ids = cl.therapist_ids()
-    return [(ids[i % len(ids)], since, until) for i in range(FILTER_REPEATS + 1)]
+    out = []
+    for i in range(FILTER_REPEATS + 1):
+        until = last - dt.timedelta(days=30 * i)
+        out.append((ids[(7 * i) % len(ids)], until - dt.timedelta(days=365), until))
+    return out
+
+
+def _app_change(app: Any, tid: str, since: dt.date, until: dt.date) -> float:
+    app.therapist.value, app.since.value, app.until.value = tid, since, until
+    return _timed(app.refresh)[1]
 
 
 def task_filter(path: str) -> dict[str, float]:
-    """Time the recomputation behind one filter change (therapist + date range)."""
+    """Time one filter change: summaries alone, and the whole app refresh (summaries + figures)."""
+    from supervision.views.apps import SupervisorApp
+
     cl, load = _timed(lambda: _load(path))
-    times = []
-    for tid, since, until in _filters(cl):
-        _, s = _timed(lambda t=tid, a=since, b=until: supervisor_summaries(
-            cl.scoped(therapist_id=t, since=a, until=b)))
-        times.append(s)
-    return {"load_s": load, "first_s": times[0], "compute_s": statistics.median(times[1:])}
+    app, build = _timed(lambda: SupervisorApp(cl))
+    for w in (app.therapist, app.since, app.until):  # one refresh per change, not three
+        w.unobserve(app.refresh, names="value")
+    _, first = _timed(app.refresh)
+    changes = _filters(cl)
+    summaries = [_timed(lambda c=c: supervisor_summaries(cl, *c))[1] for c in changes]
+    refresh = [_app_change(app, *c) for c in changes]
+    return {"load_s": load, "first_s": build + first,
+            "compute_s": statistics.median(summaries[1:]),
+            "refresh_s": statistics.median(refresh[1:])}
 
 
 TASKS: dict[str, Callable[[str], dict[str, float]]] = {

@@ -421,3 +421,39 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "e" / "x.csv").write_text("", encoding="utf-8")
     assert main(["demo", "--out", str(tmp_path / "e")]) == 1
     assert "not a demo export" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the committed export
+DATA_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+def test_committed_demo_is_what_the_command_writes(tmp_path: Path) -> None:
+    """data/demo/ is `supervision demo --out data/demo` with today's generator, byte for byte
+    (regenerate it after changing the generator)."""
+    summary = write_demo(tmp_path)
+    assert sorted(p.name for p in DATA_DEMO.iterdir()) == sorted(summary.files)
+    for name in summary.files:
+        assert (DATA_DEMO / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_committed_demo_passes_validation(frames: Frames) -> None:
+    """The reader of domain.md §2 accepts data/demo/ and loses no row."""
+    from supervision.io import load_export
+
+    caseload = load_export(DATA_DEMO, progress=False)
+    s, e, t = frames
+    assert caseload.sessions.count().execute() == len(s)
+    assert caseload.episodes.count().execute() == len(e)
+    assert caseload.therapists.count().execute() == len(t)
+    terms = caseload.episodes.termination.value_counts().execute()
+    assert dict(zip(terms.iloc[:, 0], terms.iloc[:, 1], strict=True)) == (
+        e["termination"].value_counts().to_dict())
+
+
+@pytest.mark.parametrize(("episodes", "seed", "fmt"), [(1_500, 5, "csv"), (400, 21, "parquet")])
+def test_other_demos_pass_validation(tmp_path: Path, episodes: int, seed: int, fmt: str) -> None:
+    from supervision.io import load_export
+
+    summary = write_demo(tmp_path, episodes=episodes, seed=seed, fmt=fmt)
+    caseload = load_export(tmp_path, progress=False)
+    assert caseload.sessions.count().execute() == summary.rows["sessions"]

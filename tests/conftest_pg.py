@@ -9,6 +9,7 @@ stopped and removed at teardown.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -56,12 +57,16 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """Start PostgreSQL in a temporary folder on a free port; stop it and remove it at the end."""
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[PgServer]:
+    """Start PostgreSQL in a temporary folder on a free port; stop it and remove it at the end.
+
+    Also used by ``benchmarks/warehouse_metrics.py``.  Raises ``FileNotFoundError`` if
+    PostgreSQL's server binaries are not installed.
+    """
     bindir = _bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (make install-test installs Debian's postgresql)")
+        raise FileNotFoundError("/usr/lib/postgresql/*/bin/initdb")
     root = Path(tempfile.mkdtemp(prefix="supervision-pg-"))
     password = secrets.token_urlsafe(16)
     (root / "pw").write_text(password + "\n", encoding="utf-8")
@@ -70,20 +75,29 @@ def pg_server() -> Iterator[PgServer]:
         shutil.chown(root / "pw", "postgres")
     port = _free_port()
     data = root / "data"
-    subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                      "--auth=scram-sha-256", f"--pwfile={root / 'pw'}", "--no-sync"]),
-        check=True, capture_output=True,
-    )
-    opts = f"-h 127.0.0.1 -p {port} -k {root} -F -c fsync=off -c synchronous_commit=off"
     pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
-    subprocess.run(_as_postgres([*pg_ctl, "-o", opts, "-w", "-t", "60", "start"]),
-                   check=True, capture_output=True)
     try:
+        subprocess.run(
+            _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                          "--auth=scram-sha-256", f"--pwfile={root / 'pw'}", "--no-sync"]),
+            check=True, capture_output=True,
+        )
+        opts = f"-h 127.0.0.1 -p {port} -k {root} -F -c fsync=off -c synchronous_commit=off"
+        subprocess.run(_as_postgres([*pg_ctl, "-o", opts, "-w", "-t", "60", "start"]),
+                       check=True, capture_output=True)
         yield PgServer("127.0.0.1", port, "postgres", password)
     finally:
         subprocess.run(_as_postgres([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The throwaway server for the whole test session."""
+    if _bindir() is None:
+        pytest.skip("PostgreSQL is not installed (make install-test installs Debian's postgresql)")
+    with throwaway_server() as server:
+        yield server
 
 
 def new_database(server: PgServer) -> str:

@@ -218,7 +218,10 @@ def _copy_table(
     # back as NULL vs '' exactly; dates are ISO and doubles print shortest round-trip.
     options = pacsv.WriteOptions(include_header=False)
     n = 0
-    with cur.copy(f"COPY {target}.{name} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy:
+    # FREEZE: the table was created in this transaction, so rows can be written frozen and
+    # the first readers need not rewrite every page to set hint bits.
+    sql = f"COPY {target}.{name} ({', '.join(cols)}) FROM STDIN (FORMAT csv, FREEZE true)"
+    with cur.copy(sql) as copy:
         for batch in _arrow_batches(selected):
             if batch.num_rows:
                 buf = io.BytesIO()

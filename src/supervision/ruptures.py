@@ -103,7 +103,8 @@ def measure_drops(
     )
 
 
-def _flagged(cl: Caseload) -> ir.Table:
+def flagged_ruptures(cl: Caseload) -> ir.Table:
+    """The flagged ruptures alone, with repair (columns as :func:`rupture_events`)."""
     s = ordered_sessions(cl)
     after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
     resolved_at = ibis.ifelse(s.repair == "resolved", s.attended_upto, ibis.null("int64"))
@@ -168,7 +169,7 @@ def rupture_events(
         ("flagged"|"drop"), rupture_type, measure (NULL for flagged), drop_points (NULL for
         flagged), repaired, sessions_to_repair (NULL if unrepaired)``.
     """
-    flagged = _flagged(cl)
+    flagged = flagged_ruptures(cl)
     drops = _drops(cl, _thresholds(cl, drop_points, drop_sd), drop_sd)
     events = flagged if drops is None else ibis.union(flagged, drops.select(*_EVENT_COLUMNS))
     return events.select(*_EVENT_COLUMNS)
@@ -297,6 +298,7 @@ __all__ = [
     "REPAIR_WINDOW",
     "episode_ruptures",
     "fit_alerts",
+    "flagged_ruptures",
     "measure_drops",
     "rupture_events",
     "rupture_summary",

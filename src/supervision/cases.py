@@ -1,0 +1,119 @@
+"""Cases to discuss (domain.md §7): open episodes worth bringing to supervision, with reasons.
+
+A supervisor's list of *open* (``termination == "ongoing"``) episodes with at least one of
+these patterns, each coded as domain.md names it (and listed in this order):
+
+``low_alliance``
+    The latest rating on an alliance measure that has a concern threshold is below it
+    (SRS: below 36, the clinical cut-off of Miller & Duncan; Duncan et al. 2003).
+``alliance_drop``
+    An alliance-drop rupture (registry ``drop_threshold``: SRS 5, WAI-SR 6 points below the
+    previous rated session) on one of the episode's last three rated sessions of that
+    measure — whether or not the clinician also flagged it, and whether or not it has since
+    recovered: a recent sharp dip is worth a conversation (Safran & Muran 2000; Eubanks,
+    Muran & Safran 2018).
+``unrepaired_rupture``
+    A clinician-flagged rupture with no ``resolved`` repair on it or any later session.
+``reliable_deterioration``
+    On any outcome measure, first → latest score so far is a reliable deterioration
+    (:func:`supervision.outcomes.episode_outcomes`: reliable-change value or Jacobson &
+    Truax 1991).
+``no_shows``
+    Two or more consecutive scheduled sessions with attendance ``no_show``, anywhere in the
+    episode as seen at the end of the window (a cancelled or attended session breaks a run).
+
+Ended episodes never appear.  These are prompts, never verdicts on the work.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision import outcomes
+from supervision.alliance import ORDER, episode_alliance
+from supervision.caseload import Caseload
+from supervision.ruptures import flagged_ruptures, measure_drops
+
+#: Reason codes, in the order they are listed (domain.md §7).
+REASONS = ("low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
+           "no_shows")
+
+#: An alliance drop counts when it is on one of the episode's last this-many rated sessions.
+RECENT_RATED = 3
+
+
+def _tagged(t: ir.Table, reason: str) -> ir.Table:
+    return t.select("episode_id", reason=ibis.literal(reason))
+
+
+def _low_alliance(cl: Caseload) -> list[ir.Table]:
+    out = []
+    for m in cl.registry.alliance:
+        if m.concern_below is not None:
+            a = episode_alliance(cl, m.key)
+            out.append(_tagged(a.filter(a.last_low), "low_alliance"))
+    return out
+
+
+def _alliance_drop(cl: Caseload) -> list[ir.Table]:
+    out = []
+    for m in cl.registry.alliance:
+        d = measure_drops(cl, m.key, points=m.drop_threshold)
+        out.append(_tagged(d.filter(d.rated_index > d.n_rated - RECENT_RATED), "alliance_drop"))
+    return out
+
+
+def _unrepaired(cl: Caseload) -> list[ir.Table]:
+    f = flagged_ruptures(cl)
+    return [_tagged(f.filter(~f.repaired), "unrepaired_rupture")]
+
+
+def _deterioration(cl: Caseload) -> list[ir.Table]:
+    out = []
+    for m in cl.registry.outcome:
+        o = outcomes.episode_outcomes(cl, m.key)
+        out.append(_tagged(o.filter(o.reliable_deterioration), "reliable_deterioration"))
+    return out
+
+
+def _no_shows(cl: Caseload) -> list[ir.Table]:
+    s = cl.sessions
+    w = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER])
+    s = s.mutate(before=s.attendance.lag().over(w))
+    return [_tagged(s.filter((s.attendance == "no_show") & (s.before == "no_show")), "no_shows")]
+
+
+def case_reasons(cl: Caseload) -> ir.Table:
+    """One row per (open episode, reason): ``therapist_id, episode_id, reason`` (distinct)."""
+    parts = [
+        *_low_alliance(cl), *_alliance_drop(cl), *_unrepaired(cl), *_deterioration(cl),
+        *_no_shows(cl),
+    ]
+    reasons = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+    e = cl.episodes
+    open_ = e.filter(e.termination == "ongoing").select("episode_id", "therapist_id")
+    return open_.join(reasons, "episode_id").select("therapist_id", "episode_id", "reason")
+
+
+def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
+    """Open episodes with at least one §7 reason, by therapist then episode.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``therapist_id, episode_id, reasons`` — ``reasons`` is a list of codes in the order
+        of :data:`REASONS`.  Empty (with these columns) when no open episode qualifies.
+    """
+    df = case_reasons(cl).execute()
+    cols = ["therapist_id", "episode_id", "reasons"]
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    rank = {r: i for i, r in enumerate(REASONS)}
+    df = df.assign(_o=df["reason"].map(rank)).sort_values(["therapist_id", "episode_id", "_o"])
+    out = df.groupby(["therapist_id", "episode_id"], sort=True)["reason"].agg(list)
+    return out.rename("reasons").reset_index()[cols]
+
+
+__all__ = ["REASONS", "RECENT_RATED", "case_reasons", "cases_to_discuss"]

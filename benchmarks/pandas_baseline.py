@@ -169,13 +169,15 @@ def outcome_episodes(s: pd.DataFrame, m: Any) -> pd.DataFrame:
 def _classify(first: pd.Series, last: pd.Series, m: Any) -> pd.DataFrame:
     sign = 1.0 if m.better == "higher" else -1.0
     gain = sign * (last - first)
-    rc = m.reliable_change
-    if rc is None:  # Jacobson–Truax with the sample's own pre-treatment SD
-        rc = 1.96 * m.s_diff(float(first.std()))
+    if m.reliable_change is not None:  # "at least" the published reliable-change points
+        ri, rd = gain >= m.reliable_change, -gain >= m.reliable_change
+    else:  # Jacobson–Truax: |post - pre| > 1.96 S_diff, SD_pre from norms or the sample
+        bound = 1.96 * m.s_diff(float(first.std()))
+        ri, rd = gain > bound, -gain > bound
     cut = m.cutoff(float(first.mean()), float(first.std()))
     clin0 = first >= cut if m.better == "lower" else first < cut
     clin1 = last >= cut if m.better == "lower" else last < cut
-    out = pd.DataFrame({"ri": gain >= rc, "rd": -gain >= rc, "clin0": clin0, "clin1": clin1})
+    out = pd.DataFrame({"ri": ri, "rd": rd, "clin0": clin0, "clin1": clin1})
     out["rec"] = clin0 & ~clin1
     out["rr"] = out["rec"] & out["ri"]
     return out

@@ -15,7 +15,8 @@ Two checks, run after the mapping's ``[drop]`` and before anything else is valid
    ``Client Name`` column into ``client_id``; drop it instead).
 2. **Values**, in SQL over the whole table: e-mail addresses and phone numbers (10–15
    digits, written with a leading ``+``/``0``/``(`` or with separators: ``+44 7700
-   900123``, ``07700 900123``, ``(555) 123-4567``) in any column; and UK postcodes or
+   900123``, ``07700 900123``, ``(555) 123-4567``), also inside free text, in any column;
+   and UK postcodes or
    NHS-number-shaped values (10 digits, optionally 3-3-4) in id columns.  ISO dates have 8
    digits and scores a few, so they never look like phone numbers.
 
@@ -46,9 +47,10 @@ ID_COLUMNS = ("client_id", "therapist_id", "episode_id")
 
 # RE2 patterns for DuckDB.  E-mail: anywhere in the value.  Phone: the whole value.
 EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+"
-PHONE_RE = r"\+?[0-9(][0-9 ().\-]{8,22}[0-9]"
+PHONE_RE = r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"
 POSTCODE_RE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
 NHS_RE = r"[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
+_DATE_IN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]"
 
 
 def name_words(name: str) -> list[str]:
@@ -85,25 +87,32 @@ def check_names(columns: list[tuple[str, str]]) -> None:
 
 
 def _phone_sql(v: str) -> str:
-    digits = f"length(regexp_replace({v}, '[^0-9]', '', 'g'))"
+    """The first digit run of ``v`` that could be a phone number, checked for its shape:
+    10–15 digits; a leading ``+``, ``0`` or ``(`` or separated digit groups; and not a
+    date (ISO or d/m/y) or a plain decimal number."""
+    c = f"regexp_extract({v}, '{PHONE_RE}')"
+    digits = f"length(regexp_replace({c}, '[^0-9]', '', 'g'))"
     return (
-        f"(regexp_full_match({v}, '{PHONE_RE}') AND {digits} BETWEEN 10 AND 15 "
-        f"AND (regexp_matches({v}, '^[+0(]') OR regexp_matches({v}, '[0-9][ .\\-)][0-9(]')))"
+        f"({digits} BETWEEN 10 AND 15 "
+        f"AND (regexp_matches({c}, '^[+0(]') OR regexp_matches({c}, '[0-9][ .\\-)][0-9(]')) "
+        f"AND NOT regexp_matches({c}, '{_DATE_IN}') "
+        f"AND NOT regexp_full_match({c}, '[0-9]*[.][0-9]+'))"
     )
 
 
 def value_checks(v: str, *, id_column: bool) -> list[tuple[str, str]]:
     """``(kind, SQL condition)`` pairs that flag identifier-shaped values of expression ``v``."""
-    checks = [
-        ("an e-mail address", f"regexp_matches({v}, '{EMAIL_RE}')"),
-        ("a phone number", _phone_sql(v)),
-    ]
-    if id_column:
+    checks = []
+    if id_column:  # first: the more specific name wins when a value has two shapes
         checks += [
             ("a UK postcode", f"regexp_full_match({v}, '{POSTCODE_RE}')"),
             ("an NHS number", f"regexp_full_match({v}, '{NHS_RE}')"),
         ]
-    return checks
+    return [
+        *checks,
+        ("an e-mail address", f"regexp_matches({v}, '{EMAIL_RE}')"),
+        ("a phone number", _phone_sql(v)),
+    ]
 
 
 def check_values(

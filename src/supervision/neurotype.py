@@ -1,0 +1,219 @@
+"""Neurotype match between therapist and client (domain.md §6).
+
+Each episode's pair falls in one group, from the canonical ``;``-joined tag strings
+(``"adhd;autistic"``, ``"neurotypical"``, ``"unknown"``):
+
+``unknown``       either side has the tag ``unknown``;
+``shared``        both neurodivergent (any of ``adhd, autistic, dyslexic, dyspraxic,
+                  tourette, other_nd``) and sharing at least one of those tags;
+``other_nd``      both neurodivergent, no tag shared;
+``nd_therapist``  neurodivergent therapist, client not neurodivergent;
+``nt_therapist``  therapist not neurodivergent, neurodivergent client;
+``both_nt``       neither neurodivergent.
+
+These are associations in a small sample, not causes: every figure carries its n, and
+groups with fewer than ``min_cell`` episodes are suppressed (:mod:`supervision.privacy`).
+Tag tests are string tests on ``";" || tags || ";"`` and the grid uses Ibis
+``split``/``unnest``, both portable to PostgreSQL and Spark.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision import alliance, ruptures
+from supervision import outcomes as oc
+from supervision import termination as term
+from supervision.caseload import Caseload
+from supervision.privacy import MIN_CELL, suppress_groups
+from supervision.schema import ND_TAGS, NEUROTYPE_GROUPS, TAG_SEPARATOR
+from supervision.stats import mean_ci_frame
+
+
+def _has(tags: ir.StringValue, tag: str) -> ir.BooleanValue:
+    wrapped = ibis.literal(TAG_SEPARATOR) + tags + ibis.literal(TAG_SEPARATOR)
+    return wrapped.contains(f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+
+
+def _any_nd(tags: ir.StringValue) -> ir.BooleanValue:
+    out = _has(tags, ND_TAGS[0])
+    for tag in ND_TAGS[1:]:
+        out = out | _has(tags, tag)
+    return out
+
+
+def episode_pairs(cl: Caseload) -> ir.Table:
+    """Every episode with both sides' tags and its neurotype-match ``group``.
+
+    Returns
+    -------
+    ir.Table
+        ``episode_id, therapist_id, client_neurotype, therapist_neurotype, group``.
+    """
+    e, t = cl.episodes, cl.therapists
+    j = e.select("episode_id", "therapist_id", "client_neurotype").join(
+        t.select("therapist_id", "therapist_neurotype"), "therapist_id"
+    )
+    c = j.client_neurotype.fill_null("unknown")
+    th = j.therapist_neurotype.fill_null("unknown")
+    c_nd, t_nd = _any_nd(c), _any_nd(th)
+    shared = _has(c, ND_TAGS[0]) & _has(th, ND_TAGS[0])
+    for tag in ND_TAGS[1:]:
+        shared = shared | (_has(c, tag) & _has(th, tag))
+    group = ibis.cases(
+        (_has(c, "unknown") | _has(th, "unknown"), "unknown"),
+        (c_nd & t_nd & shared, "shared"),
+        (c_nd & t_nd, "other_nd"),
+        (t_nd, "nd_therapist"),
+        (c_nd, "nt_therapist"),
+        else_="both_nt",
+    )
+    return j.select(
+        "episode_id", "therapist_id", client_neurotype=c, therapist_neurotype=th, group=group
+    )
+
+
+def _outcome_key(cl: Caseload, present: list[str]) -> str | None:
+    """PHQ-9 + GAD-7 paired rule when both are present, else the first outcome present."""
+    if {"phq9", "gad7"} <= set(present):
+        return oc.PAIRED
+    outs = [k for k in present if cl.registry[k].kind == "outcome"]
+    return outs[0] if outs else None
+
+
+def episode_figures(cl: Caseload, present: list[str] | None = None) -> ir.Table:
+    """Per episode: pair, group and every figure the neurotype views average.
+
+    ``early_alliance`` is the episode's early mean on SRS if the caseload has SRS ratings,
+    else WAI-SR (else the first alliance measure present); ``reliable_improvement`` is
+    the NHS paired rule when PHQ-9 and GAD-7 are both present, else the first outcome
+    measure present (NULL for episodes without a pre–post pair).
+    """
+    present = cl.measures_present() if present is None else present
+    p = episode_pairs(cl)
+    tt = term.episode_termination(cl).select("episode_id", "termination", "ended")
+    r = ruptures.episode_ruptures(cl).select("episode_id", "count", "repaired")
+    t = p.join(tt, "episode_id").join(r, "episode_id")
+    al = [k for k in present if cl.registry[k].kind == "alliance"]
+    a_key = "srs" if "srs" in al else ("wai_sr" if "wai_sr" in al else (al[0] if al else None))
+    if a_key is not None:
+        a = alliance.episode_alliance(cl, a_key).select("episode_id", "early_mean")
+        t = t.left_join(a, "episode_id").drop("episode_id_right")
+    else:
+        t = t.mutate(early_mean=ibis.null("float64"))
+    o_key = _outcome_key(cl, present)
+    if o_key is not None:
+        o = oc._per_episode(cl, o_key).select("episode_id", "reliable_improvement")
+        t = t.left_join(o, "episode_id").drop("episode_id_right")
+    else:
+        t = t.mutate(reliable_improvement=ibis.null("boolean"))
+    return t
+
+
+def _group_aggs(t: ir.Table) -> dict[str, ir.Value]:
+    c = t.episode_id.count
+    return {
+        "episodes": c(), "ended": c(where=t.ended), "dropout": c(where=t.termination == "dropout"),
+        "ruptures": t["count"].sum(), "repaired": t.repaired.sum(),
+        "alliance_episodes": t.early_mean.count(), "early_alliance": t.early_mean.mean(),
+        "early_sd": t.early_mean.std(how="sample"),
+        "paired": c(where=t.reliable_improvement.notnull()),
+        "reliable_improvement": c(where=t.reliable_improvement),
+    }
+
+
+_RATE_COLS = [
+    "early_alliance", "early_alliance_low", "early_alliance_high", "dropout_rate",
+    "dropout_rate_low", "dropout_rate_high", "repair_rate", "repair_rate_low", "repair_rate_high",
+    "reliable_improvement_rate", "reliable_improvement_rate_low", "reliable_improvement_rate_high",
+]
+_COUNT_COLS = ["ended", "dropout", "ruptures", "repaired", "alliance_episodes", "paired",
+               "reliable_improvement"]
+
+
+def _rates(df: pd.DataFrame) -> pd.DataFrame:
+    for c in ("episodes", *_COUNT_COLS):
+        df[c] = pd.to_numeric(df[c]).fillna(0).astype("int64")
+    df["early_alliance"] = pd.to_numeric(df["early_alliance"]).astype("float64")
+    df["early_sd"] = pd.to_numeric(df["early_sd"]).astype("float64")
+    df["early_alliance_low"], df["early_alliance_high"] = mean_ci_frame(
+        df["early_alliance"], df["early_sd"], df["alliance_episodes"]
+    )
+    df = term.add_rate(df, "dropout_rate", "dropout", "ended")
+    df = term.add_rate(df, "repair_rate", "repaired", "ruptures")
+    return term.add_rate(df, "reliable_improvement_rate", "reliable_improvement", "paired")
+
+
+def group_summary(
+    cl: Caseload, *, min_cell: int = MIN_CELL, by: str | None = None
+) -> pd.DataFrame:
+    """Per neurotype group (and per ``by``, e.g. therapist): n and rates, small cells suppressed.
+
+    All six groups are listed (in :data:`supervision.schema.NEUROTYPE_GROUPS` order) for
+    each value of ``by``; one grouped query computes them all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``<by>, group, episodes, suppressed, early_alliance`` (mean over episodes of the
+        early mean, Student-t ``_low``/``_high``), ``dropout_rate`` (dropout / ended),
+        ``repair_rate`` (repaired / ruptures), ``reliable_improvement_rate`` (/ paired
+        episodes), each with Wilson 95% ``_low``/``_high``, and the counts ``ended,
+        dropout, ruptures, repaired, alliance_episodes, paired, reliable_improvement``.
+        A suppressed group (see :func:`supervision.privacy.suppress_groups`) has
+        ``episodes`` and every other figure NaN.
+    """
+    t = episode_figures(cl)
+    keys = [*([by] if by else []), "group"]
+    t = term.with_by(cl, t, by)
+    df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
+    df = _complete(df, by, "group", list(NEUROTYPE_GROUPS))
+    df = _rates(df)
+    cols = [*keys, "episodes", *_RATE_COLS, *_COUNT_COLS]
+    df = suppress_groups(df[cols], min_cell=min_cell, keys=["group"], within=[by] if by else [])
+    return df[[*keys, "episodes", "suppressed", *_RATE_COLS, *_COUNT_COLS]]
+
+
+def _complete(df: pd.DataFrame, by: str | None, key: str, values: list[str]) -> pd.DataFrame:
+    """Every ``values`` of ``key`` for each ``by`` value (missing cells: 0 episodes)."""
+    full = pd.DataFrame({key: values})
+    if by is not None:
+        full = pd.DataFrame({by: sorted(df[by].unique())}).merge(full, how="cross")
+    on = [*([by] if by else []), key]
+    return full.merge(df, on=on, how="left")
+
+
+def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Therapist tag × client tag: episodes, drop-out and early alliance per cell.
+
+    An episode whose client (or therapist) has several tags counts in each of its cells,
+    so cells do not add up to the caseload.  Every combination of the tags present on each
+    side is listed (empty cells: 0 episodes).  Small cells are suppressed over the whole
+    grid with :func:`supervision.privacy.suppress_groups`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``therapist_tag, client_tag, episodes, suppressed, dropout_rate`` (+ Wilson
+        ``_low``/``_high``), ``early_alliance`` (+ t ``_low``/``_high``), ``ended``.
+    """
+    t = episode_figures(cl)
+    t = t.mutate(
+        therapist_tag=t.therapist_neurotype.split(TAG_SEPARATOR).unnest()
+    )
+    t = t.mutate(client_tag=t.client_neurotype.split(TAG_SEPARATOR).unnest())
+    keys = ["therapist_tag", "client_tag"]
+    df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
+    th = sorted(df["therapist_tag"].unique())
+    ct = sorted(df["client_tag"].unique())
+    full = pd.DataFrame({"therapist_tag": th}).merge(pd.DataFrame({"client_tag": ct}), how="cross")
+    df = _rates(full.merge(df, on=keys, how="left"))
+    cols = [*keys, "episodes", "dropout_rate", "dropout_rate_low", "dropout_rate_high",
+            "early_alliance", "early_alliance_low", "early_alliance_high", "ended"]
+    df = suppress_groups(df[cols], min_cell=min_cell, keys=keys)
+    return df[[*keys, "episodes", "suppressed", *cols[3:]]]
+
+
+__all__ = ["episode_figures", "episode_pairs", "group_summary", "tag_grid"]

@@ -307,9 +307,31 @@ def group_frame(ep: pd.DataFrame, key: pd.Series, present: dict[str, list[str]],
     out = "phq9_gad7" if "phq9_gad7" in present["outcome"] else (present["outcome"] or [None])[0]
     f["reliable_improvement_rate"] = (g[f"{out}:ri"].sum() / g[f"{out}:ri"].count().replace(
         0, np.nan)) if out else np.nan
-    f["suppressed"] = f["episodes"] < min_cell
+    full = pd.MultiIndex.from_product([f.index.levels[0], list(GROUPS)])
+    f = f.reindex(full)
+    f["episodes"] = f["episodes"].fillna(0)
+    f["suppressed"] = suppressed_cells(f["episodes"], min_cell)
     f.loc[f["suppressed"], f.columns.drop("suppressed")] = np.nan
     return f
+
+
+def suppressed_cells(n: pd.Series, min_cell: int) -> pd.Series:
+    """Small cells (1 to ``min_cell - 1`` episodes) plus complementary suppression (§8).
+
+    ``n`` is indexed by (key, group) with all six groups per key.  Where a key has exactly
+    one small cell, its smallest other non-empty cell is suppressed too (the first empty
+    cell, in group order, when all others are empty), so ``total - shown`` reveals nothing.
+    """
+    primary = (n > 0) & (n < min_cell)
+    key = n.index.get_level_values(0)
+    lone = primary.groupby(key).transform("sum").eq(1)
+    cand = pd.DataFrame({"key": key, "zero": n.eq(0).to_numpy(), "n": n.to_numpy(),
+                         "order": np.tile(np.arange(len(GROUPS)), len(n) // len(GROUPS))},
+                        index=n.index)[(~primary & lone).to_numpy()]
+    first = cand.sort_values(["key", "zero", "n", "order"], kind="stable").drop_duplicates("key")
+    out = primary.copy()
+    out[first.index] = True
+    return out
 
 
 def _clean(v: Any) -> Any:
@@ -324,7 +346,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _nest(row: pd.Series) -> dict[str, Any]:
+def _nest(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, v in row.items():
         *head, last = str(path).split(".")
@@ -344,7 +366,8 @@ def _groups(gf: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key in gf.index.get_level_values(0).unique():
         out[str(key)] = {
-            grp: {c: _clean(v) for c, v in cells[(key, grp)].items()} if (key, grp) in cells
+            grp: {c: int(v) if c == "episodes" and v == v else _clean(v)
+                  for c, v in cells[(key, grp)].items()} if (key, grp) in cells
             else {"episodes": 0, "suppressed": False}
             for grp in GROUPS}
     return out
@@ -366,10 +389,11 @@ def metrics_from_frames(s: pd.DataFrame, e: pd.DataFrame, t: pd.DataFrame, *, mi
     fp, ft = summary_frame(ep, practice, present), summary_frame(ep, ep["therapist_id"], present)
     gp = group_frame(ep, practice, present, min_cell)
     gt = group_frame(ep, ep["therapist_id"], present, min_cell)
-    result: dict[str, Any] = {"practice": _nest(fp.iloc[0]), "therapists": {}}
+    result: dict[str, Any] = {"practice": _nest(fp.to_dict("index")["practice"]),
+                              "therapists": {}}
     result["practice"]["neurotype"] = {"groups": _groups(gp)["practice"]}
     groups = _groups(gt)
-    for tid, row in ft.iterrows():  # one row per therapist: output formatting, not computing
+    for tid, row in ft.to_dict("index").items():  # output formatting, not computing
         m = _nest(row)
         m["neurotype"] = {"groups": groups[str(tid)]}
         result["therapists"][str(tid)] = m

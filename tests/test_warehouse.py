@@ -333,3 +333,13 @@ def test_cli_load_rejects_like_validate_and_loads_nothing(
     with psycopg.connect(pg_database) as conn:
         found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'supervision'").fetchall()
     assert found == []
+
+
+def test_boolean_counts_compile_for_postgres(pg_database: str) -> None:
+    """``(cond).cast("int64").sum()`` — Ibis 12 emits CAST(bool AS BIGINT), which PostgreSQL
+    rejects; connect_caseload's backend routes it through INTEGER.  Tricky caseload: srs values
+    30.5, NULL, 2/3, 1e-20, so ``srs < 1`` holds on 2 rows, and the NULL counts as neither."""
+    load_into(_tricky_caseload(), pg_database)
+    s = connect_caseload(pg_database).sessions
+    assert s.aggregate(n=(s.srs < 1).cast("int64").sum()).execute()["n"].tolist() == [2]
+    assert s.aggregate(n=(s.srs < 1).cast("int16").sum()).execute()["n"].tolist() == [2]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -296,7 +297,7 @@ def connect_caseload(
             )
         info: dict[str, str] = {}
     else:
-        con = ibis.postgres.from_connection(_pg_connect(url, autocommit=True))
+        con = _postgres_backend().from_connection(_pg_connect(url, autocommit=True))
         info = _load_info(con, url, schema)
     try:
         tables = {name: con.table(name, database=schema) for name in canon.TABLES}
@@ -311,6 +312,34 @@ def connect_caseload(
         notices=tuple(json.loads(info.get("notices", "[]"))),
         checksum=info.get("checksum") or None, **tables,
     )
+
+
+@functools.cache
+def _postgres_backend() -> type:
+    """Ibis' PostgreSQL backend, with boolean -> bigint casts compiled the way PostgreSQL takes.
+
+    Ibis 12 compiles ``flag.cast("int64")`` to ``CAST(flag AS BIGINT)``, which PostgreSQL
+    rejects ("cannot cast type boolean to bigint": it casts boolean only to ``integer``).
+    The metric modules count with that portable Ibis idiom, so the cast goes through
+    ``integer`` here: ``CAST(CAST(flag AS INTEGER) AS BIGINT)``, same values.  DuckDB and Spark
+    need no such help.
+    """
+    import ibis.expr.datatypes as dt
+    from ibis.backends.postgres import Backend
+    from ibis.backends.sql.compilers.postgres import PostgresCompiler
+
+    class Compiler(PostgresCompiler):
+        def visit_Cast(self, op: Any, *, arg: Any, to: Any) -> Any:
+            if op.arg.dtype.is_boolean() and to.is_integer() and not to.is_int32():
+                arg = self.cast(arg, dt.int32)
+            return super().visit_Cast(op, arg=arg, to=to)
+
+        visit_TryCast = visit_Cast
+
+    class PortableBackend(Backend):
+        compiler = Compiler()
+
+    return PortableBackend
 
 
 def _load_info(con: Any, url: str, schema: str) -> dict[str, str]:

@@ -1,0 +1,300 @@
+"""``supervision metrics``: every figure of domain.md §3–§7 as one JSON-ready dict (§9).
+
+Shape::
+
+    {"practice": M, "therapists": {"<id>": M, ...}, "meta": {...}}
+
+where M holds ``episodes``, ``sessions_attended``, ``alliance.<measure>``, ``ruptures``,
+``termination``, ``outcomes.<measure>`` (+ ``outcomes.phq9_gad7`` when PHQ-9 and GAD-7
+are both present), ``neurotype.groups.<group>`` and, per therapist, ``cases``.  A rate with
+denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
+module.  Intervals are ``[low, high]``.
+
+Speed: each concept is computed with one grouped query ``by="therapist_id"`` and one
+whole-practice query, never one query per therapist.  With ``therapist=`` only that
+therapist's M is returned, but every figure is computed over the whole (windowed) practice,
+so a therapist's figures are the same with or without ``--therapist`` (and a Jacobson–Truax
+sample SD is the practice's).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from supervision import alliance, cases, neurotype, ruptures
+from supervision import outcomes as oc
+from supervision import termination as term
+from supervision.caseload import Caseload
+from supervision.errors import ScopeError
+from supervision.privacy import MIN_CELL, check_min_cell
+from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
+
+Row = dict[str, Any]
+NOTE = "prompts for reflection, not verdicts"
+_BY = "therapist_id"
+
+
+def _clean(v: Any) -> Any:
+    """A JSON-safe Python scalar: NaN/NA -> None, numpy -> int/float/bool."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
+        v = v.item()
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return None
+        return float(v)
+    return v
+
+
+def _ci(row: Row, name: str) -> list[float] | None:
+    low, high = _clean(row.get(f"{name}_low")), _clean(row.get(f"{name}_high"))
+    return None if low is None or high is None else [low, high]
+
+
+def _rows(df: pd.DataFrame, by: str | None) -> dict[str | None, dict[str, Any]]:
+    """Rows as dicts of native Python values (``to_dict`` keeps each column's type)."""
+    records = df.to_dict("records")
+    if by is None:
+        return {None: records[0]}
+    return {str(r[by]): r for r in records}
+
+
+def _both(
+    fn: Callable[..., pd.DataFrame], *args: Any, **kw: Any
+) -> dict[str | None, dict[str, Any]]:
+    """``fn`` once for the practice (key None) and once grouped by therapist."""
+    out = _rows(fn(*args, by=None, **kw), None)
+    out.update(_rows(fn(*args, by=_BY, **kw), _BY))
+    return out
+
+
+def _alliance(row: Row | None) -> dict[str, Any]:
+    if row is None:
+        return {"rated_sessions": 0, "early_mean": None, "mean_slope": None, "low_share": None,
+                "episodes": 0, "early_mean_ci": None}
+    return {
+        "rated_sessions": _clean(row["rated_sessions"]), "early_mean": _clean(row["early_mean"]),
+        "mean_slope": _clean(row["mean_slope"]), "low_share": _clean(row["low_share"]),
+        "episodes": _clean(row["episodes"]), "early_mean_ci": _ci(row, "early_mean"),
+    }
+
+
+def _ruptures(row: Row | None) -> dict[str, Any]:
+    keys = ("flagged", "drop", "count", "repaired")
+    if row is None:
+        return {**dict.fromkeys(keys, 0), "per_100_sessions": None, "repair_rate": None,
+                "repair_rate_ci": None, "unrepaired_at_end": 0, "sessions_to_repair": None}
+    out = {k: _clean(row[k]) for k in keys}
+    out |= {"per_100_sessions": _clean(row["per_100_sessions"]),
+            "repair_rate": _clean(row["repair_rate"]), "repair_rate_ci": _ci(row, "repair_rate"),
+            "unrepaired_at_end": _clean(row["unrepaired_at_end"]),
+            "sessions_to_repair": _clean(row["sessions_to_repair"])}
+    return out
+
+
+def _termination(row: Row) -> dict[str, Any]:
+    return {
+        "ended": _clean(row["ended"]),
+        "counts": {t: _clean(row[t]) for t in TERMINATION},
+        "dropout_rate": _clean(row["dropout_rate"]),
+        "dropout_rate_ci": _ci(row, "dropout_rate"),
+        "intake_only": _clean(row["intake_only"]),
+        "intake_only_rate": _clean(row["intake_only_rate"]),
+    }
+
+
+_OUT_COUNTS = ("paired", "reliable_improvement", "reliable_deterioration", "recovered",
+               "reliable_recovery", "started_clinical")
+_OUT_RATES = ("recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
+              "reliable_recovery_rate")
+
+
+def _outcome(row: Row | None) -> dict[str, Any]:
+    if row is None:
+        return {**dict.fromkeys(_OUT_COUNTS, 0),
+                **{k: v for r in _OUT_RATES for k, v in ((r, None), (f"{r}_ci", None))}}
+    out = {k: _clean(row[k]) for k in _OUT_COUNTS}
+    for r in _OUT_RATES:
+        out[r], out[f"{r}_ci"] = _clean(row[r]), _ci(row, r)
+    return out
+
+
+_GROUP_RATES = ("early_alliance", "dropout_rate", "repair_rate", "reliable_improvement_rate")
+
+
+def _groups(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    rows = {str(r["group"]): r for r in df.to_dict("records")}
+    for g in NEUROTYPE_GROUPS:
+        r = rows.get(g)
+        if r is None:
+            out[g] = {"episodes": 0, "suppressed": False,
+                      **{k: v for x in _GROUP_RATES for k, v in ((x, None), (f"{x}_ci", None))}}
+            continue
+        cell = {"episodes": _clean(r["episodes"]), "suppressed": bool(r["suppressed"])}
+        for x in _GROUP_RATES:
+            cell[x], cell[f"{x}_ci"] = _clean(r[x]), _ci(r, x)
+        cell["ended"] = _clean(r["ended"])
+        out[g] = cell
+    return out
+
+
+def _zero_termination() -> Row:
+    return {"ended": 0, **dict.fromkeys(TERMINATION, 0), "dropout_rate": None,
+                      "intake_only": 0, "intake_only_rate": None, "episodes": 0,
+                      "sessions_attended": 0}
+
+
+def _assemble(key: str | None, parts: dict[str, Any]) -> dict[str, Any]:
+    """The M dict of one scope (key None = practice) from the precomputed row maps."""
+    t = parts["termination"].get(key)
+    t = _zero_termination() if t is None else t
+    m: dict[str, Any] = {"episodes": _clean(t["episodes"]),
+                         "sessions_attended": _clean(t["sessions_attended"])}
+    m["alliance"] = {k: _alliance(rows.get(key)) for k, rows in parts["alliance"].items()}
+    m["ruptures"] = _ruptures(parts["ruptures"].get(key))
+    m["termination"] = _termination(t)
+    m["outcomes"] = {k: _outcome(rows.get(key)) for k, rows in parts["outcomes"].items()}
+    groups = parts["groups"]
+    g = groups[groups[_BY] == key] if key is not None else parts["groups_practice"]
+    m["neurotype"] = {"groups": _groups(g)}
+    return m
+
+
+def _cases(df: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tid, ep, reasons in df[["therapist_id", "episode_id", "reasons"]].itertuples(index=False):
+        out.setdefault(str(tid), []).append({"episode_id": str(ep), "reasons": list(reasons)})
+    return out
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
+    """Every summary, practice-wide and by therapist: a fixed number of queries."""
+    present = cl.measures_present()
+    al = [k for k in present if cl.registry[k].kind == "alliance"]
+    outs = [k for k in present if cl.registry[k].kind == "outcome"]
+    if {"phq9", "gad7"} <= set(outs):
+        outs.append(oc.PAIRED)
+    parts: dict[str, Any] = {
+        "termination": _both(term.termination_summary, cl),
+        "alliance": {k: _both(alliance.alliance_summary, cl, k) for k in al},
+        "ruptures": _both(ruptures.rupture_summary, cl),
+        "outcomes": {k: _both(oc.outcome_summary, cl, k) for k in outs},
+        "groups_practice": neurotype.group_summary(cl, min_cell=min_cell),
+        "groups": neurotype.group_summary(cl, min_cell=min_cell, by=_BY),
+        "cases": _cases(cases.cases_to_discuss(cl)),
+    }
+    return parts, present
+
+
+def compute_metrics(
+    cl: Caseload,
+    *,
+    therapist: str | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    min_cell: int = MIN_CELL,
+) -> dict[str, Any]:
+    """All figures of domain.md §9 for the practice and each therapist.
+
+    Parameters
+    ----------
+    cl
+        The caseload (any backend).
+    therapist
+        Return only this therapist under ``"therapists"`` (``"practice"`` is still the
+        whole practice).  :class:`ScopeError` when the caseload has no such therapist.
+    since, until
+        The window, as in :meth:`Caseload.scoped` (episodes active in it, read as of
+        ``until``).
+    min_cell
+        Small-cell threshold for neurotype groups (≥ 5, :func:`privacy.check_min_cell`).
+
+    Returns
+    -------
+    dict
+        ``{"practice": M, "therapists": {id: M}, "meta": {...}}``, JSON-serialisable with
+        ``allow_nan=False``.  Each therapist's M also has ``cases`` (domain.md §7).
+    """
+    min_cell = check_min_cell(min_cell)
+    known = cl.therapist_ids()
+    if therapist is not None and therapist not in known:
+        raise ScopeError(f"no therapist {therapist!r} in this export ({len(known)} therapists)")
+    scoped = cl.scoped(since=since, until=until)
+    parts, present = _parts(scoped, min_cell)
+    with_episodes = [k for k in parts["termination"] if k is not None]
+    ids = [therapist] if therapist is not None else sorted(with_episodes)
+    therapists: dict[str, Any] = {}
+    for tid in ids:
+        m = _assemble(tid, parts)
+        m["cases"] = parts["cases"].get(tid, [])
+        therapists[tid] = m
+    reg = scoped.registry
+    meta = {
+        "window": {"since": _iso(scoped.window[0]), "until": _iso(scoped.window[1])},
+        "min_cell": min_cell,
+        "source": cl.source, "checksum": cl.checksum,
+        "measures": {"alliance": [k for k in present if reg[k].kind == "alliance"],
+                     "outcome": [k for k in present if reg[k].kind == "outcome"]},
+        "note": NOTE,
+    }
+    return {"practice": _assemble(None, parts), "therapists": therapists, "meta": meta}
+
+
+def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(node, list) and len(node) == 2 and prefix.endswith("_ci"):
+        yield f"{prefix}.low", node[0]
+        yield f"{prefix}.high", node[1]
+    elif isinstance(node, list) and prefix.endswith("cases"):
+        for case in node:
+            yield f"{prefix}.{case['episode_id']}", ";".join(case["reasons"])
+    elif isinstance(node, list):
+        yield prefix, ";".join(map(str, node))
+    else:
+        yield prefix, node
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def metrics_to_csv(result: dict[str, Any]) -> str:
+    """The result of :func:`compute_metrics` as long CSV: ``scope, therapist_id, key, value``.
+
+    ``scope`` is ``practice``, ``therapist`` or ``meta``; keys are dotted paths
+    (``termination.counts.dropout``); an interval gives ``<key>.low`` and ``<key>.high``;
+    a case gives ``cases.<episode_id>`` with its reasons ``;``-joined; null is empty.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["scope", "therapist_id", "key", "value"])
+    for key, v in _flatten(result.get("practice", {}), ""):
+        w.writerow(["practice", "", key, _text(v)])
+    for tid, m in result.get("therapists", {}).items():
+        for key, v in _flatten(m, ""):
+            w.writerow(["therapist", tid, key, _text(v)])
+    for key, v in _flatten(result.get("meta", {}), ""):
+        w.writerow(["meta", "", key, _text(v)])
+    return buf.getvalue().rstrip("\n")
+
+
+__all__ = ["NOTE", "compute_metrics", "metrics_to_csv"]

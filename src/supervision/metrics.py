@@ -23,9 +23,10 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from supervision import alliance, cases, neurotype, ruptures
@@ -35,6 +36,7 @@ from supervision.caseload import Caseload
 from supervision.errors import ScopeError
 from supervision.privacy import MIN_CELL, check_min_cell
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
+from supervision.stats import mean_ci, wilson_ci
 
 Row = dict[str, Any]
 NOTE = "prompts for reflection, not verdicts"
@@ -54,6 +56,12 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def _count(v: Any) -> int | None:
+    """A count that may have been suppressed (NaN) as int or None."""
+    v = _clean(v)
+    return None if v is None else int(v)
+
+
 def _ci(row: Row, name: str) -> list[float] | None:
     low, high = _clean(row.get(f"{name}_low")), _clean(row.get(f"{name}_high"))
     return None if low is None or high is None else [low, high]
@@ -65,15 +73,6 @@ def _rows(df: pd.DataFrame, by: str | None) -> dict[str | None, dict[str, Any]]:
     if by is None:
         return {None: records[0]}
     return {str(r[by]): r for r in records}
-
-
-def _both(
-    fn: Callable[..., pd.DataFrame], *args: Any, **kw: Any
-) -> dict[str | None, dict[str, Any]]:
-    """``fn`` once for the practice (key None) and once grouped by therapist."""
-    out = _rows(fn(*args, by=None, **kw), None)
-    out.update(_rows(fn(*args, by=_BY, **kw), _BY))
-    return out
 
 
 def _alliance(row: Row | None) -> dict[str, Any]:
@@ -91,12 +90,11 @@ def _ruptures(row: Row | None) -> dict[str, Any]:
     keys = ("flagged", "drop", "count", "repaired")
     if row is None:
         return {**dict.fromkeys(keys, 0), "per_100_sessions": None, "repair_rate": None,
-                "repair_rate_ci": None, "unrepaired_at_end": 0, "sessions_to_repair": None}
+                "repair_rate_ci": None, "unrepaired_at_end": 0}
     out = {k: _clean(row[k]) for k in keys}
     out |= {"per_100_sessions": _clean(row["per_100_sessions"]),
             "repair_rate": _clean(row["repair_rate"]), "repair_rate_ci": _ci(row, "repair_rate"),
-            "unrepaired_at_end": _clean(row["unrepaired_at_end"]),
-            "sessions_to_repair": _clean(row["sessions_to_repair"])}
+            "unrepaired_at_end": _clean(row["unrepaired_at_end"])}
     return out
 
 
@@ -139,10 +137,10 @@ def _groups(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
             out[g] = {"episodes": 0, "suppressed": False,
                       **{k: v for x in _GROUP_RATES for k, v in ((x, None), (f"{x}_ci", None))}}
             continue
-        cell = {"episodes": _clean(r["episodes"]), "suppressed": bool(r["suppressed"])}
+        cell = {"episodes": _count(r["episodes"]), "suppressed": bool(r["suppressed"])}
         for x in _GROUP_RATES:
             cell[x], cell[f"{x}_ci"] = _clean(r[x]), _ci(r, x)
-        cell["ended"] = _clean(r["ended"])
+        cell["ended"] = _count(r["ended"])
         out[g] = cell
     return out
 
@@ -180,20 +178,77 @@ def _iso(d: dt.date | None) -> str | None:
     return None if d is None else d.isoformat()
 
 
+def _grouped(t: ir.Table, aggs: dict[str, ir.Value]) -> dict[str | None, Row]:
+    """One whole-table and one by-therapist aggregate of a (cached) per-episode table."""
+    out = _rows(t.aggregate(**aggs).execute(), None)
+    out.update(_rows(t.group_by(_BY).aggregate(**aggs).execute(), _BY))
+    return out
+
+
+def _alliance_rows(ep: ir.Table) -> dict[str | None, Row]:
+    """The figures of :func:`alliance.alliance_summary` from a cached ``episode_alliance``."""
+    rows = _grouped(ep, {
+        "episodes": ep.episode_id.count(), "rated_sessions": ep.rated_sessions.sum(),
+        "early_mean": ep.early_mean.mean(), "early_sd": ep.early_mean.std(how="sample"),
+        "mean_slope": ep.slope.mean(), "low_sum": ep.low_sessions.sum(),
+    })
+    for r in rows.values():
+        r["rated_sessions"] = int(r["rated_sessions"] or 0)
+        rated = r["rated_sessions"]
+        low = _clean(r["low_sum"])
+        r["low_share"] = low / rated if low is not None and rated > 0 else None
+        ci = mean_ci(_clean(r["early_mean"]), _clean(r["early_sd"]), int(r["episodes"]))
+        r["early_mean_low"], r["early_mean_high"] = ci if ci else (None, None)
+    return rows
+
+
+def _rupture_rows(ep: ir.Table) -> dict[str | None, Row]:
+    """The §9 figures of :func:`ruptures.rupture_summary` from cached ``episode_ruptures``."""
+    aggs = {c: ep[c].sum() for c in ("flagged", "drop", "count", "repaired", "attended_sessions")}
+    aggs["unrepaired_at_end"] = ep.episode_id.count(where=ep.ended & ~ep.last_repaired)
+    rows = _grouped(ep, aggs)
+    for r in rows.values():
+        for c in aggs:
+            r[c] = int(r[c] or 0)
+        n, k, sessions = r["count"], r["repaired"], r["attended_sessions"]
+        r["per_100_sessions"] = 100.0 * n / sessions if sessions else None
+        r["repair_rate"] = k / n if n else None
+        r["repair_rate_low"], r["repair_rate_high"] = wilson_ci(k, n) or (None, None)
+    return rows
+
+
 def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
-    """Every summary, practice-wide and by therapist: a fixed number of queries."""
+    """Every summary, practice-wide and by therapist, from per-episode tables computed once.
+
+    Each per-episode table (termination, alliance per measure, ruptures, outcomes per
+    measure) is materialised once with Ibis ``cache()`` and then aggregated twice (whole
+    practice, by therapist) and joined for the neurotype groups.
+    """
     present = cl.measures_present()
     al = [k for k in present if cl.registry[k].kind == "alliance"]
     outs = [k for k in present if cl.registry[k].kind == "outcome"]
     if {"phq9", "gad7"} <= set(outs):
         outs.append(oc.PAIRED)
+    tt = term.episode_termination(cl).cache()
+    tables: dict[str, ir.Table] = {"termination": tt}
+    rup = ruptures.episode_ruptures(cl)
+    rup = rup.join(tt.select("episode_id", "ended"), "episode_id").cache()
+    tables["ruptures"] = rup
+    for k in al:
+        tables[f"alliance:{k}"] = alliance.episode_alliance(cl, k).cache()
+    for k in outs:
+        tables[f"outcome:{k}"] = oc.per_episode(cl, k).cache()
+    figures = neurotype.episode_figures(cl, present, tables=tables).cache()
     parts: dict[str, Any] = {
-        "termination": _both(term.termination_summary, cl),
-        "alliance": {k: _both(alliance.alliance_summary, cl, k) for k in al},
-        "ruptures": _both(ruptures.rupture_summary, cl),
-        "outcomes": {k: _both(oc.outcome_summary, cl, k) for k in outs},
-        "groups_practice": neurotype.group_summary(cl, min_cell=min_cell),
-        "groups": neurotype.group_summary(cl, min_cell=min_cell, by=_BY),
+        "termination": _rows(term.summarise_termination(tt, None), None)
+        | _rows(term.summarise_termination(tt, _BY), _BY),
+        "alliance": {k: _alliance_rows(tables[f"alliance:{k}"]) for k in al},
+        "ruptures": _rupture_rows(rup),
+        "outcomes": {k: _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], None), None)
+                     | _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], _BY), _BY)
+                     for k in outs},
+        "groups_practice": neurotype.group_summary(cl, min_cell=min_cell, figures=figures),
+        "groups": neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures),
         "cases": _cases(cases.cases_to_discuss(cl)),
     }
     return parts, present

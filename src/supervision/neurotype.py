@@ -19,6 +19,8 @@ Tag tests are string tests on ``";" || tags || ";"`` and the grid uses Ibis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -75,7 +77,7 @@ def episode_pairs(cl: Caseload) -> ir.Table:
     )
 
 
-def _outcome_key(cl: Caseload, present: list[str]) -> str | None:
+def outcome_key(cl: Caseload, present: list[str]) -> str | None:
     """PHQ-9 + GAD-7 paired rule when both are present, else the first outcome present."""
     if {"phq9", "gad7"} <= set(present):
         return oc.PAIRED
@@ -83,33 +85,53 @@ def _outcome_key(cl: Caseload, present: list[str]) -> str | None:
     return outs[0] if outs else None
 
 
-def episode_figures(cl: Caseload, present: list[str] | None = None) -> ir.Table:
+def episode_figures(
+    cl: Caseload, present: list[str] | None = None, *, tables: Mapping[str, ir.Table] | None = None
+) -> ir.Table:
     """Per episode: pair, group and every figure the neurotype views average.
 
-    ``early_alliance`` is the episode's early mean on SRS if the caseload has SRS ratings,
-    else WAI-SR (else the first alliance measure present); ``reliable_improvement`` is
-    the NHS paired rule when PHQ-9 and GAD-7 are both present, else the first outcome
-    measure present (NULL for episodes without a pre–post pair).
+    ``early_mean`` is the episode's early mean on SRS if the caseload has SRS ratings, else
+    WAI-SR (else the first alliance measure present); ``reliable_improvement`` follows the
+    NHS paired rule when PHQ-9 and GAD-7 are both present, else the first outcome measure
+    present (NULL for episodes without a pre–post pair).  ``tables`` may hold already
+    computed (e.g. cached) ``termination``, ``ruptures``, ``alliance:<key>`` and
+    ``outcome:<key>`` per-episode tables, which are then used instead of recomputing them.
     """
     present = cl.measures_present() if present is None else present
+    tables = dict(tables or {})
     p = episode_pairs(cl)
-    tt = term.episode_termination(cl).select("episode_id", "termination", "ended")
-    r = ruptures.episode_ruptures(cl).select("episode_id", "count", "repaired")
-    t = p.join(tt, "episode_id").join(r, "episode_id")
-    al = [k for k in present if cl.registry[k].kind == "alliance"]
-    a_key = "srs" if "srs" in al else ("wai_sr" if "wai_sr" in al else (al[0] if al else None))
+    tt = tables.get("termination")
+    tt = term.episode_termination(cl) if tt is None else tt
+    r = tables.get("ruptures")
+    r = ruptures.episode_ruptures(cl) if r is None else r
+    t = p.join(tt.select("episode_id", "termination", "ended"), "episode_id").join(
+        r.select("episode_id", "count", "repaired"), "episode_id"
+    )
+    a_key = alliance_key(cl, present)
     if a_key is not None:
-        a = alliance.episode_alliance(cl, a_key).select("episode_id", "early_mean")
-        t = t.left_join(a, "episode_id").drop("episode_id_right")
+        a = tables.get(f"alliance:{a_key}")
+        a = alliance.episode_alliance(cl, a_key) if a is None else a
+        t = t.left_join(a.select("episode_id", "early_mean"), "episode_id").drop("episode_id_right")
     else:
         t = t.mutate(early_mean=ibis.null("float64"))
-    o_key = _outcome_key(cl, present)
+    o_key = outcome_key(cl, present)
     if o_key is not None:
-        o = oc._per_episode(cl, o_key).select("episode_id", "reliable_improvement")
+        o = tables.get(f"outcome:{o_key}")
+        o = oc.per_episode(cl, o_key) if o is None else o
+        o = o.select("episode_id", "reliable_improvement")
         t = t.left_join(o, "episode_id").drop("episode_id_right")
     else:
         t = t.mutate(reliable_improvement=ibis.null("boolean"))
     return t
+
+
+def alliance_key(cl: Caseload, present: list[str]) -> str | None:
+    """The alliance measure of the neurotype figures: SRS, else WAI-SR, else the first present."""
+    al = [k for k in present if cl.registry[k].kind == "alliance"]
+    for k in ("srs", "wai_sr", *al):
+        if k in al:
+            return k
+    return None
 
 
 def _group_aggs(t: ir.Table) -> dict[str, ir.Value]:
@@ -147,7 +169,8 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def group_summary(
-    cl: Caseload, *, min_cell: int = MIN_CELL, by: str | None = None
+    cl: Caseload, *, min_cell: int = MIN_CELL, by: str | None = None,
+    figures: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Per neurotype group (and per ``by``, e.g. therapist): n and rates, small cells suppressed.
 
@@ -163,9 +186,10 @@ def group_summary(
         episodes), each with Wilson 95% ``_low``/``_high``, and the counts ``ended,
         dropout, ruptures, repaired, alliance_episodes, paired, reliable_improvement``.
         A suppressed group (see :func:`supervision.privacy.suppress_groups`) has
-        ``episodes`` and every other figure NaN.
+        ``episodes`` and every other figure NaN.  ``figures`` may pass a precomputed
+        :func:`episode_figures` table.
     """
-    t = episode_figures(cl)
+    t = episode_figures(cl) if figures is None else figures
     keys = [*([by] if by else []), "group"]
     t = term.with_by(cl, t, by)
     df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
@@ -216,4 +240,6 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     return df[[*keys, "episodes", "suppressed", *cols[3:]]]
 
 
-__all__ = ["episode_figures", "episode_pairs", "group_summary", "tag_grid"]
+__all__ = [
+    "alliance_key", "episode_figures", "episode_pairs", "group_summary", "outcome_key", "tag_grid",
+]

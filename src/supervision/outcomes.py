@@ -226,8 +226,9 @@ def episode_phq9_gad7(cl: Caseload) -> ir.Table:
     )
 
 
-def _per_episode(cl: Caseload, measure: str) -> ir.Table:
-    """Per-episode outcome table with a common ``started_clinical`` column."""
+def per_episode(cl: Caseload, measure: str) -> ir.Table:
+    """:func:`episode_outcomes` or, for ``"phq9_gad7"``, :func:`episode_phq9_gad7`, with a
+    common ``started_clinical`` column (``first_clinical`` / ``case_at_start``)."""
     if measure == PAIRED:
         t = episode_phq9_gad7(cl)
         return t.mutate(started_clinical=t.case_at_start)
@@ -258,7 +259,11 @@ def outcome_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.
           reliable_recovery / started_clinical (NHS Talking Therapies: "finished treatment
           minus not at caseness at the start").
     """
-    t = term.with_by(cl, _per_episode(cl, measure), by)
+    return summarise_outcomes(term.with_by(cl, per_episode(cl, measure), by), by)
+
+
+def summarise_outcomes(t: ir.Table, by: str | None) -> pd.DataFrame:
+    """:func:`outcome_summary` from a per-episode table (:func:`per_episode`) holding ``by``."""
     c = t.episode_id.count
     aggs: dict[str, ir.Value] = {
         "paired": c(),
@@ -386,5 +391,5 @@ def jacobson_truax(
 __all__ = [
     "CATEGORIES", "OUTCOME_COLUMNS", "PAIRED", "RCI_CRITICAL", "category_summary",
     "episode_categories", "episode_outcomes", "episode_phq9_gad7", "jacobson_truax",
-    "outcome_summary", "outcomes_by_termination",
+    "outcome_summary", "outcomes_by_termination", "per_episode", "summarise_outcomes",
 ]

@@ -99,7 +99,11 @@ def termination_summary(cl: Caseload, *, by: str | None = None) -> pd.DataFrame:
         intake_only, intake_only_rate, sessions_attended``.  Rates in 0–1, NaN when no
         episode has ended.  One row when ``by`` is None (also for an empty caseload).
     """
-    t = with_by(cl, episode_termination(cl), by)
+    return summarise_termination(with_by(cl, episode_termination(cl), by), by)
+
+
+def summarise_termination(t: ir.Table, by: str | None) -> pd.DataFrame:
+    """:func:`termination_summary` from an :func:`episode_termination` table holding ``by``."""
     aggs: dict[str, ir.Value] = {"episodes": t.episode_id.count()}
     aggs["ended"] = t.episode_id.count(where=t.ended)
     for term in TERMINATION:
@@ -156,5 +160,5 @@ def retention(cl: Caseload) -> pd.DataFrame:
 
 __all__ = [
     "ENDED", "add_rate", "aggregate", "dose_by_termination", "episode_termination",
-    "retention", "termination_summary", "with_by",
+    "retention", "summarise_termination", "termination_summary", "with_by",
 ]

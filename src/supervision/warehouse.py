@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import ibis
 import ibis.expr.types as ir
 
 from supervision import schema as canon
@@ -289,7 +288,7 @@ def connect_caseload(
     _check_schema_name(schema)
     registry = registry or default_registry()
     if engine_of(url) == "spark":
-        con = ibis.pyspark.connect(spark_session(url))
+        con = _spark_backend()().connect(spark_session(url))
         if schema not in con.list_databases():
             raise ConfigError(
                 f"the Spark catalog of {mask_url(url)} has no database {schema!r}; to compute on "
@@ -412,6 +411,34 @@ def spark_session(master: str) -> Any:
     return session
 
 
+@functools.cache
+def _spark_backend() -> type:
+    """Ibis' PySpark backend, with ``median(where=...)`` compiled the way Spark takes it.
+
+    Ibis 12 applies the ``where`` filter to both arguments of Spark's ``percentile``:
+    ``percentile(IF(c, x, NULL), IF(c, 0.5, NULL))``, which Spark refuses ("the input
+    `percentage` should be a foldable DOUBLE expression").  The filter belongs on the values
+    only, as Ibis already does for ``quantile``: ``percentile(IF(c, x, NULL), 0.5)``.
+    """
+    import ibis
+    from ibis.backends.pyspark import Backend
+    from ibis.backends.sql.compilers.base import NULL
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+    _ = ibis.pyspark  # registers ibis.options.pyspark, which the compiler reads
+
+    class Compiler(PySparkCompiler):
+        def visit_Median(self, op: Any, *, arg: Any, where: Any) -> Any:
+            if where is not None:
+                arg = self.if_(where, arg, NULL)
+            return self.f.percentile(arg, 0.5)
+
+    class PortableBackend(Backend):
+        compiler = Compiler()
+
+    return PortableBackend
+
+
 def caseload_on_spark(caseload: Caseload, master: str) -> Caseload:
     """The same caseload with its tables in Spark, so that metrics compute there.
 
@@ -420,7 +447,7 @@ def caseload_on_spark(caseload: Caseload, master: str) -> Caseload:
     """
     if engine_of(master) != "spark":
         raise ConfigError(f"{mask_url(master)!r} is not a Spark master URL")
-    con = ibis.pyspark.connect(spark_session(master))
+    con = _spark_backend()().connect(spark_session(master))
     folder = Path(tempfile.mkdtemp(prefix="supervision-spark-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     tables = {}

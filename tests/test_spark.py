@@ -47,9 +47,9 @@ def test_tables_arrive_unchanged(spark: Any) -> None:
 
 @pytest.fixture(scope="module")
 def compute_metrics() -> Any:
-    pytest.importorskip("supervision.demo", reason="supervision.demo not written yet")
-    metrics = pytest.importorskip("supervision.metrics", reason="supervision.metrics not written")
-    return metrics.compute_metrics
+    from supervision.metrics import compute_metrics
+
+    return compute_metrics
 
 
 @pytest.fixture(scope="module")

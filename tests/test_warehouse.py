@@ -214,9 +214,9 @@ def test_scoping_runs_in_postgres(pg_database: str) -> None:
 # ----------------------------------------------------------------------------- same figures
 @pytest.fixture(scope="module")
 def compute_metrics() -> Any:
-    pytest.importorskip("supervision.demo", reason="supervision.demo not written yet")
-    metrics = pytest.importorskip("supervision.metrics", reason="supervision.metrics not written")
-    return metrics.compute_metrics
+    from supervision.metrics import compute_metrics
+
+    return compute_metrics
 
 
 def _demo_caseload(episodes: int) -> Caseload:
@@ -343,3 +343,26 @@ def test_boolean_counts_compile_for_postgres(pg_database: str) -> None:
     s = connect_caseload(pg_database).sessions
     assert s.aggregate(n=(s.srs < 1).cast("int64").sum()).execute()["n"].tolist() == [2]
     assert s.aggregate(n=(s.srs < 1).cast("int16").sum()).execute()["n"].tolist() == [2]
+
+
+def test_cli_metrics_db_equals_metrics_path(
+    pg_database: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's check, end to end: ``supervision metrics --db URL`` after ``supervision load``
+    prints the same figures as ``supervision metrics PATH`` on the demo export."""
+    import json
+
+    from supervision import cli
+
+    export = str(tmp_path / "demo")
+    assert cli.main(["demo", "--out", export]) == 0
+    assert cli.main(["load", export, "--into", pg_database, "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["metrics", export]) == 0
+    from_path = json.loads(capsys.readouterr().out)
+    assert cli.main(["metrics", "--db", pg_database]) == 0
+    from_db = json.loads(capsys.readouterr().out)
+    assert from_path["practice"]["episodes"] == 300
+    assert_same_figures(from_path, from_db)
+    assert cli.main(["metrics", export, "--db", pg_database]) == 1
+    assert "load the export first" in capsys.readouterr().err

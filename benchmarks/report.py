@@ -10,6 +10,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +35,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def machine() -> list[str]:
+def machine(code: str | None = None) -> list[str]:
     """CPU model, cores, RAM, OS, Python and library versions."""
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -46,9 +47,22 @@ def machine() -> list[str]:
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     libs = ", ".join(f"{p} {_version(p)}" for p in
                      ("duckdb", "ibis-framework", "pandas", "pyarrow", "voila", "plotly"))
-    return [f"- CPU: {cpu}; {os.cpu_count()} logical cores; RAM {ram:.1f} GiB",
+    return [f"- Code: {code or git_state()}",
+            f"- CPU: {cpu}; {os.cpu_count()} logical cores; RAM {ram:.1f} GiB",
             f"- OS: {platform.platform()}",
             f"- Python {platform.python_version()} ({sys.executable}); {libs}"]
+
+
+def git_state() -> str:
+    """Commit of the tree measured, and whether src/ had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=HERE, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../src"],
+                               capture_output=True, text=True, cwd=HERE, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"commit {head}" + (" + uncommitted changes in src/" if dirty.strip() else "")
 
 
 def _version(dist: str) -> str:
@@ -157,10 +171,11 @@ def write_report(results: dict[str, Any], path: Path, *, quick: bool = False) ->
     sizes = [k for k in ("10k", "100k", "1m", "5m") if k in results]
     head = (HERE / "results_head.md").read_text() if (HERE / "results_head.md").exists() else ""
     lines = ["# Benchmark results", "", head.strip(), "",
-             f"Run started {results.get('started')} by `python benchmarks/run.py"
-             f"{' --quick' if quick else ''}`; sizes: {', '.join(sizes)}.", "",
-             "## Machine", "", *machine(), "", "## Start-up", "", *startup(results),
-             "## Timings", ""]
+             f"Last run started {results.get('started')}: `python benchmarks/run.py "
+             f"{' '.join(results.get('argv', ['--quick'] if quick else []))}`; "
+             f"sizes in this file: {', '.join(sizes)}.", "",
+             "## Machine", "", *machine(results.get("code")), "",
+             "## Start-up", "", *startup(results), "## Timings", ""]
     for size in sizes:
         lines += size_table(size, results[size])
     lines += ["## Targets at 1M sessions (issue 5)", "", *targets(results), ""]

@@ -166,6 +166,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, help="runs per figure (default 5 at 100k, else 3)")
     p.add_argument("--reuse", action="store_true", help="reuse exports in benchmarks/out/")
     p.add_argument("--no-voila", action="store_true", help="skip the browser measurement")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other sizes already in benchmarks/out/results.json")
     p.add_argument("--results", default=str(HERE / "RESULTS.md"))
     return p.parse_args(argv)
 
@@ -180,7 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(HERE))
-    results: dict[str, object] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results: dict[str, object] = {}
+    if args.merge and (OUT / "results.json").exists():
+        results = json.loads((OUT / "results.json").read_text())
+    from report import git_state
+
+    results["started"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results["code"] = git_state()
+    results["argv"] = sys.argv[1:] if argv is None else list(argv)
     startup_repeat = args.repeat or (1 if args.quick else 5)
     results["startup"] = {n: measure(c, startup_repeat) for n, c in startup_plan().items()}
     for size in sizes:

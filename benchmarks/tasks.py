@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-FILTER_REPEATS = 5
+FILTER_REPEATS = 2
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:

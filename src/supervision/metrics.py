@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import ibis.expr.types as ir
@@ -34,9 +35,10 @@ from supervision import outcomes as oc
 from supervision import termination as term
 from supervision.caseload import Caseload
 from supervision.errors import ScopeError
+from supervision.measures import Measure
 from supervision.privacy import MIN_CELL, check_min_cell
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
-from supervision.stats import mean_ci, wilson_ci
+from supervision.stats import mean_ci_frame
 
 Row = dict[str, Any]
 NOTE = "prompts for reflection, not verdicts"
@@ -128,9 +130,9 @@ def _outcome(row: Row | None) -> dict[str, Any]:
 _GROUP_RATES = ("early_alliance", "dropout_rate", "repair_rate", "reliable_improvement_rate")
 
 
-def _groups(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def _groups(records: list[Row]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    rows = {str(r["group"]): r for r in df.to_dict("records")}
+    rows = {str(r["group"]): r for r in records}
     for g in NEUROTYPE_GROUPS:
         r = rows.get(g)
         if r is None:
@@ -161,9 +163,7 @@ def _assemble(key: str | None, parts: dict[str, Any]) -> dict[str, Any]:
     m["ruptures"] = _ruptures(parts["ruptures"].get(key))
     m["termination"] = _termination(t)
     m["outcomes"] = {k: _outcome(rows.get(key)) for k, rows in parts["outcomes"].items()}
-    groups = parts["groups"]
-    g = groups[groups[_BY] == key] if key is not None else parts["groups_practice"]
-    m["neurotype"] = {"groups": _groups(g)}
+    m["neurotype"] = {"groups": _groups(parts["groups"].get(key, []))}
     return m
 
 
@@ -178,43 +178,80 @@ def _iso(d: dt.date | None) -> str | None:
     return None if d is None else d.isoformat()
 
 
-def _grouped(t: ir.Table, aggs: dict[str, ir.Value]) -> dict[str | None, Row]:
-    """One whole-table and one by-therapist aggregate of a (cached) per-episode table."""
-    out = _rows(t.aggregate(**aggs).execute(), None)
-    out.update(_rows(t.group_by(_BY).aggregate(**aggs).execute(), _BY))
-    return out
+def _grouped(t: ir.Table, aggs: dict[str, ir.Value]) -> pd.DataFrame:
+    """One whole-table and one by-therapist aggregate of a (cached) per-episode table;
+    the practice row has ``therapist_id`` None."""
+    whole = t.aggregate(**aggs).execute().assign(**{_BY: None})
+    by = t.group_by(_BY).aggregate(**aggs).execute()
+    return pd.concat([whole, by], ignore_index=True)
+
+
+def _keyed(df: pd.DataFrame) -> dict[str | None, Row]:
+    return {(None if r[_BY] is None else str(r[_BY])): r for r in df.to_dict("records")}
 
 
 def _alliance_rows(ep: ir.Table) -> dict[str | None, Row]:
     """The figures of :func:`alliance.alliance_summary` from a cached ``episode_alliance``."""
-    rows = _grouped(ep, {
+    df = _grouped(ep, {
         "episodes": ep.episode_id.count(), "rated_sessions": ep.rated_sessions.sum(),
         "early_mean": ep.early_mean.mean(), "early_sd": ep.early_mean.std(how="sample"),
         "mean_slope": ep.slope.mean(), "low_sum": ep.low_sessions.sum(),
     })
-    for r in rows.values():
-        r["rated_sessions"] = int(r["rated_sessions"] or 0)
-        rated = r["rated_sessions"]
-        low = _clean(r["low_sum"])
-        r["low_share"] = low / rated if low is not None and rated > 0 else None
-        ci = mean_ci(_clean(r["early_mean"]), _clean(r["early_sd"]), int(r["episodes"]))
-        r["early_mean_low"], r["early_mean_high"] = ci if ci else (None, None)
-    return rows
+    for c in ("episodes", "rated_sessions"):
+        df[c] = pd.to_numeric(df[c]).fillna(0).astype("int64")
+    for c in ("early_mean", "early_sd", "mean_slope", "low_sum"):
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    df["low_share"] = df["low_sum"] / df["rated_sessions"].where(df["rated_sessions"] > 0)
+    df["early_mean_low"], df["early_mean_high"] = mean_ci_frame(
+        df["early_mean"], df["early_sd"], df["episodes"])
+    return _keyed(df)
 
 
 def _rupture_rows(ep: ir.Table) -> dict[str | None, Row]:
     """The §9 figures of :func:`ruptures.rupture_summary` from cached ``episode_ruptures``."""
     aggs = {c: ep[c].sum() for c in ("flagged", "drop", "count", "repaired", "attended_sessions")}
     aggs["unrepaired_at_end"] = ep.episode_id.count(where=ep.ended & ~ep.last_repaired)
-    rows = _grouped(ep, aggs)
-    for r in rows.values():
-        for c in aggs:
-            r[c] = int(r[c] or 0)
-        n, k, sessions = r["count"], r["repaired"], r["attended_sessions"]
-        r["per_100_sessions"] = 100.0 * n / sessions if sessions else None
-        r["repair_rate"] = k / n if n else None
-        r["repair_rate_low"], r["repair_rate_high"] = wilson_ci(k, n) or (None, None)
-    return rows
+    df = _grouped(ep, aggs)
+    for c in aggs:
+        df[c] = pd.to_numeric(df[c]).fillna(0).astype("int64")
+    sessions = df["attended_sessions"].where(df["attended_sessions"] > 0).astype("float64")
+    df["per_100_sessions"] = 100.0 * df["count"] / sessions
+    df = term.add_rate(df, "repair_rate", "repaired", "count")
+    return _keyed(df)
+
+
+def _needs_sample(m: Measure) -> bool:
+    """Whether a measure's reliable change or cut-off depends on the caseload's own sample."""
+    sd = m.reliable_change is None and m.reliability is not None and m.norm_sd is None
+    c = m.clinical_cutoff is None and m.functional_mean is not None and (
+        m.clinical_mean is None or m.clinical_sd is None)
+    return sd or c
+
+
+def _open_only(cl: Caseload) -> Caseload:
+    """The open episodes and their sessions, for the cases list (§7 lists open episodes only).
+
+    Every reason is computed from an episode's own sessions, so the restriction changes
+    nothing — except for a measure whose reliable change or cut-off uses the sample's
+    pre-treatment SD (a practice's Jacobson–Truax measure without norms): then the whole
+    caseload is kept, so that the sample stays the same as for the outcome figures.
+    """
+    if any(_needs_sample(m) for m in cl.registry.outcome):
+        return cl
+    e = cl.episodes.filter(cl.episodes.termination == "ongoing")
+    s = cl.sessions.filter(cl.sessions.episode_id.isin(e.episode_id)).cache()
+    return replace(cl, sessions=s, episodes=e)
+
+
+def _group_records(cl: Caseload, min_cell: int, figures: ir.Table) -> dict[str | None, list[Row]]:
+    """Neurotype-group rows of the practice (key None) and of each therapist."""
+    out: dict[str | None, list[Row]] = {
+        None: neurotype.group_summary(cl, min_cell=min_cell, figures=figures).to_dict("records")
+    }
+    by = neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures)
+    for r in by.to_dict("records"):
+        out.setdefault(str(r[_BY]), []).append(r)
+    return out
 
 
 def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
@@ -247,9 +284,8 @@ def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
         "outcomes": {k: _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], None), None)
                      | _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], _BY), _BY)
                      for k in outs},
-        "groups_practice": neurotype.group_summary(cl, min_cell=min_cell, figures=figures),
-        "groups": neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures),
-        "cases": _cases(cases.cases_to_discuss(cl)),
+        "groups": _group_records(cl, min_cell, figures),
+        "cases": _cases(cases.cases_to_discuss(_open_only(cl))),
     }
     return parts, present
 

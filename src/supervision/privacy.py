@@ -46,16 +46,22 @@ def check_min_cell(min_cell: int) -> int:
     return int(min_cell)
 
 
-def _suppressed_mask(n: pd.Series, min_cell: int) -> pd.Series:
-    """Primary and complementary suppression of one breakdown's counts ``n``."""
-    counts = n.fillna(0).astype("int64")
-    sup = (counts > 0) & (counts < min_cell)
-    if int(sup.sum()) == 1:
-        rest = counts[~sup]
-        nonzero = rest[rest > 0]
-        pool = nonzero if len(nonzero) else rest
-        if len(pool):
-            sup[pool.sort_values(kind="stable").index[0]] = True
+def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
+                     min_cell: int) -> np.ndarray:
+    """Primary and complementary suppression, vectorised over the breakdowns ``within``."""
+    counts = df[count_col].fillna(0).to_numpy(dtype="int64")
+    w = pd.DataFrame({c: df[c].to_numpy() for c in within})
+    w["_primary"] = (counts > 0) & (counts < min_cell)
+    w["_key"] = w.groupby(within, sort=False).ngroup() if within else 0
+    w["_n_primary"] = w.groupby("_key")["_primary"].transform("sum")
+    w["_empty"], w["_count"], w["_pos"] = counts == 0, counts, np.arange(len(w))
+    # the complement of a breakdown with exactly one primary cell: among its other cells,
+    # non-empty ones first, then the smallest, then the first listed
+    cand = w[(w["_n_primary"] == 1) & ~w["_primary"]]
+    cand = cand.sort_values(["_key", "_empty", "_count", "_pos"], kind="stable")
+    chosen = cand.drop_duplicates("_key", keep="first")["_pos"].to_numpy()
+    sup = w["_primary"].to_numpy(dtype=bool).copy()
+    sup[chosen] = True
     return sup
 
 
@@ -100,17 +106,12 @@ def suppress_groups(
     if out.empty:
         out["suppressed"] = pd.Series(dtype=bool)
         return out
-    if within:
-        sup = out.groupby(list(within), sort=False, group_keys=False)[count_col].apply(
-            lambda n: _suppressed_mask(n, min_cell)
-        )
-        sup = sup.reindex(out.index).astype(bool)
-    else:
-        sup = _suppressed_mask(out[count_col], min_cell)
-    out[count_col] = out[count_col].astype("float64").where(~sup)
+    sup = _suppressed_mask(out, count_col, list(within), min_cell)
+    shown = pd.Series(~sup, index=out.index)
+    out[count_col] = out[count_col].astype("float64").where(shown)
     for c in cols:
-        out[c] = out[c].astype("float64").where(~sup) if _numeric(out[c]) else out[c].where(~sup)
-    out["suppressed"] = sup.to_numpy(dtype=bool)
+        out[c] = out[c].astype("float64").where(shown) if _numeric(out[c]) else out[c].where(shown)
+    out["suppressed"] = sup
     return out
 
 

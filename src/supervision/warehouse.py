@@ -154,8 +154,8 @@ def load_into(caseload: Caseload, url: str, *, schema: str = DEFAULT_SCHEMA) -> 
     Parameters
     ----------
     caseload
-        A validated caseload (from :func:`supervision.io.load_export`); its scope is ignored
-        only in the sense that whatever tables it holds are loaded as they are.
+        A validated caseload (from :func:`supervision.io.load_export`).  Its tables are
+        loaded as they are: a caseload already scoped loads only that scope.
     url
         ``postgresql://`` URL of the target database (see the module docstring).
     schema

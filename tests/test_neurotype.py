@@ -15,9 +15,14 @@ both_nt, episode i = 0..11, two attended sessions each:
   → repair rate 1/2.
 nt_therapist: 6 episodes, SRS 35, 35, completed → drop-out 0/6, early alliance 35.
 shared: 3 episodes (< 5) → suppressed.  Practice breakdown: exactly one small cell, so the
-next smallest non-empty cell, nt_therapist (6), is suppressed too (complementary).  For TA
-alone: its only cell (shared, 3) is suppressed and, every other cell being empty, the first
-empty cell (other_nd) too.  For TN nothing is below 5.
+next smallest non-empty cell, nt_therapist (6), is suppressed too (complementary).
+
+By therapist (two-way, as the practice's groups are published beside them): TA's only cell
+(shared, 3) is suppressed and, every other TA cell being empty, the first empty one
+(other_nd) too.  Down the columns, shared and other_nd then each have one hidden cell, so
+TN's shared and other_nd (both empty, the only candidates) are hidden as well; TN's row now
+has two hidden cells and nothing changes further.  TN's nt_therapist (6) and both_nt (12)
+stay shown.
 """
 
 from __future__ import annotations
@@ -115,14 +120,15 @@ def test_group_figures(cl: Caseload) -> None:
 
 
 def test_group_figures_by_therapist(cl: Caseload) -> None:
-    """TN shows nt_therapist (6, drop-out 0, early alliance 35); TA's single cell is hidden
-    together with the first empty cell."""
+    """TN shows nt_therapist (6, drop-out 0, early alliance 35); hidden cells as derived in
+    the module docstring."""
     g = group_summary(cl, by="therapist_id").set_index(["therapist_id", "group"])
     assert g.loc[("TN", "nt_therapist"), "episodes"] == 6
     assert g.loc[("TN", "nt_therapist"), "dropout_rate"] == 0
     assert g.loc[("TN", "nt_therapist"), "early_alliance"] == pytest.approx(35)
-    ta = g.loc["TA"]["suppressed"]
-    assert ta[ta].index.tolist() == ["shared", "other_nd"]
+    for tid in ("TA", "TN"):
+        sup = g.loc[tid]["suppressed"]
+        assert sup[sup].index.tolist() == ["shared", "other_nd"]
 
 
 def test_tag_grid(cl: Caseload) -> None:

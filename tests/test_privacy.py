@@ -62,6 +62,28 @@ def test_within_each_breakdown_and_higher_threshold() -> None:
         suppress_groups(df, min_cell=3)
 
 
+def test_linked_breakdowns_two_way() -> None:
+    """Therapist × group, with each group's practice total also published::
+
+            a   b   c
+        T1  3  10  12      T1 row: a is small → complement T1 b (10, its smallest other)
+        T2  6  11  20      column a: only T1 hidden → complement T2 a (6; T3 a is empty)
+        T3  0  15   9      column b: only T1 hidden → complement T2 b (11)
+
+    Then every row and column has 0 or 2 hidden cells: T1 a + T1 b = 13, T2 a + T2 b = 17,
+    T1 a + T2 a = 9, T1 b + T2 b = 21 have rank 3 in four unknowns — T1 a is not revealed.
+    One-way suppression alone would hide T1 a, T1 b only, and column a (9 − 6 − 0) would
+    give T1 a = 3 away."""
+    df = pd.DataFrame({"therapist_id": ["T1"] * 3 + ["T2"] * 3 + ["T3"] * 3,
+                       "group": list("abc") * 3, "episodes": [3, 10, 12, 6, 11, 20, 0, 15, 9]})
+    one_way = suppress_groups(df, within=["therapist_id"])
+    assert one_way["suppressed"].sum() == 2
+    two_way = suppress_groups(df, within=["therapist_id"], across=["group"])
+    hidden = two_way.loc[two_way["suppressed"], ["therapist_id", "group"]]
+    assert [tuple(x) for x in hidden.to_numpy()] == [("T1", "a"), ("T1", "b"), ("T2", "a"),
+                                                      ("T2", "b")]
+
+
 @settings(max_examples=200, deadline=None)
 @given(counts=st.lists(st.integers(0, 30), min_size=1, max_size=8), min_cell=st.integers(5, 9))
 def test_properties(counts: list[int], min_cell: int) -> None:
@@ -77,3 +99,19 @@ def test_properties(counts: list[int], min_cell: int) -> None:
     n_sup = int(out["suppressed"].sum())
     assert n_sup != 1 or len(counts) == 1
     assert out.loc[out["suppressed"], ["episodes", "rate"]].isna().all().all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(table=st.lists(st.lists(st.integers(0, 12), min_size=3, max_size=3), min_size=1,
+                      max_size=5))
+def test_two_way_properties(table: list[list[int]]) -> None:
+    """Two-way: no row and no column of the therapist × group table has exactly one hidden
+    cell (unless it has a single cell), and no shown cell is in 1..4."""
+    df = pd.DataFrame([{"therapist_id": f"T{i}", "group": g, "episodes": n}
+                       for i, row in enumerate(table) for g, n in zip("abc", row, strict=True)])
+    out = suppress_groups(df, within=["therapist_id"], across=["group"])
+    for key, size in (("therapist_id", 3), ("group", len(table))):
+        per = out.groupby(key)["suppressed"].sum()
+        assert ((per != 1) | (size == 1)).all()
+    shown = out.loc[~out["suppressed"], "episodes"]
+    assert not ((shown > 0) & (shown < 5)).any()

@@ -186,7 +186,9 @@ def group_summary(
         episodes), each with Wilson 95% ``_low``/``_high``, and the counts ``ended,
         dropout, ruptures, repaired, alliance_episodes, paired, reliable_improvement``.
         A suppressed group (see :func:`supervision.privacy.suppress_groups`) has
-        ``episodes`` and every other figure NaN.  ``figures`` may pass a precomputed
+        ``episodes`` and every other figure NaN.  With ``by``, suppression is two-way
+        (within each ``by`` value and within each group across them), since the
+        whole-caseload groups are published beside them.  ``figures`` may pass a precomputed
         :func:`episode_figures` table.
     """
     t = episode_figures(cl) if figures is None else figures
@@ -196,7 +198,8 @@ def group_summary(
     df = _complete(df, by, "group", list(NEUROTYPE_GROUPS))
     df = _rates(df)
     cols = [*keys, "episodes", *_RATE_COLS, *_COUNT_COLS]
-    df = suppress_groups(df[cols], min_cell=min_cell, keys=["group"], within=[by] if by else [])
+    df = suppress_groups(df[cols], min_cell=min_cell, keys=["group"], within=[by] if by else [],
+                         across=["group"] if by else [])
     return df[[*keys, "episodes", "suppressed", *_RATE_COLS, *_COUNT_COLS]]
 
 

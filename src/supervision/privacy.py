@@ -13,6 +13,10 @@ Complementary suppression
     smallest shown cell with at least one episode, or — when every other cell is empty —
     the first empty cell, so that the count cannot be pinned to one group either way.
     A cell with 0 episodes is not suppressed on its own (it describes no client).
+    Breakdowns published side by side (each therapist's groups, and the practice's groups)
+    are linked: ``across`` applies the same rule down each column too (see
+    :func:`suppress_groups`).  This is the standard two-way heuristic, not a full audit of
+    every linear combination.
 """
 
 from __future__ import annotations
@@ -46,23 +50,39 @@ def check_min_cell(min_cell: int) -> int:
     return int(min_cell)
 
 
-def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
-                     min_cell: int) -> np.ndarray:
-    """Primary and complementary suppression, vectorised over the breakdowns ``within``."""
-    counts = df[count_col].fillna(0).to_numpy(dtype="int64")
-    w = pd.DataFrame({c: df[c].to_numpy() for c in within})
-    w["_primary"] = (counts > 0) & (counts < min_cell)
-    w["_key"] = w.groupby(within, sort=False).ngroup() if within else 0
-    w["_n_primary"] = w.groupby("_key")["_primary"].transform("sum")
-    w["_empty"], w["_count"], w["_pos"] = counts == 0, counts, np.arange(len(w))
-    # the complement of a breakdown with exactly one primary cell: among its other cells,
-    # non-empty ones first, then the smallest, then the first listed
-    cand = w[(w["_n_primary"] == 1) & ~w["_primary"]]
+def _complement(counts: np.ndarray, sup: np.ndarray, keys: pd.DataFrame) -> np.ndarray:
+    """Cells to add so that no breakdown (rows sharing ``keys``) has exactly one suppressed.
+
+    The complement of such a breakdown is, among its shown cells, the smallest non-empty
+    one (then the smallest empty one), ties broken by the order of the rows.
+    """
+    w = pd.DataFrame({"_key": keys.groupby(list(keys.columns), sort=False).ngroup()
+                      if len(keys.columns) else np.zeros(len(counts), dtype="int64")})
+    w["_sup"], w["_empty"], w["_count"] = sup, counts == 0, counts
+    w["_pos"] = np.arange(len(w))
+    n_sup = w.groupby("_key")["_sup"].transform("sum")
+    cand = w[(n_sup == 1) & ~w["_sup"]]
     cand = cand.sort_values(["_key", "_empty", "_count", "_pos"], kind="stable")
-    chosen = cand.drop_duplicates("_key", keep="first")["_pos"].to_numpy()
-    sup = w["_primary"].to_numpy(dtype=bool).copy()
-    sup[chosen] = True
-    return sup
+    out = sup.copy()
+    out[cand.drop_duplicates("_key", keep="first")["_pos"].to_numpy()] = True
+    return out
+
+
+def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
+                     min_cell: int, across: list[str]) -> np.ndarray:
+    """Primary suppression, then complements within each breakdown (and across, if given)
+    until no breakdown has exactly one suppressed cell."""
+    counts = df[count_col].fillna(0).to_numpy(dtype="int64")
+    sup = (counts > 0) & (counts < min_cell)
+    rows = pd.DataFrame({c: df[c].to_numpy() for c in within})
+    cols = pd.DataFrame({c: df[c].to_numpy() for c in across})
+    while True:
+        new = _complement(counts, sup, rows)
+        if across:
+            new = _complement(counts, new, cols)
+        if (new == sup).all():
+            return sup
+        sup = new
 
 
 def suppress_groups(
@@ -72,6 +92,7 @@ def suppress_groups(
     min_cell: int = MIN_CELL,
     keys: Sequence[str] = ("group",),
     within: Sequence[str] = (),
+    across: Sequence[str] = (),
     rate_cols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Suppress small cells of a breakdown, with complementary suppression.
@@ -89,6 +110,12 @@ def suppress_groups(
     within
         Columns that split ``df`` into separate breakdowns (e.g. ``therapist_id``), each
         with its own total; suppression is decided within each.
+    across
+        For a two-way table (e.g. therapist × group, where each group's practice total is
+        also shown): the columns naming a cell's column (``group``).  Complementary
+        suppression is then applied within each row breakdown *and* within each column,
+        repeatedly, until neither has exactly one suppressed cell — so a therapist's hidden
+        cell cannot be recovered as the practice's group total minus the other therapists'.
     rate_cols
         Columns set to NaN in a suppressed cell; default every column other than ``keys``,
         ``within`` and ``count_col``.
@@ -101,12 +128,12 @@ def suppress_groups(
     """
     min_cell = check_min_cell(min_cell)
     out = df.copy()
-    fixed = {*keys, *within, count_col, "suppressed"}
+    fixed = {*keys, *within, *across, count_col, "suppressed"}
     cols = list(rate_cols) if rate_cols is not None else [c for c in out if c not in fixed]
     if out.empty:
         out["suppressed"] = pd.Series(dtype=bool)
         return out
-    sup = _suppressed_mask(out, count_col, list(within), min_cell)
+    sup = _suppressed_mask(out, count_col, list(within), min_cell, list(across))
     shown = pd.Series(~sup, index=out.index)
     out[count_col] = out[count_col].astype("float64").where(shown)
     for c in cols:

@@ -188,7 +188,7 @@ class SupervisorApp(TabbedApp):
         return View(
             own=own,
             practice=self.practice(since, until),
-            own_label=f"Therapist {self.therapist.value}",
+            own_label=f"Therapist {esc(self.therapist.value)}",
             min_cell=self.min_cell,
             show_clients=self.show_clients.value,
         )

@@ -155,7 +155,10 @@ def headline_cards(
     own_label: str,
     practice_label: str = "Practice",
 ) -> widgets.HTML:
-    """Six headline figures, each with its n and interval, beside the practice's."""
+    """Six headline figures, each with its n and interval, beside the practice's.
+
+    ``own_label`` and ``practice_label`` are HTML-safe (already escaped by the caller).
+    """
     cards = []
     for key, title, kind in _CARDS:
         big, sub = _value(key, kind, own.get(key))
@@ -163,13 +166,15 @@ def headline_cards(
         if key in ("early_alliance", "reliable_improvement_rate") and own.get(key):
             extra = f" ({esc(own[key].get('measure', ''))})"
         p_big, p_sub = _value(key, kind, practice.get(key) if practice else None)
-        p_line = f"{esc(practice_label)}: {p_sub or p_big}" if practice else ""
+        p_line = f"{practice_label}: {p_sub or p_big}" if practice else ""
         cards.append(
             f'<div class="sv-card"><div class="sv-label">{title}{extra}</div>'
-            f'<div class="sv-value">{big}</div><div class="sv-sub">{sub or esc(own_label)}</div>'
+            f'<div class="sv-value">{big}</div><div class="sv-sub">{sub or own_label}</div>'
             f'<div class="sv-practice">{p_line}</div></div>'
         )
-    return html_panel(f'<div class="sv-cards">{"".join(cards)}</div>', "sv-headline")
+    lead = f"<div class='sv-note'>Figures for <b>{own_label}</b>"
+    lead += f"; under each, {practice_label}.</div>" if practice else ".</div>"
+    return html_panel(f'{lead}<div class="sv-cards">{"".join(cards)}</div>', "sv-headline")
 
 
 __all__ = [

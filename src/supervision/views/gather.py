@@ -206,9 +206,9 @@ def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
     return p.start_time.date(), p.end_time.date()
 
 
-def previous_quarter(quarter: str) -> str:
-    """``"2024Q1"`` -> ``"2023Q4"``."""
-    return str(pd.Period(quarter, "Q") - 1)
+def previous_quarter(quarter: str, back: int = 1) -> str:
+    """``"2024Q1"`` -> ``"2023Q4"`` (``back`` quarters earlier)."""
+    return str(pd.Period(quarter, "Q") - back)
 
 
 __all__ = [

@@ -23,7 +23,11 @@ from supervision.views.gather import PAIRED, row
 
 @dataclass
 class PracticeView:
-    """The practice in one quarter (``current``) and the quarter before (``previous``)."""
+    """The practice in one quarter (``current``) and the quarter before (``previous``).
+
+    ``year`` is the four quarters ending with the chosen one: the funnel plots use it,
+    because one quarter gives most therapists too few ended episodes to place.
+    """
 
     current: Caseload
     previous_cl: Caseload
@@ -32,6 +36,7 @@ class PracticeView:
     alliance_key: str | None
     outcome_key: str | None
     min_cell: int = 5
+    year: Caseload | None = None
     current_headline: dict[str, Any] = field(default_factory=dict)
     previous_headline: dict[str, Any] = field(default_factory=dict)
     figures: dict[str, go.Figure | None] = field(default_factory=dict)
@@ -45,6 +50,8 @@ class PracticeView:
         cur, prev = base.scoped(since=c0, until=c1), base.scoped(since=p0, until=p1)
         a_key, o_key = gather.alliance_measure(base), gather.outcome_measure(base)
         view = cls(cur, prev, quarter, prev_q, a_key, o_key, min_cell)
+        year_start = gather.quarter_bounds(gather.previous_quarter(quarter, 3))[0]
+        view.year = base.scoped(since=year_start, until=c1)
         view.current_headline = gather.headline(cur, alliance_key=a_key, outcome_key=o_key)
         view.previous_headline = gather.headline(prev, alliance_key=a_key, outcome_key=o_key)
         return view
@@ -111,35 +118,46 @@ def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
         "<div class='sv-note'>Each dot is a therapist, placed by how many episodes the rate "
         "rests on. Dots inside the funnel differ from the practice by no more than chance "
         "would make likely; a dot outside is a prompt to look closer, not a verdict. "
-        "There is deliberately no ranked list.</div>"
+        "There is deliberately no ranked list. Funnels cover the four quarters up to the "
+        "chosen one, so that most therapists have enough ended episodes to place.</div>"
     )
 
+    year = v.year or v.current
+    span = f"four quarters to {v.quarter}"
+
     def dropout() -> go.Figure | None:
-        t = termination.termination_summary(v.current, by="therapist_id")
+        t = termination.termination_summary(year, by="therapist_id")
         per = pd.DataFrame({"therapist_id": t["therapist_id"], "k": t["dropout"], "n": t["ended"]})
-        p0 = (row(termination.termination_summary(v.current)) or {}).get("dropout_rate")
+        p0 = (row(termination.termination_summary(year)) or {}).get("dropout_rate")
         return vp.funnel_figure(
-            per, p0, title="Drop-out", noun="ended episodes", min_cell=v.min_cell
+            per, p0, title=f"Drop-out, {span}", noun="ended episodes", min_cell=v.min_cell
         )
 
     def improvement() -> go.Figure | None:
         if v.outcome_key is None:
             return None
-        o = outcomes.outcome_summary(v.current, v.outcome_key, by="therapist_id")
+        o = outcomes.outcome_summary(year, v.outcome_key, by="therapist_id")
         per = pd.DataFrame(
             {"therapist_id": o["therapist_id"], "k": o["reliable_improvement"], "n": o["paired"]}
         )
-        p0 = (row(outcomes.outcome_summary(v.current, v.outcome_key)) or {}).get(
+        p0 = (row(outcomes.outcome_summary(year, v.outcome_key)) or {}).get(
             "reliable_improvement_rate"
         )
         return vp.funnel_figure(
-            per, p0, title="Reliable improvement", noun="paired episodes", min_cell=v.min_cell
+            per,
+            p0,
+            title=f"Reliable improvement, {span}",
+            noun="paired episodes",
+            min_cell=v.min_cell,
         )
 
     return [
         note,
         v.panel(
-            "funnel_dropout", "The drop-out funnel", dropout, "No ended episodes in this quarter."
+            "funnel_dropout",
+            "The drop-out funnel",
+            dropout,
+            "No therapist has 5 or more ended episodes in these four quarters.",
         ),
         v.panel(
             "funnel_improvement",

@@ -36,7 +36,8 @@ class View:
     practice
         :func:`~.gather.practice_aggregates` of the comparison (anonymous).
     own_label, practice_label
-        Wording for legends ("This caseload" / "Your caseload", "Practice").
+        Wording for legends ("Therapist T01" / "Your caseload", "Practice"); HTML-safe
+        (an id in it is escaped by the app that builds the view).
     therapist_view
         True on the therapist's own dashboard (wording addressed to them).
     min_cell

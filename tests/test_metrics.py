@@ -246,3 +246,17 @@ def test_csv(hand: Caseload) -> None:
     assert get[("therapist", "T1", "termination.counts.dropout")] == "2"
     assert get[("practice", "", "ruptures.repair_rate")] == ""
     assert get[("meta", "", "note")] == "prompts for reflection, not verdicts"
+
+
+def test_empty_window(hand: Caseload) -> None:
+    """A window before every episode: counts 0, every rate null, all six groups listed as 0,
+    strict JSON (nothing divides by zero into NaN)."""
+    r = compute_metrics(hand, until="2023-12-31")
+    json.dumps(r, allow_nan=False)
+    p = r["practice"]
+    assert p["episodes"] == 0 and r["therapists"] == {}
+    assert p["termination"]["dropout_rate"] is None and p["termination"]["dropout_rate_ci"] is None
+    assert {g: c["episodes"] for g, c in p["neurotype"]["groups"].items()} == dict.fromkeys(
+        GROUPS, 0)
+    one = compute_metrics(hand, therapist="T1", until="2023-12-31")
+    assert one["therapists"]["T1"]["episodes"] == 0 and one["therapists"]["T1"]["cases"] == []

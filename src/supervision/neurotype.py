@@ -207,7 +207,8 @@ def _complete(df: pd.DataFrame, by: str | None, key: str, values: list[str]) -> 
     """Every ``values`` of ``key`` for each ``by`` value (missing cells: 0 episodes)."""
     full = pd.DataFrame({key: values})
     if by is not None:
-        full = pd.DataFrame({by: sorted(df[by].unique())}).merge(full, how="cross")
+        ids = pd.Series(sorted(df[by].unique()), dtype=df[by].dtype)
+        full = pd.DataFrame({by: ids}).merge(full, how="cross")
     on = [*([by] if by else []), key]
     return full.merge(df, on=on, how="left")
 
@@ -233,12 +234,16 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     t = t.mutate(client_tag=t.client_neurotype.split(TAG_SEPARATOR).unnest())
     keys = ["therapist_tag", "client_tag"]
     df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
+    cols = [*keys, "episodes", "dropout_rate", "dropout_rate_low", "dropout_rate_high",
+            "early_alliance", "early_alliance_low", "early_alliance_high", "ended"]
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).assign(
+            therapist_tag=pd.Series(dtype="object"), client_tag=pd.Series(dtype="object"),
+            suppressed=pd.Series(dtype=bool))[[*keys, "episodes", "suppressed", *cols[3:]]]
     th = sorted(df["therapist_tag"].unique())
     ct = sorted(df["client_tag"].unique())
     full = pd.DataFrame({"therapist_tag": th}).merge(pd.DataFrame({"client_tag": ct}), how="cross")
     df = _rates(full.merge(df, on=keys, how="left"))
-    cols = [*keys, "episodes", "dropout_rate", "dropout_rate_low", "dropout_rate_high",
-            "early_alliance", "early_alliance_low", "early_alliance_high", "ended"]
     df = suppress_groups(df[cols], min_cell=min_cell, keys=keys)
     return df[[*keys, "episodes", "suppressed", *cols[3:]]]
 

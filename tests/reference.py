@@ -12,6 +12,7 @@ ruptures, cases); helper B appends termination / outcomes / neurotype below the 
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import defaultdict
@@ -94,7 +95,10 @@ def t_interval(values: list[float]) -> tuple[float, float]:
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson (1927) score interval, closed form: (p + z²/2n ± z√(p(1−p)/n + z²/4n²)) / (1 + z²/n)."""
+    """Wilson (1927) score interval, closed form.
+
+    ``(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)`` with ``p = k/n``.
+    """
     if n == 0:
         return math.nan, math.nan
     p = k / n
@@ -360,7 +364,7 @@ def _reasons(rows: list[Row], registry: Registry, unrepaired: bool) -> list[str]
         reasons.append("unrepaired_rupture")
     if _deteriorated(rows, registry):
         reasons.append("reliable_deterioration")
-    if any(a["attendance"] == b["attendance"] == "no_show" for a, b in zip(rows, rows[1:])):
+    if any(a["attendance"] == b["attendance"] == "no_show" for a, b in itertools.pairwise(rows)):
         reasons.append("no_shows")
     return reasons
 

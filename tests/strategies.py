@@ -74,7 +74,8 @@ def caseload_frames(
         ep = {"episode_id": f"E{i}", "client_id": f"C{i}",
               "therapist_id": f"T{draw(st.integers(1, n_t))}",
               "start_date": START + dt.timedelta(days=start),
-              "client_neurotype": draw(NEUROTYPES), "termination": draw(st.sampled_from(TERMINATION))}
+              "client_neurotype": draw(NEUROTYPES),
+              "termination": draw(st.sampled_from(TERMINATION))}
         day = start
         for _ in range(draw(st.integers(0, max_sessions))):
             day += draw(st.sampled_from([0, 3, 7, 7, 14]))

@@ -1,0 +1,297 @@
+"""``supervision report``: the quarterly review pack as one self-contained HTML (and PDF).
+
+The driver loads and validates the export here (a bad export or quarter fails on the
+command line), then executes a report notebook headless (nbconvert's
+``ExecutePreprocessor``) with its parameters in the environment, as ``supervision serve``
+does (:mod:`supervision.session`).  The notebook displays one HTML fragment per section;
+the driver wraps them in a page with plotly.js inlined once, so the file opens offline
+(from a USB stick) with interactive figures and nothing loaded from the network.
+
+A therapist's pack runs in a kernel that only ever sees that therapist's rows and the
+anonymous practice aggregates (a bundle written by :func:`write_therapist_bundle`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from supervision import neurotype, session
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError, ScopeError, SupervisionError
+from supervision.report import page
+from supervision.report.sections import COVER, QUARTER
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent
+QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
+KERNEL_TIMEOUT = 600  # seconds per cell; the demo's cells take a few seconds
+
+
+@dataclass
+class Progress:
+    """Progress lines on stderr, each with the seconds since the start."""
+
+    quiet: bool = False
+    start: float = field(default_factory=time.perf_counter)
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------- checks
+def quarter_window(quarter: str, cl: Caseload) -> tuple[dt.date, dt.date]:
+    """First and last day of ``quarter`` ("2024Q3"), checked against the export's dates.
+
+    Raises
+    ------
+    ConfigError
+        ``quarter`` is not written ``YYYYQn``.
+    ScopeError
+        The quarter holds none of the export's session dates (the message names the range).
+    """
+    from supervision.views.gather import date_span, quarter_bounds
+
+    if not QUARTER_RE.match(quarter or ""):
+        raise ConfigError(
+            f"--quarter {quarter!r} is not a quarter: write it as YYYYQn, e.g. 2024Q3"
+        )
+    start, end = quarter_bounds(quarter)
+    lo, hi = date_span(cl)
+    if lo is None or hi is None:
+        raise ScopeError("the export holds no sessions, so there is no quarter to report")
+    if end < lo or start > hi:
+        raise ScopeError(
+            f"quarter {quarter} ({start} to {end}) is outside the export's date range "
+            f"{lo} to {hi}; choose a quarter from {_q(lo)} to {_q(hi)}"
+        )
+    return start, end
+
+
+def _q(d: dt.date) -> str:
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+def cover_facts(cl: Caseload) -> dict[str, Any]:
+    """Facts for the cover: export source, date range, checksum and generation time (UTC)."""
+    from supervision.views.gather import date_span
+
+    lo, hi = date_span(cl)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return {
+        "source": cl.source,
+        "first_date": str(lo),
+        "last_date": str(hi),
+        "checksum": cl.checksum or "not available (built from frames)",
+        "generated": now.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def safe_name(therapist_id: str) -> str:
+    """A filename-safe, collision-resistant form of a therapist id (``T/01`` -> ``T_01``)."""
+    clean = re.sub(r"[^A-Za-z0-9._-]", "_", therapist_id).strip("._") or "therapist"
+    if clean != therapist_id:
+        import hashlib
+
+        clean += "-" + hashlib.sha256(therapist_id.encode()).hexdigest()[:8]
+    return clean[:80]
+
+
+# ---------------------------------------------------------------------- kernels
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set the report kernel's variables (and clear any other session variable) for a while."""
+    names = (*session.ALL_VARS, QUARTER, COVER)
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        for k in names:
+            os.environ.pop(k, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_notebook(name: str, values: dict[str, str]) -> list[str]:
+    """Execute report notebook ``name`` headless; return its ``text/html`` outputs in order."""
+    import nbformat
+    from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor
+
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    ep = ExecutePreprocessor(timeout=KERNEL_TIMEOUT, kernel_name="python3")
+    with tempfile.TemporaryDirectory() as work, environment(values):
+        try:
+            ep.preprocess(nb, {"metadata": {"path": work}})
+        except CellExecutionError as exc:
+            raise SupervisionError(f"the report notebook failed: {_kernel_error(exc)}") from None
+    return [
+        out["data"]["text/html"]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") in ("display_data", "execute_result")
+        and "text/html" in out.get("data", {})
+    ]
+
+
+def _kernel_error(exc: Exception) -> str:
+    """The kernel's error as one line (``ScopeError: ...``), without the traceback."""
+    ename, evalue = getattr(exc, "ename", ""), getattr(exc, "evalue", "")
+    return f"{ename}: {evalue}" if ename else str(exc).strip().splitlines()[-1]
+
+
+def write_therapist_bundle(
+    full: Caseload, therapist_id: str, quarter: str, folder: Path, cover: dict[str, Any],
+    *, min_cell: int,
+) -> Path:
+    """The therapist's rows (previous quarter start .. quarter end) and practice aggregates.
+
+    ``practice.json`` holds anonymous aggregates of the whole practice in ``quarter`` only:
+    headline, rupture and termination rows, alliance by session and by quarter, retention,
+    and the suppressed neurotype groups — no therapist id, no episode id, no row.
+    """
+    from supervision.views.gather import (
+        dumps,
+        practice_aggregates,
+        previous_quarter,
+        quarter_bounds,
+    )
+
+    q0, q1 = quarter_bounds(quarter)
+    p0 = quarter_bounds(previous_quarter(quarter))[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    own = full.scoped(therapist_id=therapist_id, since=p0, until=q1)
+    for name, file in session.TABLE_FILES.items():
+        getattr(own, name).execute().to_parquet(folder / file, index=False)
+    practice = full.scoped(since=q0, until=q1)
+    agg = practice_aggregates(practice)
+    groups = neurotype.group_summary(practice, min_cell=min_cell)
+    agg["neurotype_groups"] = json.loads(groups.to_json(orient="records"))
+    agg["cover"] = cover
+    (folder / session.PRACTICE_FILE).write_text(dumps(agg), encoding="utf-8")
+    return folder
+
+
+def kernel_values(
+    args: ReportArgs, cover: dict[str, Any], extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a report kernel (session variables + quarter + cover facts)."""
+    values = {
+        session.MIN_CELL: str(args.min_cell),
+        QUARTER: args.quarter,
+        COVER: json.dumps(cover),
+        **(extra or {}),
+    }
+    if args.measures:
+        values[session.MEASURES] = str(Path(args.measures).resolve())
+    return values
+
+
+# ---------------------------------------------------------------------- the command
+@dataclass
+class ReportArgs:
+    """What ``supervision report`` was asked for (paths as given on the command line)."""
+
+    path: str
+    quarter: str
+    out: str | None = None
+    therapist: str | None = None
+    per_therapist: str | None = None
+    pdf: bool = False
+    mapping: str | None = None
+    measures: str | None = None
+    min_cell: int = 5
+    quiet: bool = False
+
+
+def build_report(args: ReportArgs) -> list[Path]:
+    """Write the pack(s) asked for; return the files written (HTML, then PDF if asked)."""
+    from supervision.io import load_export
+    from supervision.privacy import check_min_cell
+
+    check_min_cell(args.min_cell)
+    if (args.out is None) == (args.per_therapist is None):
+        raise ConfigError("give either --out FILE.html or --per-therapist DIR")
+    if args.therapist and args.per_therapist:
+        raise ConfigError("--therapist and --per-therapist cannot be combined")
+    say = Progress(args.quiet)
+    say(f"loading {args.path}")
+    cl = load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
+    quarter_window(args.quarter, cl)
+    cover = cover_facts(cl)
+    ids = cl.therapist_ids()
+    if args.therapist and args.therapist not in ids:
+        raise ScopeError(
+            f"therapist {args.therapist!r} is not in this export ({len(ids)} therapists: "
+            f"{', '.join(ids[:20])}{' …' if len(ids) > 20 else ''})"
+        )
+    if args.per_therapist:
+        out_dir = Path(args.per_therapist)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        targets = [(t, out_dir / f"{safe_name(t)}.html") for t in ids]
+    else:
+        targets = [(args.therapist, Path(args.out))]  # type: ignore[arg-type, list-item]
+    written: list[Path] = []
+    for tid, html_path in targets:
+        written += _one_pack(args, cl, cover, tid, html_path, say)
+    say(f"done: {len(written)} file(s)")
+    return written
+
+
+def _one_pack(
+    args: ReportArgs, cl: Caseload, cover: dict[str, Any], tid: str | None, html_path: Path,
+    say: Progress,
+) -> list[Path]:
+    """Execute one notebook, assemble, check and write one HTML (and its PDF)."""
+    who = f"therapist {tid}" if tid else "the practice"
+    with tempfile.TemporaryDirectory(prefix="supervision-report-") as tmp:
+        if tid is None:
+            extra = {session.EXPORT: str(Path(args.path).resolve())}
+            if args.mapping:
+                extra[session.MAPPING] = str(Path(args.mapping).resolve())
+            name = "practice.ipynb"
+        else:
+            write_therapist_bundle(cl, tid, args.quarter, Path(tmp), cover, min_cell=args.min_cell)
+            extra = {session.THERAPIST: tid, session.SCOPED_DIR: tmp}
+            name = "therapist.ipynb"
+        say(f"{who}: executing {name} for {args.quarter}")
+        fragments = run_notebook(name, kernel_values(args, cover, extra))
+    title = f"{'Therapist ' + tid if tid else 'Practice review'} — {args.quarter}"
+    document = page.assemble(fragments, title=title)
+    page.check_self_contained(document)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(document, encoding="utf-8")
+    say(f"{who}: wrote {html_path} ({len(document) / 1e6:.1f} MB, {page.count_figures(document)} "
+        "figures)")
+    written = [html_path]
+    if args.pdf:
+        pdf_path = html_path.with_suffix(".pdf")
+        page.print_pdf(html_path, pdf_path)
+        say(f"{who}: wrote {pdf_path}")
+        written.append(pdf_path)
+    return written
+
+
+__all__ = [
+    "ReportArgs",
+    "build_report",
+    "cover_facts",
+    "quarter_window",
+    "safe_name",
+    "write_therapist_bundle",
+]

@@ -1,0 +1,94 @@
+"""The review pack in a real Chromium: every figure drawn, nothing fetched, PDF pages looked at.
+
+Never `playwright install`: Debian's /usr/bin/chromium is used.  The PDF pages are
+rendered with ``pdftoppm`` (poppler-utils) into tests/e2e/screenshots/ for a person to
+look at; the first section page is what docs/report-page.png shows.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS
+
+pytestmark = pytest.mark.e2e
+
+QUARTER = "2024Q3"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`supervision report data/demo --quarter 2024Q3 --out pack.html --pdf`, as a user runs it."""
+    out = tmp_path_factory.mktemp("report") / "pack.html"
+    cmd = [sys.executable, "-m", "supervision.cli", "report", str(ROOT / "data" / "demo"),
+           "--quarter", QUARTER, "--out", str(out), "--pdf"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"\[\s*\d+\.\d+s\] the practice: wrote", done.stderr)  # progress lines
+    return out
+
+
+def test_every_figure_renders_and_no_request_leaves(pack: Path) -> None:
+    html = pack.read_text(encoding="utf-8")
+    expected = sum(int(n) for n in re.findall(r'data-figures="(\d+)"', html))
+    outside: list[str] = []
+
+    def route(r) -> None:  # type: ignore[no-untyped-def]
+        if r.request.url.startswith(("file:", "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.route("**/*", route)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(pack.as_uri(), wait_until="load")
+            page.wait_for_function(
+                f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {expected}",
+                timeout=60_000,
+            )
+            drawn = page.locator(".js-plotly-plot").count()
+            traces = page.evaluate(
+                "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                ".map(d => (d.data || []).length)"
+            )
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=False)
+        finally:
+            browser.close()
+    assert drawn == expected > 10
+    assert all(n > 0 for n in traces)
+    assert errors == []
+    assert outside == []
+
+
+def test_pdf_pages(pack: Path) -> None:
+    """One page for the cover and at least one per section; every page has ink on it."""
+    pdf = pack.with_suffix(".pdf")
+    assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed: make chromium installs it")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
+    sections = pack.read_text(encoding="utf-8").count('<section class="sv-section"')
+    assert sections <= pages <= 3 * sections
+    out = SCREENSHOTS / "report-pdf"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(out / "page")], check=True)
+    pngs = sorted(out.glob("page-*.png"))
+    assert len(pngs) == pages
+    for png in pngs:  # an empty page compresses to almost nothing
+        assert png.stat().st_size > 4_000, f"{png.name} looks empty"

@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_load)
 
+    p = sub.add_parser("report", help="write the quarterly review pack (self-contained HTML/PDF)")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--quarter", required=True, metavar="YYYYQn")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--therapist", metavar="ID", help="one therapist's pack")
+    who.add_argument("--per-therapist", metavar="DIR", help="one pack per therapist in DIR")
+    p.add_argument("--out", metavar="FILE.html", help="the pack (required unless --per-therapist)")
+    p.add_argument("--pdf", action="store_true", help="also print FILE.pdf (headless Chromium)")
+    _add_common(p)
+    p.add_argument("--min-cell", type=int, default=5, metavar="N")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_report)
+
     return parser
 
 
@@ -169,6 +182,16 @@ def cmd_load(args: argparse.Namespace) -> int:
         args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet
     )
     print(load_into(caseload, args.into, schema=args.schema))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from supervision.report import ReportArgs, build_report
+
+    keys = ("path", "quarter", "out", "therapist", "per_therapist", "pdf", "mapping",
+            "measures", "min_cell", "quiet")
+    for path in build_report(ReportArgs(**{k: getattr(args, k) for k in keys})):
+        print(path)
     return 0
 
 

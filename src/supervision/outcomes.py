@@ -14,7 +14,10 @@ Reliable change (per measure of the registry, :mod:`supervision.measures`)
       ``|RCI| > 1.96`` (strict) with ``RCI = (post − pre) / S_diff`` and
       ``S_diff = √2 · SD_pre · √(1 − r)``; ``SD_pre`` is the measure's ``norm_sd`` or else
       the sample SD (ddof = 1) of the first scores of the paired episodes of the caseload
-      passed in.  Computed as ``|post − pre| > 1.96 · S_diff`` (no division).  Undefined
+      passed in.  Computed as ``|post − pre| > 1.96 · S_diff`` (no division).  The strict
+      ``>`` is the published definition; the Claus et al. (2020) counts are reproduced
+      with it, though no |RCI| in those data lies near 1.96, so they cannot tell ``>``
+      from ``>=``.  Undefined
       (NULL) when the sample has fewer than two paired episodes and no ``norm_sd`` is given.
 
 Clinical range

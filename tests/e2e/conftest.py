@@ -46,7 +46,7 @@ def _free_port() -> int:
 class Server:
     """A running `supervision serve`; ``url`` is its root."""
 
-    def __init__(self, export: Path, *extra: str) -> None:
+    def __init__(self, export: Path, *extra: str, notebooks: int = 3) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = SCREENSHOTS / f"serve-{self.port}.log"
@@ -57,6 +57,7 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=ROOT)
         self._wait()
+        self._wait_pools(1 if "--therapist" in extra else notebooks)
 
     def _wait(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -71,6 +72,15 @@ class Server:
             except OSError:
                 time.sleep(0.3)
         raise RuntimeError("serve did not become ready")
+
+    def _wait_pools(self, n: int, timeout: float = 180.0) -> None:
+        """Wait until each notebook has its preheated kernel (so timings are warm ones)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log.read_text(errors="replace").count("Kernel pool of") >= n:
+                time.sleep(8)  # the pooled kernels execute their notebook
+                return
+            time.sleep(0.5)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

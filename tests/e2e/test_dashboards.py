@@ -19,24 +19,29 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from .conftest import HOSTILE, SCREENSHOTS, Server
+HOSTILE = "<img src=x onerror=window.__xss=1>"  # as in conftest.hostile_export
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+Server = Any  # conftest.Server (conftest modules are not importable by name here)
 
 pytestmark = pytest.mark.e2e
 
 RENDERED = """() => {
   const vis = el => el.offsetParent !== null;
   if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const panels = [...document.querySelectorAll('.sv-panel')].filter(vis);
+  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
+  if (!tab) return false;
+  const panels = [...tab.querySelectorAll('.sv-panel')];
   if (!panels.length) return false;
   return panels.filter(p => p.classList.contains('sv-figure-panel'))
                .every(p => p.querySelector('.js-plotly-plot .main-svg'));
 }"""
 COUNTS = """() => {
   const vis = el => el.offsetParent !== null;
-  const panels = [...document.querySelectorAll('.sv-figure-panel')].filter(vis);
-  return {panels: panels.length,
+  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
+  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
+  return {all: tab.querySelectorAll('.sv-panel').length, panels: panels.length,
           plots: panels.filter(p => p.querySelector('.js-plotly-plot .main-svg')).length,
-          empty: [...document.querySelectorAll('.sv-empty-panel')].filter(vis).length};
+          empty: [...tab.querySelectorAll('.sv-empty-panel')].length};
 }"""
 FIRST_PLOT_DATA = """() => {
   const p = [...document.querySelectorAll('.sv-figure-panel .js-plotly-plot')]
@@ -70,6 +75,15 @@ def _assert_clean(page: Any) -> None:
     assert page.locator(".sv-error").count() == 0
 
 
+def _shot(page: Any, path: Path) -> None:
+    """A screenshot of the whole page: Voilà scrolls an inner element, so grow the viewport."""
+    h = page.evaluate("() => { const a = document.querySelector('.sv-app');"
+                      " return a ? a.getBoundingClientRect().bottom + 60 : 900; }")
+    page.set_viewport_size({"width": 1280, "height": min(int(h) + 40, 8000)})
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def _every_tab(page: Any, name: str) -> dict[str, dict[str, int]]:
     """Visit every tab: all figure panels must hold a rendered plot; screenshot each."""
     seen = {}
@@ -83,11 +97,11 @@ def _every_tab(page: Any, name: str) -> dict[str, dict[str, int]]:
             _record(f"{name}: tab '{title}'", time.monotonic() - t0)
         counts = page.evaluate(COUNTS)
         assert counts["plots"] == counts["panels"], (title, counts)
-        assert counts["panels"] + counts["empty"] > 0, title
+        assert counts["all"] > 0, title
         seen[title] = counts
         _assert_clean(page)
         slug = re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{i}-{slug}.png"), full_page=True)
+        _shot(page, SCREENSHOTS / f"{name}-{i}-{slug}.png")
     tabs.nth(0).click()
     _wait_rendered(page)
     return seen
@@ -104,9 +118,8 @@ def _ids(export: Path) -> list[str]:
 
 def test_root_lists_the_dashboards(full_server: Server, page: Any) -> None:
     page.goto(full_server.url + "/", timeout=60_000)
-    text = page.inner_text("body")
     for name in ("supervisor.ipynb", "therapist.ipynb", "practice_review.ipynb"):
-        assert name in text
+        page.get_by_text(name).first.wait_for(timeout=30_000)
 
 
 def test_supervisor_dashboard(full_server: Server, page: Any) -> None:
@@ -122,7 +135,7 @@ def test_supervisor_dashboard(full_server: Server, page: Any) -> None:
     _wait_rendered(page)
     _record("supervisor: change therapist", time.monotonic() - t0)
     assert page.evaluate(FIRST_PLOT_DATA) != before
-    page.screenshot(path=str(SCREENSHOTS / "supervisor.png"), full_page=True)
+    _shot(page, SCREENSHOTS / "supervisor.png")
 
 
 def test_practice_review_dashboard(full_server: Server, page: Any) -> None:
@@ -136,7 +149,7 @@ def test_practice_review_dashboard(full_server: Server, page: Any) -> None:
     assert page.locator("table").count() == 0
     tabs.nth(0).click()
     _wait_rendered(page)
-    page.screenshot(path=str(SCREENSHOTS / "practice_review.png"), full_page=True)
+    _shot(page, SCREENSHOTS / "practice_review.png")
 
 
 def test_therapist_dashboard_is_fixed_on_the_server(
@@ -151,7 +164,7 @@ def test_therapist_dashboard_is_fixed_on_the_server(
     seen = _every_tab(page, "therapist")
     assert sum(c["plots"] for c in seen.values()) >= 12, seen
     plain = page.evaluate(FIRST_PLOT_DATA)
-    page.screenshot(path=str(SCREENSHOTS / "therapist.png"), full_page=True)
+    _shot(page, SCREENSHOTS / "therapist.png")
     for query in (f"?therapist={other}", f"?therapist_id={other}&scope=all"):
         page.goto(srv.url + "/voila/render/therapist.ipynb" + query, wait_until="commit")
         _wait_rendered(page, timeout=120_000)

@@ -45,6 +45,8 @@ class TabbedApp:
         self.loading.layout.display = "none"
         self.headline = widgets.VBox()
         self.tabs = widgets.Tab(children=[widgets.VBox() for _ in tabs])
+        for box in self.tabs.children:
+            box.add_class("sv-tab")
         for i, (name, _) in enumerate(tabs):
             self.tabs.set_title(i, name)
         self.tabs.observe(self._on_tab, names="selected_index")
@@ -295,27 +297,57 @@ class PracticeApp(TabbedApp):
         )
 
 
-def supervisor_app() -> SupervisorApp:
+class Unavailable:
+    """What a dashboard shows when it cannot be built: a readable message, never a traceback."""
+
+    def __init__(self, what: str, message: str) -> None:
+        self.root = widgets.VBox([css(), error_panel(what, message)])
+        self.root.add_class("sv-app")
+
+    def refresh(self) -> None:
+        """Nothing to recompute."""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.root._repr_mimebundle_(**kwargs)
+
+
+def _build(what: str, make: Callable[[], TabbedApp]) -> TabbedApp | Unavailable:
+    try:
+        return make()
+    except SupervisionError as exc:
+        return Unavailable(what, str(exc))
+    except Exception as exc:  # Voilà hides tracebacks: say something readable
+        log.exception("%s failed", what)
+        return Unavailable(what, f"unexpected internal error ({type(exc).__name__})")
+
+
+def supervisor_app() -> SupervisorApp | Unavailable:
     """The supervisor dashboard over the export the server was started with."""
     from supervision import session
 
-    cl = session.caseload()
-    return SupervisorApp(cl, min_cell=session.min_cell())
+    return _build(
+        "This dashboard", lambda: SupervisorApp(session.caseload(), min_cell=session.min_cell())
+    )
 
 
-def therapist_app() -> TherapistApp:
+def therapist_app() -> TherapistApp | Unavailable:
     """The therapist dashboard, fixed by the server to one therapist (``--therapist``)."""
     from supervision import session
 
-    cl, practice = session.therapist_context()
-    return TherapistApp(cl, practice, min_cell=session.min_cell())
+    def make() -> TherapistApp:
+        cl, practice = session.therapist_context()
+        return TherapistApp(cl, practice, min_cell=session.min_cell())
+
+    return _build("This dashboard", make)
 
 
-def practice_app() -> PracticeApp:
+def practice_app() -> PracticeApp | Unavailable:
     """The practice-review dashboard over the export the server was started with."""
     from supervision import session
 
-    return PracticeApp(session.caseload(), min_cell=session.min_cell())
+    return _build(
+        "This dashboard", lambda: PracticeApp(session.caseload(), min_cell=session.min_cell())
+    )
 
 
 __all__ = [
@@ -323,6 +355,7 @@ __all__ = [
     "SupervisorApp",
     "TabbedApp",
     "TherapistApp",
+    "Unavailable",
     "practice_app",
     "supervisor_app",
     "therapist_app",

@@ -45,6 +45,7 @@ CSS = """
 .sv-cards { display: flex; flex-wrap: wrap; gap: 0.6em; margin: 0.4em 0; }
 .sv-card { border: 1px solid #ddd; border-radius: 6px; padding: 0.5em 0.8em; min-width: 150px;
   flex: 1 1 150px; background: #fff; }
+.sv-card div { line-height: 1.35; }
 .sv-card .sv-label { color: #444; font-size: 0.85em; }
 .sv-card .sv-value { font-size: 1.45em; font-weight: 600; color: #0072B2; }
 .sv-card .sv-sub { color: #444; font-size: 0.82em; }

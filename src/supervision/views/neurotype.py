@@ -55,6 +55,8 @@ def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure 
     g = _ordered(groups)
     labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
+    if sup.all():
+        return None
     fig = go.Figure()
     for col, name, colour, noun, ncol in RATES:
         if col not in g:
@@ -127,6 +129,8 @@ def group_alliance_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figu
         return None
     g = _ordered(groups)
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
+    if sup.all():
+        return None
     labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
     m = g["early_alliance"].where(~sup)
     lo, hi = g["early_alliance_low"].where(~sup), g["early_alliance_high"].where(~sup)
@@ -184,7 +188,10 @@ def tag_heatmap_figure(
         return None
     g = grid.copy()
     sup = g["suppressed"].fillna(False).astype(bool)
+    if sup.all():
+        return None
     g["z"] = g[value].where(~sup)
+    g["grey"] = np.where(sup, 1.0, np.nan)
     is_rate = value.endswith("_rate")
     g["txt"] = [
         esc(suppressed_label(min_cell))
@@ -209,6 +216,21 @@ def tag_heatmap_figure(
             hoverongaps=False,
             hovertemplate="therapist tag %{y} × client tag %{x}<br>%{text}<extra></extra>",
             colorbar={"title": {"text": title}, "tickformat": ".0%" if is_rate else None},
+        )
+    )
+    grey = g.pivot(index="therapist_tag", columns="client_tag", values="grey").reindex_like(z)
+    fig.add_trace(
+        go.Heatmap(
+            z=grey.to_numpy(dtype=float),
+            x=xlab,
+            y=ylab,
+            text=txt.fillna("").to_numpy(),
+            texttemplate="%{text}",
+            colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
+            showscale=False,
+            hoverongaps=False,
+            hovertemplate="therapist tag %{y} × client tag %{x}: fewer than "
+            f"{min_cell} episodes, not shown (privacy)<extra></extra>",
         )
     )
     style(

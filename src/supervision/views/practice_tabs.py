@@ -172,7 +172,7 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
     """Neurotype-match patterns across the practice (suppressed below min_cell)."""
     caution = html_panel(f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>')
     groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
-    empty = "No episodes in this quarter."
+    empty = f"Every group in this quarter has fewer than {v.min_cell} episodes (privacy)."
     return [
         caution,
         v.panel(

@@ -155,7 +155,10 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
         "sv-caution-panel",
     )
     groups = neurotype.group_summary(v.own, min_cell=v.min_cell)
-    empty = "No episodes in this range."
+    empty = (
+        f"Every group here has fewer than {v.min_cell} episodes, so nothing is shown "
+        "(privacy). The practice review shows these patterns across the practice."
+    )
     return [
         caution,
         v.panel(

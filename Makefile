@@ -31,10 +31,10 @@ demo: $(STAMP)
 
 # Debian's Chromium drives the browser tests (never `playwright install`: it cannot download here).
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "Installing Debian's chromium for the browser tests…"; \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	  echo "Installing Debian's chromium (and poppler-utils for the report's PDF test)…"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
 # Debian's PostgreSQL server binaries for the warehouse tests (a throwaway server per test run).

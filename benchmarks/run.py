@@ -13,6 +13,7 @@ Usage::
     python benchmarks/run.py --sizes 100k,1m   # a subset
     python benchmarks/run.py --quick           # smoke run: 10k sessions, one repeat
     python benchmarks/run.py --reuse           # keep exports already in benchmarks/out/
+    python benchmarks/run.py --sizes 5m --only validate_parquet,metrics_cmd --merge
 
 Raw samples go to ``benchmarks/out/results.json``; the table to ``benchmarks/RESULTS.md``.
 """
@@ -135,7 +136,8 @@ def startup_plan() -> dict[str, list[str]]:
     }
 
 
-def run_size(size: str, repeat: int, *, reuse: bool, voila: bool) -> dict[str, object]:
+def run_size(size: str, repeat: int, *, reuse: bool, voila: bool,
+             only: set[str] | None = None) -> dict[str, object]:
     """Generate the two exports of one size and run every command of :func:`plan`."""
     t0 = time.perf_counter()
     csv, pq = generate(size, "csv", reuse=reuse), generate(size, "parquet", reuse=reuse)
@@ -143,9 +145,11 @@ def run_size(size: str, repeat: int, *, reuse: bool, voila: bool) -> dict[str, o
                               "sessions": _count_rows(pq / "sessions.parquet")}
     with tempfile.TemporaryDirectory() as scratch:
         for name, cmd in plan(size, csv, pq, Path(scratch)).items():
+            if only is not None and name not in only:
+                continue
             print(f"  {size} {name} ×{repeat}", flush=True)
             res[name] = measure(cmd, repeat)
-    if voila:
+    if voila and (only is None or "voila" in only):
         from voila_timing import measure_voila
 
         print(f"  {size} voila ×{repeat}", flush=True)
@@ -168,6 +172,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-voila", action="store_true", help="skip the browser measurement")
     p.add_argument("--merge", action="store_true",
                    help="keep the other sizes already in benchmarks/out/results.json")
+    p.add_argument("--only", help="comma list of rows to run (e.g. metrics_cmd,voila)")
     p.add_argument("--results", default=str(HERE / "RESULTS.md"))
     return p.parse_args(argv)
 
@@ -195,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         print(f"size {size}", flush=True)
         repeat = args.repeat or REPEATS[size]
-        results[size] = run_size(size, repeat, reuse=args.reuse, voila=not args.no_voila)
+        only = set(args.only.split(",")) if args.only else None
+        results[size] = run_size(size, repeat, reuse=args.reuse, voila=not args.no_voila,
+                                 only=only)
         (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
     from report import write_report
 

@@ -18,7 +18,7 @@ from supervision.cli import main
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.io import load_export
 from supervision.report import ReportArgs, build_report, quarter_window, safe_name
-from supervision.report.page import LIB_ID, _LIB_RE, check_self_contained, count_figures
+from supervision.report.page import LIB_ID, LIB_RE, check_self_contained, count_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 
 def _page_text(document: str) -> str:
     """The document without the inlined plotly.js (so ids are not matched inside the library)."""
-    return _LIB_RE.sub("", document)
+    return LIB_RE.sub("", document)
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_unknown_therapist_and_bad_options(tmp_path: Path) -> None:
     out = str(tmp_path / "x.html")
     with pytest.raises(ScopeError, match="'T99' is not in this export"):
         build_report(ReportArgs(str(DEMO), QUARTER, out=out, therapist="T99", quiet=True))
-    with pytest.raises(ConfigError, match="upward only|below 5"):
+    with pytest.raises(ConfigError, match=r"upward only|below 5"):
         build_report(ReportArgs(str(DEMO), QUARTER, out=out, min_cell=3, quiet=True))
     with pytest.raises(ConfigError, match="either --out"):
         build_report(ReportArgs(str(DEMO), QUARTER, quiet=True))

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 
 LIB_ID = "supervision-plotly-js"
-_LIB_RE = re.compile(rf'<script id="{LIB_ID}"[^>]*>.*?</script>', re.S)
+PRINT_WIDTH, PRINT_SCALE = 1000, 0.7  # CSS px laid out, and the scale that fits A4
+LIB_RE = re.compile(rf'<script id="{LIB_ID}"[^>]*>.*?</script>', re.S)
 #: An attribute or CSS url() that would make the browser fetch from another origin.
 _EXTERNAL_RE = re.compile(
     r"""(?:\b(?:src|href|srcset|action|data|poster)\s*=\s*["']?\s*(?:https?:)?//)"""
@@ -58,7 +59,10 @@ def plotly_js() -> str:
 
 
 def assemble(fragments: list[str], *, title: str) -> str:
-    """The whole document: head with CSS and plotly.js once, then the section fragments."""
+    """The whole document: head with CSS and plotly.js once, then the section fragments.
+
+    The cover fragment carries the page's ``<h1>``; ``title`` is the browser tab's title.
+    """
     js = plotly_js().replace("</script", "<\\/script")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -66,13 +70,13 @@ def assemble(fragments: list[str], *, title: str) -> str:
         f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n"
         f'<script id="{LIB_ID}" type="text/javascript">{js}</script>\n'
         "</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n" + "\n".join(fragments) + "\n</body>\n</html>\n"
+        + "\n".join(fragments) + "\n</body>\n</html>\n"
     )
 
 
 def count_figures(document: str) -> int:
     """Number of plotly figures the page will draw (one ``Plotly.newPlot`` call each)."""
-    return len(re.findall(r"Plotly\.newPlot\(", _LIB_RE.sub("", document)))
+    return len(re.findall(r"Plotly\.newPlot\(", LIB_RE.sub("", document)))
 
 
 def check_self_contained(document: str) -> None:
@@ -86,10 +90,10 @@ def check_self_contained(document: str) -> None:
     """
     from supervision.errors import SupervisionError
 
-    libs = _LIB_RE.findall(document)
+    libs = LIB_RE.findall(document)
     if len(libs) != 1:
         raise SupervisionError(f"the pack holds plotly.js {len(libs)} times; expected once")
-    rest = _LIB_RE.sub("", document)
+    rest = LIB_RE.sub("", document)
     if "plotly.js v" in rest or re.search(r"<script[^>]+src=", rest, re.I):
         raise SupervisionError("the pack loads a script from a file or holds a second plotly.js")
     bad = _EXTERNAL_RE.findall(rest)
@@ -110,9 +114,10 @@ def _launch(playwright: object) -> object:
 def print_pdf(html_path: Path, pdf_path: Path) -> Path:
     """Print the pack to A4 PDF through headless Chromium (Playwright), network blocked.
 
-    The page is laid out at the printable width of A4 (210 mm - 2 x 12 mm ≈ 700 px) so the
-    figures are drawn at the size they print; sections start on a new page and figures are
-    never cut (the print CSS in :data:`CSS`).
+    The page is laid out 1000 px wide (the figures' legends and tick labels need it) and
+    printed at scale 0.7, which fits the printable width of A4 (210 mm - 2 x 12 mm ≈ 703
+    CSS px); sections start on a new page and figures are never cut (print CSS in
+    :data:`CSS`).
     """
     from playwright.sync_api import sync_playwright
 
@@ -125,7 +130,7 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path:
     with sync_playwright() as p:
         browser = _launch(p)
         try:
-            page = browser.new_page(viewport={"width": 700, "height": 1000})  # type: ignore[attr-defined]
+            page = browser.new_page(viewport={"width": PRINT_WIDTH, "height": 1400})  # type: ignore[attr-defined]
             page.route("**/*", _local_only)
             page.goto(html_path.resolve().as_uri(), wait_until="load")
             page.wait_for_function(
@@ -135,7 +140,7 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path:
             )
             page.emulate_media(media="print")
             page.pdf(path=str(pdf_path), format="A4", print_background=True,
-                     prefer_css_page_size=True)
+                     prefer_css_page_size=True, scale=PRINT_SCALE)
         finally:
             browser.close()  # type: ignore[attr-defined]
     return pdf_path

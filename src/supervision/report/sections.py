@@ -54,12 +54,14 @@ class Section:
     title: str
     parts: list[str] = field(default_factory=list)
     figures: int = 0
+    level: int = 2  # the cover's title is the page's <h1>
 
     def html(self) -> str:
         body = "\n".join(self.parts)
+        h = f"h{self.level}"
         return (
             f'<section class="sv-section" id="{self.key}" data-figures="{self.figures}">'
-            f"<h2>{html.escape(self.title)}</h2>\n{body}\n</section>"
+            f"<{h}>{html.escape(self.title)}</{h}>\n{body}\n</section>"
         )
 
 
@@ -131,7 +133,7 @@ def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Sectio
         ),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    sec = Section("cover", title)
+    sec = Section("cover", title, level=1)
     sec.parts += [
         f'<table class="sv-table sv-cover">{table}</table>',
         note(CAUTION, "sv-caution"),

@@ -102,16 +102,22 @@ def _phone_sql(v: str) -> str:
 
 def value_checks(v: str, *, id_column: bool) -> list[tuple[str, str]]:
     """``(kind, SQL condition)`` pairs that flag identifier-shaped values of expression ``v``."""
+    def lazy(cheap: str, costly: str) -> str:
+        # CASE evaluates the costly regex only on rows that pass the cheap test (AND does not).
+        return f"CASE WHEN {cheap} THEN {costly} ELSE false END"
+
     checks = []
     if id_column:  # first: the more specific name wins when a value has two shapes
         checks += [
-            ("a UK postcode", f"regexp_full_match({v}, '{POSTCODE_RE}')"),
-            ("an NHS number", f"regexp_full_match({v}, '{NHS_RE}')"),
+            ("a UK postcode", lazy(f"length({v}) BETWEEN 5 AND 8",
+                                   f"regexp_full_match({v}, '{POSTCODE_RE}')")),
+            ("an NHS number", lazy(f"length({v}) BETWEEN 10 AND 12",
+                                   f"regexp_full_match({v}, '{NHS_RE}')")),
         ]
     return [
         *checks,
-        ("an e-mail address", f"regexp_matches({v}, '{EMAIL_RE}')"),
-        ("a phone number", _phone_sql(v)),
+        ("an e-mail address", lazy(f"contains({v}, '@')", f"regexp_matches({v}, '{EMAIL_RE}')")),
+        ("a phone number", lazy(f"length({v}) >= 10", _phone_sql(v))),
     ]
 
 

@@ -28,7 +28,7 @@ from supervision import schema
 from supervision.caseload import Caseload
 from supervision.errors import ExportError, IdentifierError, Problem
 from supervision.io import identifiers
-from supervision.io.mapping import load_mapping
+from supervision.io.mapping import load_mapping, norm_name
 from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
 from supervision.io.stage import EPISODE_EXTRA, THERAPIST_EXTRA, Staged, assign_columns, stage
 from supervision.io.validate import Context, episode_key, validate
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 _ids = itertools.count()
+_FREE_TEXT = (*identifiers.ID_COLUMNS, "team")
 
 
 class _Progress:
@@ -94,6 +95,7 @@ def load_export(
     emap = load_mapping(mapping, registry)
     con = con or ibis.duckdb.connect()
     db: duckdb.DuckDBPyConnection = con.con
+    db.execute("SET enable_progress_bar = false")  # our own progress lines, or none
     src = Path(path)
     prefix = f"sv_io{next(_ids)}"
     with tempfile.TemporaryDirectory(prefix="supervision-") as tmpname:
@@ -106,7 +108,7 @@ def load_export(
             say(f"reading {t.file}")
             notices += read_raw(db, t, f"{prefix}_{t.table}", tmp)
         say("checking for identifiers")
-        _value_guard(db, found.tables, assigned)
+        _value_guard(db, found.tables, assigned, emap.drop)
         say("validating")
         staged = {t.table: stage(db, t, assigned[t.table], emap, registry) for t in found.tables}
         _check(db, staged, registry, emap.date_format)
@@ -150,13 +152,22 @@ def _headers(
 
 
 def _value_guard(
-    db: duckdb.DuckDBPyConnection, tables: list[RawTable], assigned: dict[str, dict[str, int]]
+    db: duckdb.DuckDBPyConnection, tables: list[RawTable], assigned: dict[str, dict[str, int]],
+    drop: frozenset[str],
 ) -> None:
+    """Scan free-text columns for identifier-shaped values.
+
+    Number, date, category and tag columns are not scanned: every value there must parse
+    or be one of a fixed list, and a value that does not is reported without echoing it
+    (only short letter-only values and numbers below 100,000 are echoed).
+    """
     problems: list[Problem] = []
     for t in tables:
         ids = {i for c, i in assigned[t.table].items() if c in identifiers.ID_COLUMNS}
+        strict = {i for c, i in assigned[t.table].items() if c not in _FREE_TEXT}
+        strict |= {i for i, h in enumerate(t.header) if norm_name(h) in drop}
         cols = [(f"c{i}", h or f"(unnamed column {i + 1})", i in ids) for i, h in
-                enumerate(t.header)]
+                enumerate(t.header) if i not in strict and i < len(t.header)]
         problems += identifiers.check_values(db, t.relation, t.file, cols)
     if problems:
         raise IdentifierError(problems)

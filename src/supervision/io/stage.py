@@ -86,7 +86,9 @@ def assign_columns(
 
 
 def _text(col: str) -> str:
-    return f"NULLIF(trim({col}, {_WS}), '')"
+    # trim() drops spaces (also no-break ones); tabs and line ends need the slower form.
+    odd = f"regexp_matches({col}, '^[\t\r\n]|[\t\r\n]$')"
+    return f"NULLIF(trim(CASE WHEN {odd} THEN trim({col}, {_WS}) ELSE {col} END), '')"
 
 
 def _sql_str(s: str) -> str:
@@ -107,14 +109,19 @@ def _tags(v: str, mapped: dict[str, str]) -> str:
         f"list_filter(list_transform(string_split({v}, ';'), lambda x: {each}), "
         "lambda x: x <> '')"
     )
-    return f"NULLIF(array_to_string(list_sort(list_distinct({parts})), ';'), '')"
+    many = f"NULLIF(array_to_string(list_sort(list_distinct({parts})), ';'), '')"
+    # A single tag (the common case) skips the list functions: same result, far faster.
+    return f"CASE WHEN contains({v}, ';') THEN {many} ELSE {_category(v, mapped)} END"
 
 
 def number_sql(v: str, decimal_comma: bool) -> str:
-    """SQL: the number in text ``v`` as DOUBLE, or NULL (``3,5`` accepted if ``decimal_comma``)."""
+    """SQL: the number in text ``v`` as DOUBLE, or NULL (``3,5`` accepted if ``decimal_comma``).
+
+    Plain decimal notation only (no ``nan``, ``inf``, ``0x1F`` or ``1_000``).
+    """
     if decimal_comma:
         v = f"replace({v}, ',', '.')"
-    return f"CASE WHEN regexp_full_match({v}, '{NUMBER_RE}') THEN CAST({v} AS DOUBLE) END"
+    return f"CASE WHEN regexp_full_match({v}, '{NUMBER_RE}') THEN TRY_CAST({v} AS DOUBLE) END"
 
 
 def date_sql(v: str, fmt: str | None, excel: bool) -> str:
@@ -148,13 +155,19 @@ def stage(
 ) -> Staged:
     """Create the staged table for ``t`` (see module docstring)."""
     numeric = tuple(c for c in registry.numeric_columns if c in assigned)
-    exprs = ["_row"]
+    exprs, joins = ["r._row"], []
     for canon, i in assigned.items():
-        v = _text(f"c{i}")
+        v = _text(f"r.c{i}")
         if canon in CATEGORY_VALUES:
             v = _category(v, mapping.values.get(canon, {}))
         elif canon in TAG_COLUMNS:
-            v = _tags(v, mapping.values.get(canon, {}))
+            # List functions are slow per row: normalise each distinct value once, then join.
+            lk = f"{t.relation}_lk{i}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {lk} AS SELECT k, "
+                        f"{_tags(_text('k'), mapping.values.get(canon, {}))} AS v "
+                        f"FROM (SELECT DISTINCT c{i} AS k FROM {t.relation})")
+            joins.append(f"LEFT JOIN {lk} ON r.c{i} = {lk}.k")
+            v = f"{lk}.v"
         exprs.append(f"{v} AS {canon}")
     typed = [f"{number_sql(c, t.decimal_comma)} AS {c}__v" for c in numeric]
     typed += [
@@ -162,7 +175,7 @@ def stage(
         for c in DATE_COLUMNS if c in assigned
     ]
     rel = f"{t.relation}_stg"
-    inner = f"SELECT {', '.join(exprs)} FROM {t.relation}"
+    inner = f"SELECT {', '.join(exprs)} FROM {t.relation} r {' '.join(joins)}"
     con.execute(f"CREATE TABLE {rel} AS SELECT *{''.join(', ' + x for x in typed)} FROM ({inner})")
     shown = {canon: t.header[i] for canon, i in assigned.items()}
     return Staged(t.table, t.file, rel, t, shown, numeric)

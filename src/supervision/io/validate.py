@@ -37,14 +37,15 @@ class Context:
 
 
 def echo(value: Any) -> str:
-    """A category value safe to show: short and plain, else ``an unknown value``."""
+    """A category value safe to show: short, letters only, else ``an unknown value``."""
     s = str(value)
-    return repr(s[:20]) if re.fullmatch(r"[A-Za-z0-9 _\-]+", s) else "an unknown value"
+    return repr(s[:20]) if re.fullmatch(r"[A-Za-z _\-]+", s) else "an unknown value"
 
 
 def num(x: float) -> str:
-    """A number as a person writes it (``41``, ``3.5``)."""
-    return f"{x:g}"
+    """A number as a person writes it (``41``, ``3.5``).  Long numbers are not echoed: a
+    phone or NHS number typed into a score column must not reach a message."""
+    return f"{x:g}" if abs(x) < 100_000 else "a number"
 
 
 def episode_key(st: Staged) -> str:
@@ -150,14 +151,18 @@ def categories(ctx: Context, st: Staged) -> list[Problem]:
     for col in TAG_COLUMNS:
         if not st.has(col):
             continue
-        split = f"string_split({col}, ';')"
-        sql = (f"SELECT _row, list_filter({split}, lambda x: NOT list_contains({tags}, x))[1] "
-               f"FROM {st.relation} WHERE NOT list_has_all({tags}, {split})")
+        # List functions are slow per row: judge each distinct value once, then join.
+        split = "string_split(v, ';')"
+        distinct = f"SELECT DISTINCT {col} AS v FROM {st.relation} WHERE {col} IS NOT NULL"
+        bad = (f"SELECT v, list_filter({split}, lambda x: NOT list_contains({tags}, x))[1] AS b "
+               f"FROM ({distinct}) WHERE NOT list_has_all({tags}, {split})")
+        sql = f"SELECT _row, b FROM {st.relation} JOIN ({bad}) ON {col} = v"
         out += listed(ctx, st, sql, col, lambda r: (
             f"unknown neurotype tag {echo(r[1])}; expected tags from "
             f"{', '.join(schema.NEUROTYPE_TAGS)}, separated by ';'"))
-        sql = (f"SELECT _row FROM {st.relation} WHERE len({split}) > 1 AND "
-               f"(list_contains({split}, 'neurotypical') OR list_contains({split}, 'unknown'))")
+        mixed = (f"SELECT v FROM ({distinct}) WHERE len({split}) > 1 AND "
+                 f"(list_contains({split}, 'neurotypical') OR list_contains({split}, 'unknown'))")
+        sql = f"SELECT _row FROM {st.relation} JOIN ({mixed}) ON {col} = v"
         out += listed(ctx, st, sql, col, lambda r: (
             "'neurotypical' and 'unknown' cannot be combined with other tags"))
     return out
@@ -175,9 +180,14 @@ def duplicate_ids(ctx: Context, st: Staged) -> list[Problem]:
 
 def duplicate_rows(ctx: Context, st: Staged) -> list[Problem]:
     """Sessions that repeat an earlier row exactly (in every column read)."""
+    if not st.shown:
+        return []
     cols = ", ".join(st.shown)
+    # Hash first: only rows whose hash repeats are compared column by column.
+    twins = (f"SELECT h FROM (SELECT hash({cols}) AS h FROM {st.relation}) "
+             "GROUP BY h HAVING count(*) > 1")
     sql = (f"SELECT _row, first FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first "
-           f"FROM {st.relation}) WHERE _row > first")
+           f"FROM {st.relation} WHERE hash({cols}) IN ({twins})) WHERE _row > first")
     return listed(ctx, st, sql, None, lambda r: f"duplicates row {r[1]}")
 
 

@@ -162,6 +162,7 @@ def serve(
             min_cell=min_cell,
             workdir=workdir,
         )
+        signal.signal(signal.SIGTERM, _terminate)  # SIGTERM too must stop Voilà's group
         proc = subprocess.Popen(
             voila_command(root, port), env=env, cwd=root, start_new_session=True
         )
@@ -175,6 +176,10 @@ def serve(
             _stop(proc)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _announce(port: int, therapist: str | None) -> None:

@@ -22,7 +22,7 @@ from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
 from supervision.views.common import guarded, html_panel
-from supervision.views.gather import PAIRED, frame, measure_name
+from supervision.views.gather import PAIRED, frame, measure_name, rupture_row
 
 
 @dataclass
@@ -124,8 +124,7 @@ def ruptures_tab(v: View) -> list[widgets.Widget]:
         return ruptures.rupture_events(v.own).execute()
 
     ev = events()
-    own_row = ruptures.rupture_summary(v.own)
-    own = None if own_row.empty else own_row.iloc[0].to_dict()
+    own = rupture_row(v.own)
     return [
         v.panel(
             "rupture_timeline",

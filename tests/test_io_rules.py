@@ -307,3 +307,21 @@ def test_malformed_mapping(tmp_path: Path, text: str, needle: str) -> None:
         load_export(tmp_path, mapping=mapping)
     assert needle in str(info.value)
     assert str(info.value.problems[0]).startswith("m.toml: ")
+
+
+def test_a_phone_number_in_a_score_column_is_not_echoed(tmp_path: Path) -> None:
+    got = problems(tmp_path, sessions=with_cell(GOOD_S, S, 1, "srs", "07700900123"))
+    assert got == ["sessions.csv:1:srs: a number is outside 0–40 (Session Rating Scale)"]
+
+
+def test_work_tables_are_dropped_after_loading(tmp_path: Path) -> None:
+    """Only the three canonical tables of a load stay in the database."""
+    import ibis
+
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    write_csv(folder / "sessions.csv", [*S, "client_neurotype"], [[*r, "adhd"] for r in GOOD_S])
+    con = ibis.duckdb.connect()
+    load_export(folder, con=con)
+    names = [r[0] for r in con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    assert sorted(n.rsplit("_", 2)[1] for n in names) == ["episodes", "sessions", "therapists"]

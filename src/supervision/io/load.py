@@ -114,8 +114,7 @@ def load_export(
         _check(db, staged, registry, emap.date_format)
         say("building tables")
         tables = _build(db, staged, registry, prefix)
-        for t in found.tables:
-            db.execute(f"DROP TABLE IF EXISTS {t.relation}; DROP TABLE IF EXISTS {t.relation}_stg")
+        _drop_work_tables(db, prefix, keep=set(tables.values()))
         digest = checksum(found.files)
     say("done")
     return Caseload(
@@ -171,6 +170,15 @@ def _value_guard(
         problems += identifiers.check_values(db, t.relation, t.file, cols)
     if problems:
         raise IdentifierError(problems)
+
+
+def _drop_work_tables(db: duckdb.DuckDBPyConnection, prefix: str, keep: set[str]) -> None:
+    """Free the raw, staged and lookup tables of this load (the canonical ones stay)."""
+    rows = db.execute("SELECT table_name, temporary FROM duckdb_tables() WHERE starts_with("
+                      "table_name, ?)", [prefix]).fetchall()
+    for name, _temporary in rows:
+        if name not in keep:
+            db.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _check(

@@ -223,7 +223,8 @@ def _compare_reference(r: dict, s: pd.DataFrame, e: pd.DataFrame, t: pd.DataFram
             assert _close(got[k], v) if v is not None else got[k] is None, (grp, k)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=caseload_frames(max_episodes=8))
 def test_random_exports_equal_reference(frames: tuple) -> None:
     """Random valid exports: reference figures, strict JSON, CSV with one row per leaf."""

@@ -143,7 +143,8 @@ def test_tag_grid(cl: Caseload) -> None:
     assert len(g) == 3 * 2
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=caseload_frames(max_episodes=12), min_cell=st.sampled_from([5, 6]))
 def test_matches_reference(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
                            min_cell: int) -> None:

@@ -192,7 +192,8 @@ def test_not_an_outcome_measure(cl: Caseload) -> None:
         episode_outcomes(cl, "srs")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=caseload_frames())
 def test_matches_reference(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
     """Per-episode flags and by-therapist summaries equal the reference on random exports."""

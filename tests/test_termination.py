@@ -143,7 +143,8 @@ def test_retention(cl: Caseload) -> None:
     assert last[3.0] == pytest.approx(0.0)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=caseload_frames())
 def test_matches_reference(frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
     """termination_summary equals the plain-Python reference on random exports, by therapist."""

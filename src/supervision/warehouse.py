@@ -129,7 +129,12 @@ def _scrub(message: str, url: str) -> str:
 
 
 def _pg_connect(url: str, *, autocommit: bool) -> psycopg.Connection:
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError(
+            "PostgreSQL support is an optional extra: pip install 'supervision[postgres]'"
+        ) from None
 
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=15)
@@ -167,12 +172,13 @@ def load_into(caseload: Caseload, url: str, *, schema: str = DEFAULT_SCHEMA) -> 
             f"`supervision load` writes to PostgreSQL; {mask_url(url)!r} is not a postgresql:// "
             "URL (Spark computes on an export directly: supervision metrics PATH --db local[2])"
         )
-    import psycopg
-
     start = time.perf_counter()
     staging = f"{schema}__loading"
+    conn = _pg_connect(url, autocommit=False)
+    import psycopg  # importable: _pg_connect succeeded
+
     try:
-        with _pg_connect(url, autocommit=False) as conn, conn.cursor() as cur:
+        with conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
             _refuse_foreign_schema(cur, schema)
             cur.execute(f"DROP SCHEMA IF EXISTS {staging} CASCADE; CREATE SCHEMA {staging}")

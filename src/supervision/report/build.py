@@ -133,7 +133,12 @@ def run_notebook(name: str, values: dict[str, str]) -> list[str]:
     from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor
 
     nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-    ep = ExecutePreprocessor(timeout=KERNEL_TIMEOUT, kernel_name="python3")
+    # The kernel's own log (a notice about its localhost TCP transport) is not for the user;
+    # a failing cell still surfaces as CellExecutionError below.
+    ep = ExecutePreprocessor(
+        timeout=KERNEL_TIMEOUT, kernel_name="python3",
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
     with tempfile.TemporaryDirectory() as work, environment(values):
         try:
             ep.preprocess(nb, {"metadata": {"path": work}})

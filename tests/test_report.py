@@ -8,6 +8,7 @@ therapist's ids, escaping of hostile ids.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from supervision.cli import main
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.io import load_export
 from supervision.report import ReportArgs, build_report, quarter_window, safe_name
+from supervision.report.build import practice_bundle
 from supervision.report.page import LIB_ID, LIB_RE, check_self_contained, count_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +163,24 @@ def test_hostile_id_is_escaped_and_filename_safe(per_therapist: Path) -> None:
     assert "<b>T" not in text
     assert "practice&lt;&amp;&gt;" in text and "practice<&>" not in text  # the source name
     check_self_contained(hostile[0].read_text(encoding="utf-8"))
+
+
+def test_practice_bundle_is_anonymous() -> None:
+    """What a therapist's kernel gets about the practice: no id of any kind, cells suppressed."""
+    cl = load_export(DEMO, progress=False)
+    agg = practice_bundle(cl, QUARTER, {"source": "demo"}, min_cell=5)
+    text = json.dumps(agg)
+    episodes = pd.read_csv(DEMO / "episodes.csv", dtype=str)
+    for value in [*episodes["therapist_id"].unique(), *episodes["episode_id"],
+                  *episodes["client_id"].unique()]:
+        assert not re.search(rf"\b{value}\b", text), value
+    groups = agg["neurotype_groups"]
+    assert groups
+    for g in groups:
+        if g["suppressed"]:
+            assert g["episodes"] is None and g["dropout_rate"] is None
+        else:
+            assert g["episodes"] >= 5
 
 
 def test_safe_name() -> None:

@@ -160,35 +160,45 @@ def _kernel_error(exc: Exception) -> str:
     return f"{ename}: {evalue}" if ename else str(exc).strip().splitlines()[-1]
 
 
-def write_therapist_bundle(
-    full: Caseload, therapist_id: str, quarter: str, folder: Path, cover: dict[str, Any],
-    *, min_cell: int,
-) -> Path:
-    """The therapist's rows (previous quarter start .. quarter end) and practice aggregates.
+def practice_bundle(
+    full: Caseload, quarter: str, cover: dict[str, Any], *, min_cell: int
+) -> dict[str, Any]:
+    """Anonymous aggregates of the whole practice in ``quarter`` for therapist packs.
 
-    ``practice.json`` holds anonymous aggregates of the whole practice in ``quarter`` only:
-    headline, rupture and termination rows, alliance by session and by quarter, retention,
-    and the suppressed neurotype groups — no therapist id, no episode id, no row.
+    Headline, rupture and termination rows, alliance by session and by quarter, retention
+    (:func:`supervision.views.gather.practice_aggregates`) and the neurotype groups with
+    small cells suppressed — no therapist id, no episode id, no row.  Computed once per run
+    and shared by every therapist's bundle.
     """
-    from supervision.views.gather import (
-        dumps,
-        practice_aggregates,
-        previous_quarter,
-        quarter_bounds,
-    )
+    from supervision.report.sections import materialised
+    from supervision.views.gather import practice_aggregates, quarter_bounds
 
     q0, q1 = quarter_bounds(quarter)
+    practice = materialised(full.scoped(since=q0, until=q1))
+    agg = practice_aggregates(practice)
+    groups = neurotype.group_summary(practice, min_cell=min_cell)
+    agg["neurotype_groups"] = json.loads(groups.to_json(orient="records"))
+    agg["cover"] = cover
+    return agg
+
+
+def write_therapist_bundle(
+    full: Caseload, therapist_id: str, quarter: str, folder: Path, practice: dict[str, Any]
+) -> Path:
+    """One therapist's rows (previous quarter's start .. quarter's end) + ``practice``.
+
+    The kernel reads it with :func:`supervision.session.read_bundle`, which refuses a
+    bundle holding any other therapist's rows.
+    """
+    from supervision.views.gather import dumps, previous_quarter, quarter_bounds
+
+    q1 = quarter_bounds(quarter)[1]
     p0 = quarter_bounds(previous_quarter(quarter))[0]
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id, since=p0, until=q1)
     for name, file in session.TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
-    practice = full.scoped(since=q0, until=q1)
-    agg = practice_aggregates(practice)
-    groups = neurotype.group_summary(practice, min_cell=min_cell)
-    agg["neurotype_groups"] = json.loads(groups.to_json(orient="records"))
-    agg["cover"] = cover
-    (folder / session.PRACTICE_FILE).write_text(dumps(agg), encoding="utf-8")
+    (folder / session.PRACTICE_FILE).write_text(dumps(practice), encoding="utf-8")
     return folder
 
 
@@ -251,18 +261,27 @@ def build_report(args: ReportArgs) -> list[Path]:
         targets = [(t, out_dir / f"{safe_name(t)}.html") for t in ids]
     else:
         targets = [(args.therapist, Path(args.out))]  # type: ignore[arg-type, list-item]
+    practice = None
+    if targets[0][0] is not None:
+        say("computing the anonymous practice aggregates for therapist packs")
+        practice = practice_bundle(cl, args.quarter, cover, min_cell=args.min_cell)
     written: list[Path] = []
     for tid, html_path in targets:
-        written += _one_pack(args, cl, cover, tid, html_path, say)
+        written += _one_pack(args, cl, cover if practice is None else practice, tid,
+                             html_path, say)
     say(f"done: {len(written)} file(s)")
     return written
 
 
 def _one_pack(
-    args: ReportArgs, cl: Caseload, cover: dict[str, Any], tid: str | None, html_path: Path,
+    args: ReportArgs, cl: Caseload, facts: dict[str, Any], tid: str | None, html_path: Path,
     say: Progress,
 ) -> list[Path]:
-    """Execute one notebook, assemble, check and write one HTML (and its PDF)."""
+    """Execute one notebook, assemble, check and write one HTML (and its PDF).
+
+    ``facts`` is the cover (practice pack) or the practice bundle holding it (therapist).
+    """
+    cover = facts.get("cover", facts)
     who = f"therapist {tid}" if tid else "the practice"
     with tempfile.TemporaryDirectory(prefix="supervision-report-") as tmp:
         if tid is None:
@@ -271,7 +290,7 @@ def _one_pack(
                 extra[session.MAPPING] = str(Path(args.mapping).resolve())
             name = "practice.ipynb"
         else:
-            write_therapist_bundle(cl, tid, args.quarter, Path(tmp), cover, min_cell=args.min_cell)
+            write_therapist_bundle(cl, tid, args.quarter, Path(tmp), facts)
             extra = {session.THERAPIST: tid, session.SCOPED_DIR: tmp}
             name = "therapist.ipynb"
         say(f"{who}: executing {name} for {args.quarter}")
@@ -296,6 +315,7 @@ __all__ = [
     "ReportArgs",
     "build_report",
     "cover_facts",
+    "practice_bundle",
     "quarter_window",
     "safe_name",
     "write_therapist_bundle",

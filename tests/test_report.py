@@ -93,7 +93,7 @@ def test_cover_fields_and_checksum(practice_html: str) -> None:
     assert "2024Q3" in cover
     # the demo's first and last session dates (data/demo/sessions.csv)
     assert "2023-01-02 to 2024-12-31" in cover
-    assert "data/demo" in cover
+    assert "<td>demo</td>" in cover  # the export's name (not the folder it sits in)
     assert "groups of fewer than 5 episodes are shown as &lt;5" in cover
     assert "prompts for reflection, not verdicts" in cover
     assert re.search(r"Generated</th><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC", cover)

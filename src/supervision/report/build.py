@@ -90,7 +90,7 @@ def cover_facts(cl: Caseload) -> dict[str, Any]:
     lo, hi = date_span(cl)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return {
-        "source": cl.source,
+        "source": Path(cl.source).name or cl.source,  # the export's name, not where it sits
         "first_date": str(lo),
         "last_date": str(hi),
         "checksum": cl.checksum or "not available (built from frames)",

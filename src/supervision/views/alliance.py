@@ -41,6 +41,7 @@ def _band(fig: go.Figure, x: pd.Series, df: pd.DataFrame, colour: str, name: str
             x=xs,
             y=ys,
             fill="toself",
+            mode="lines",
             fillcolor=rgba(colour, 0.18),
             line={"width": 0},
             hoverinfo="skip",

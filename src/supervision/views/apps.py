@@ -268,7 +268,7 @@ class PracticeApp(TabbedApp):
         )
         teams = sorted(caseload.therapists.select("team").distinct().execute()["team"].dropna())
         self.team = widgets.Dropdown(
-            options=[("All teams", None)] + [(t, t) for t in teams], value=None, description="Team"
+            options=[("All teams", "")] + [(t, t) for t in teams if t], value="", description="Team"
         )
         super().__init__(
             "Practice review",
@@ -285,7 +285,7 @@ class PracticeApp(TabbedApp):
         if self.quarter.value is None:
             raise SupervisionError("this export has no sessions, so there is no quarter to review")
         return PracticeView.build(
-            self.caseload, self.quarter.value, self.team.value, min_cell=self.min_cell
+            self.caseload, self.quarter.value, self.team.value or None, min_cell=self.min_cell
         )
 
     def make_headline(self, view: PracticeView) -> widgets.Widget:

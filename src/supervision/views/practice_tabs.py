@@ -280,7 +280,7 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
 
 
 PRACTICE_TABS: tuple[tuple[str, Callable[[PracticeView], list[widgets.Widget]]], ...] = (
-    ("Overview & benchmarks", overview_tab),
+    ("Benchmarks", overview_tab),
     ("Funnel plots", funnel_tab),
     ("Neurotype patterns", neurotype_tab),
     ("Termination", termination_tab),

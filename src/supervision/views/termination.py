@@ -54,8 +54,8 @@ def mix_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
                 hoverinfo="text",
             )
         )
-    style(fig, "How episodes ended (share of all episodes)", height=150 + 45 * len(labels))
-    fig.update_layout(barmode="stack")
+    style(fig, "How episodes ended (share of all episodes)", height=230 + 45 * len(labels))
+    fig.update_layout(barmode="stack", margin={"b": 120}, legend={"y": -0.45})
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="share of episodes")
     return fig
 
@@ -188,7 +188,7 @@ def dropout_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
         x=b.rate,
         line={"color": BENCHMARK, "dash": "dash"},
         annotation_text=f"{pct(b.rate, 1)}: {b.source}",
-        annotation_position="top right",
+        annotation_position="bottom right",
     )
     style(fig, "Drop-out rate, with 95% intervals", height=150 + 45 * len(rows), legend=False)
     fig.update_xaxes(title_text="drop-outs / ended episodes", tickformat=".0%", range=[0, 1])
@@ -213,6 +213,7 @@ def retention_figure(curves: Mapping[str, pd.DataFrame | None]) -> go.Figure | N
                 x=x + x[::-1],
                 y=km["high"].tolist() + km["low"].tolist()[::-1],
                 fill="toself",
+                mode="lines",
                 fillcolor=rgba(colour, 0.15),
                 line={"width": 0, "shape": "hv"},
                 hoverinfo="skip",

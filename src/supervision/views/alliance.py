@@ -111,7 +111,12 @@ def alliance_trend_figure(
         )
     style(fig, f"{esc(measure.name)}: mean by session number, with 95% band", height=400)
     fig.update_xaxes(title_text="rated session (1 = first rated session of the episode)", dtick=1)
-    fig.update_yaxes(title_text=f"{esc(measure.key.upper())} ({measure.min:g}–{measure.max:g})")
+    lowest = float(own["mean"].min()) - 6 if own["mean"].notna().any() else measure.min
+    # the scale's own range bounds the axis: a wide band at a late session never runs past it
+    fig.update_yaxes(
+        title_text=f"{esc(measure.key.upper())} ({measure.min:g}–{measure.max:g})",
+        range=[max(measure.min, lowest), measure.max],
+    )
     return fig
 
 
@@ -214,6 +219,7 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
     style(fig, "WAI-SR subscales: goal, task and bond (4–20 each)", height=360)
     fig.update_xaxes(title_text="rated session", dtick=1)
     fig.update_yaxes(title_text="subscale mean", range=[4, 20])
+    fig.update_layout(margin={"b": 90}, legend={"y": -0.3})
     return fig
 
 

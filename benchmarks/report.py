@@ -171,9 +171,10 @@ def write_report(results: dict[str, Any], path: Path, *, quick: bool = False) ->
     sizes = [k for k in ("10k", "100k", "1m", "5m") if k in results]
     head = (HERE / "results_head.md").read_text() if (HERE / "results_head.md").exists() else ""
     lines = ["# Benchmark results", "", head.strip(), "",
-             f"Last run started {results.get('started')}: `python benchmarks/run.py "
-             f"{' '.join(results.get('argv', ['--quick'] if quick else []))}`; "
-             f"sizes in this file: {', '.join(sizes)}.", "",
+             results.get("how") or (
+                 f"Last run started {results.get('started')}: `python benchmarks/run.py "
+                 f"{' '.join(results.get('argv', ['--quick'] if quick else []))}`; "
+                 f"sizes in this file: {', '.join(sizes)}."), "",
              "## Machine", "", *machine(results.get("code")), "",
              "## Start-up", "", *startup(results), "## Timings", ""]
     for size in sizes:

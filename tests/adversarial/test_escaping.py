@@ -1,0 +1,116 @@
+"""Escaping: an export full of HTML and script payloads renders as text in every dashboard.
+
+A small demo (``write_demo(episodes=60, seed=4)``) gets a payload as the id of five
+therapists, as every team name and as four episodes' and clients' ids.  In Chromium, every
+tab of the supervisor, practice-review and (``--therapist <payload>``) therapist dashboards
+is visited: no payload runs (``window.__xss`` stays undefined), no element a payload would
+create exists, and the payload text is visible as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from _server import e2e_conftest
+
+pytestmark = pytest.mark.e2e
+
+PAYLOADS = [
+    "<img src=x onerror=window.__xss=1>",
+    "<script>window.__xss=2</script>",
+    '"><svg onload=window.__xss=3>',
+    '<a href="javascript:window.__xss=4">a</a>',
+    "<b onmouseover=window.__xss=5>b</b>{{7*7}}",
+]
+TEAM_PAYLOADS = ['<iframe srcdoc="<script>parent.__xss=6</script>">',
+                 "<style>*{display:none}</style>", "</div><img src=y onerror=window.__xss=7>"]
+INJECTED = ("img[src='x'], img[src='y'], svg[onload], iframe[srcdoc], a[href^='javascript'], "
+            "b[onmouseover]")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from supervision.demo import write_demo
+
+    out = tmp_path_factory.mktemp("escaping") / "hostile"
+    write_demo(out, episodes=60, seed=4)
+    t = {n: pd.read_csv(out / f"{n}.csv", dtype=str, keep_default_na=False)
+         for n in ("sessions", "episodes", "therapists")}
+    ids = sorted(t["therapists"]["therapist_id"])[: len(PAYLOADS)]
+    swap = dict(zip(ids, PAYLOADS, strict=True))
+    episodes = list(t["episodes"]["episode_id"][:4])
+    clients = list(t["episodes"]["client_id"][:4])
+    for df in t.values():
+        df.replace({"therapist_id": swap}, inplace=True)
+        if "episode_id" in df:
+            df.replace({"episode_id": {e: f"{e}<img src=x onerror=window.__xss=8>"
+                                       for e in episodes}}, inplace=True)
+        if "client_id" in df:
+            df.replace({"client_id": {c: f"<script>window.__xss=9</script>{c}"
+                                      for c in clients}}, inplace=True)
+    teams = t["therapists"]["team"]
+    t["therapists"]["team"] = [TEAM_PAYLOADS[i % len(TEAM_PAYLOADS)] for i in range(len(teams))]
+    for n, df in t.items():
+        df.to_csv(out / f"{n}.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    conf = e2e_conftest()
+    if not Path(conf.CHROMIUM).exists():
+        pytest.skip(f"{conf.CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=conf.CHROMIUM, headless=True,
+                              args=conf.CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _visit_every_tab(browser: Any, url: str) -> str:
+    """Open ``url``, click every tab, hover the plots; return the page's visible text."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url, wait_until="commit", timeout=180_000)
+    page.wait_for_selector(".sv-tab", timeout=180_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
+    text = page.inner_text("body")
+    tabs = page.locator(".lm-TabBar-tab")
+    for i in range(tabs.count()):
+        tabs.nth(i).click()
+        page.wait_for_timeout(2500)
+        for plot in page.locator(".js-plotly-plot .nsewdrag").all()[:6]:
+            if plot.is_visible():
+                plot.hover()
+        text += page.inner_text("body")
+    assert page.evaluate("() => typeof window.__xss") == "undefined", url
+    found = page.evaluate(f"() => [...document.querySelectorAll({INJECTED!r})]"
+                          ".map(e => e.outerHTML.slice(0, 120))")
+    assert not found, (url, found)
+    assert not page.evaluate("() => [...document.querySelectorAll('script:not([src])')]"
+                             ".some(s => s.textContent.includes('__xss'))"), url
+    page.close()
+    return text
+
+
+def test_payloads_render_as_text_everywhere(hostile: Path, chromium: Any) -> None:
+    conf = e2e_conftest()
+    full = conf.Server(hostile)
+    try:
+        seen = ""
+        for nb in ("supervisor.ipynb", "practice_review.ipynb"):
+            seen += _visit_every_tab(chromium, f"{full.url}/voila/render/{nb}")
+    finally:
+        full.stop()
+    assert any(p in seen for p in PAYLOADS), "no payload shown as text"
+    scoped = conf.Server(hostile, "--therapist", PAYLOADS[0])
+    try:
+        text = _visit_every_tab(chromium, f"{scoped.url}/voila/render/therapist.ipynb")
+    finally:
+        scoped.stop()
+    assert PAYLOADS[0] in text

@@ -411,7 +411,7 @@ def episode_termination(sessions: pd.DataFrame, episodes: pd.DataFrame) -> dict[
 def termination_summary(
     sessions: pd.DataFrame, episodes: pd.DataFrame, therapists: pd.DataFrame, by: str | None
 ) -> dict[Any, Row]:
-    """Group -> episodes, ended, counts per termination, dropout_rate (+ Wilson), intake_only_rate."""
+    """Group -> episodes, ended, termination counts, dropout_rate (+Wilson), intake_only_rate."""
     per = episode_termination(sessions, episodes)
     groups = group_of(episodes, therapists, by)
     out: dict[Any, Row] = {}

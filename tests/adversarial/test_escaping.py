@@ -9,7 +9,6 @@ create exists, and the payload text is visible as text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,20 +58,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    conf = e2e_conftest()
-    if not Path(conf.CHROMIUM).exists():
-        pytest.skip(f"{conf.CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=conf.CHROMIUM, headless=True,
-                              args=conf.CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def _visit_every_tab(browser: Any, url: str) -> str:
     """Open ``url``, click every tab, hover the plots; return the page's visible text."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -98,19 +83,19 @@ def _visit_every_tab(browser: Any, url: str) -> str:
     return text
 
 
-def test_payloads_render_as_text_everywhere(hostile: Path, chromium: Any) -> None:
+def test_payloads_render_as_text_everywhere(hostile: Path, browser: Any) -> None:
     conf = e2e_conftest()
     full = conf.Server(hostile)
     try:
         seen = ""
         for nb in ("supervisor.ipynb", "practice_review.ipynb"):
-            seen += _visit_every_tab(chromium, f"{full.url}/voila/render/{nb}")
+            seen += _visit_every_tab(browser, f"{full.url}/voila/render/{nb}")
     finally:
         full.stop()
     assert any(p in seen for p in PAYLOADS), "no payload shown as text"
     scoped = conf.Server(hostile, "--therapist", PAYLOADS[0])
     try:
-        text = _visit_every_tab(chromium, f"{scoped.url}/voila/render/therapist.ipynb")
+        text = _visit_every_tab(browser, f"{scoped.url}/voila/render/therapist.ipynb")
     finally:
         scoped.stop()
     assert PAYLOADS[0] in text

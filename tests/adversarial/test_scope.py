@@ -217,26 +217,18 @@ def test_widgets_cannot_widen_the_view(server: Any, kernel: tuple[str, str]) -> 
     assert after
 
 
-def test_url_parameters_change_nothing(server: Any) -> None:
+def test_url_parameters_change_nothing(server: Any, browser: Any) -> None:
     """``?therapist=T02`` (and similar) in Chromium: the page still shows only T01."""
-    conf = e2e_conftest()
-    if not Path(conf.CHROMIUM).exists():
-        pytest.skip(f"{conf.CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=conf.CHROMIUM, headless=True,
-                                    args=conf.CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            for query in ("?therapist=T02", "?therapist_id=T02&SUPERVISION_THERAPIST=T02",
-                          "?voila-template=../supervisor&therapist=T03"):
-                page.goto(server.url + "/voila/render/therapist.ipynb" + query,
-                          timeout=120_000)
-                page.wait_for_selector(".sv-tab", timeout=120_000)
-                page.wait_for_timeout(3000)
-                html = page.content()
-                assert ME in html, query
-                assert not leaks(html), (query, sorted(leaks(html))[:5])
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        for query in ("?therapist=T02", "?therapist_id=T02&SUPERVISION_THERAPIST=T02",
+                      "?voila-template=../supervisor&therapist=T03"):
+            page.goto(server.url + "/voila/render/therapist.ipynb" + query,
+                      timeout=120_000)
+            page.wait_for_selector(".sv-tab", timeout=120_000)
+            page.wait_for_timeout(3000)
+            html = page.content()
+            assert ME in html, query
+            assert not leaks(html), (query, sorted(leaks(html))[:5])
+    finally:
+        page.close()

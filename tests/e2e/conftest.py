@@ -19,14 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported)
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 HOSTILE = "<img src=x onerror=window.__xss=1>"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -142,16 +139,6 @@ def start_server() -> Iterator[Callable[..., Server]]:
     yield start
     for s in servers:
         s.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS
+from tests.e2e.conftest import ROOT, SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +34,7 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_every_figure_renders_and_no_request_leaves(pack: Path) -> None:
+def test_every_figure_renders_and_no_request_leaves(pack: Path, browser) -> None:  # type: ignore[no-untyped-def]
     html = pack.read_text(encoding="utf-8")
     expected = sum(int(n) for n in re.findall(r'data-figures="(\d+)"', html))
     outside: list[str] = []
@@ -47,27 +46,28 @@ def test_every_figure_renders_and_no_request_leaves(pack: Path) -> None:
             outside.append(r.request.url)
             r.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.route("**/*", route)
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(pack.as_uri(), wait_until="load")
-            page.wait_for_function(
-                f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {expected}",
-                timeout=60_000,
-            )
-            drawn = page.locator(".js-plotly-plot").count()
-            traces = page.evaluate(
-                "Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                ".map(d => (d.data || []).length)"
-            )
-            SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=False)
-        finally:
-            browser.close()
+    # The session's Chromium (tests/e2e/conftest.py): a second sync_playwright() inside
+    # the same process fails while the first one's event loop is running.
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        page = context.new_page()
+        page.route("**/*", route)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(pack.as_uri(), wait_until="load")
+        page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {expected}",
+            timeout=60_000,
+        )
+        drawn = page.locator(".js-plotly-plot").count()
+        traces = page.evaluate(
+            "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            ".map(d => (d.data || []).length)"
+        )
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=False)
+    finally:
+        context.close()
     assert drawn == expected > 10
     assert all(n > 0 for n in traces)
     assert errors == []

@@ -19,6 +19,23 @@ from supervision.measures import Measure, Registry, default_registry, load_regis
 
 __version__ = "0.1.0"
 
+# The reader and the metrics engine import DuckDB, Ibis and statsmodels: loaded on first use,
+# so that ``import supervision`` (and the command line's --help) stays quick.
+_LAZY = {
+    "load_export": "supervision.io",
+    "summarize": "supervision.io",
+    "compute_metrics": "supervision.metrics",
+    "metrics_to_csv": "supervision.metrics",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'supervision' has no attribute {name!r}")
+
 __all__ = [
     "Caseload",
     "ConfigError",
@@ -33,6 +50,10 @@ __all__ = [
     "SupervisionError",
     "SupervisionWarning",
     "__version__",
+    "compute_metrics",
     "default_registry",
+    "load_export",
     "load_registry",
+    "metrics_to_csv",
+    "summarize",
 ]

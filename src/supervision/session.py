@@ -4,14 +4,19 @@
 inherit the server's environment, and nothing in a browser (URL, widget, comm message)
 can change it.
 
-``SUPERVISION_EXPORT``      the export path (supervisor and practice dashboards only)
+``SUPERVISION_EXPORT``      the export path (supervisor and practice dashboards only); or
+``SUPERVISION_DB``          a warehouse URL (``postgresql://…``, ``local[N]``, ``spark://…``)
+``SUPERVISION_DB_SCHEMA``   and its schema, read through
+                            :func:`supervision.warehouse.connect_caseload` (exactly one of
+                            the export and the warehouse is set)
 ``SUPERVISION_MAPPING``     optional mapping TOML
 ``SUPERVISION_MEASURES``    optional measure registry TOML
 ``SUPERVISION_MIN_CELL``    small-cell threshold (>= 5)
 ``SUPERVISION_THERAPIST``   set when the server is fixed to one therapist; then
 ``SUPERVISION_SCOPED_DIR``  holds that therapist's canonical tables (Parquet) and
                             ``practice.json`` (anonymous practice aggregates).  The full
-                            export's path is *not* given to such a kernel.
+                            export's path and the warehouse URL are *not* given to such a
+                            kernel.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ MEASURES = "SUPERVISION_MEASURES"
 MIN_CELL = "SUPERVISION_MIN_CELL"
 THERAPIST = "SUPERVISION_THERAPIST"
 SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
-ALL_VARS = (EXPORT, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR)
+DB = "SUPERVISION_DB"
+DB_SCHEMA = "SUPERVISION_DB_SCHEMA"
+ALL_VARS = (EXPORT, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA)
 
 TABLE_FILES = {
     "sessions": "sessions.parquet",
@@ -58,17 +65,33 @@ def min_cell() -> int:
 
 @functools.cache
 def caseload() -> Caseload:
-    """The whole export, loaded once per kernel (supervisor and practice dashboards)."""
+    """The whole caseload, opened once per kernel (supervisor and practice dashboards).
+
+    From the export at ``SUPERVISION_EXPORT`` (read into DuckDB), or from the warehouse at
+    ``SUPERVISION_DB`` / ``SUPERVISION_DB_SCHEMA`` (the tables stay there; only aggregates
+    come back).  Any message names the warehouse through
+    :func:`supervision.warehouse.mask_url`, never with its password.
+    """
     if os.environ.get(THERAPIST):
         raise ScopeError(
             "this server is fixed to one therapist (supervision serve --therapist): only the "
             "therapist dashboard is available"
         )
-    path = os.environ.get(EXPORT)
+    path, url = os.environ.get(EXPORT), os.environ.get(DB)
+    if path and url:
+        raise ConfigError(f"both {EXPORT} and {DB} are set: the server gives exactly one")
+    if url:
+        from supervision.warehouse import DEFAULT_SCHEMA, connect_caseload
+
+        return connect_caseload(
+            url,
+            schema=os.environ.get(DB_SCHEMA) or DEFAULT_SCHEMA,
+            registry=load_registry(os.environ.get(MEASURES) or None),
+        )
     if not path:
         raise ConfigError(
-            "no export given: start the dashboards with `supervision serve PATH` "
-            f"(the server sets {EXPORT})"
+            "no export given: start the dashboards with `supervision serve PATH` or "
+            f"`supervision serve --db URL` (the server sets {EXPORT} or {DB})"
         )
     from supervision.io import load_export
 

@@ -9,6 +9,10 @@ the driver wraps them in a page with plotly.js inlined once, so the file opens o
 
 A therapist's pack runs in a kernel that only ever sees that therapist's rows and the
 anonymous practice aggregates (a bundle written by :func:`write_therapist_bundle`).
+
+With ``--db URL`` the data is read from the warehouse (``supervision load``) instead of an
+export: the practice kernel opens it itself, a therapist kernel still gets only its bundle
+(and no ``PG*`` variable), and the cover names the schema and host, never a credential.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from supervision import neurotype, session
 from supervision.caseload import Caseload
@@ -83,19 +88,56 @@ def _q(d: dt.date) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
 
 
-def cover_facts(cl: Caseload) -> dict[str, Any]:
-    """Facts for the cover: export source, date range, checksum and generation time (UTC)."""
+def cover_facts(
+    cl: Caseload, *, db: str | None = None, schema: str = "supervision"
+) -> dict[str, Any]:
+    """Facts for the cover: data source, date range, checksum and generation time (UTC).
+
+    For an export the source is its name and the checksum its SHA-256.  For a warehouse
+    (``db``) the source is :func:`describe_warehouse` and the checksum is the export's
+    SHA-256 as recorded by ``supervision load`` in the schema's ``load_info`` (no hash of the
+    tables is computed: that would read every row out of the warehouse); ``kind`` tells the
+    cover which of the two it shows.
+    """
     from supervision.views.gather import date_span
 
     lo, hi = date_span(cl)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    return {
+    facts = {
+        "kind": "export",
         "source": Path(cl.source).name or cl.source,  # the export's name, not where it sits
         "first_date": str(lo),
         "last_date": str(hi),
         "checksum": cl.checksum or "not available (built from frames)",
         "generated": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if db is not None:
+        facts["kind"] = "warehouse"
+        facts["source"] = describe_warehouse(db, schema, loaded_from=cl.source)
+        facts["checksum"] = cl.checksum or "not recorded (tables not written by supervision load)"
+    return facts
+
+
+def describe_warehouse(url: str, schema: str, *, loaded_from: str = "") -> str:
+    """Where the tables live, without user name or password.
+
+    >>> describe_warehouse("postgresql://ana:pw@db.example:5433/caseload", "s1")
+    "schema 's1' of database 'caseload' on db.example:5433"
+    """
+    from supervision.warehouse import engine_of, mask_url
+
+    if engine_of(url) == "spark":
+        return f"Spark database {schema!r} ({mask_url(url)})"
+    parts = urlsplit(url)
+    database = unquote(parts.path.lstrip("/")) or "(default database)"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "the local socket") + (f":{port}" if port else "")
+    text = f"schema {schema!r} of database {database!r} on {host}"
+    name = Path(loaded_from).name if loaded_from.startswith(("/", ".")) else ""
+    return text + (f", loaded from export {name!r}" if name else "")
 
 
 def safe_name(therapist_id: str) -> str:
@@ -110,9 +152,17 @@ def safe_name(therapist_id: str) -> str:
 
 # ---------------------------------------------------------------------- kernels
 @contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set the report kernel's variables (and clear any other session variable) for a while."""
-    names = (*session.ALL_VARS, QUARTER, COVER)
+def environment(values: dict[str, str], *, scoped: bool = False) -> Iterator[None]:
+    """Set the report kernel's variables (and clear any other session variable) for a while.
+
+    ``scoped`` (a therapist's pack) also clears the libpq variables (``PG*``) and the
+    server's token variables, so that kernel inherits no credential.
+    """
+    from supervision.serve import SERVER_ONLY_VARS
+
+    names = [*session.ALL_VARS, QUARTER, COVER, *SERVER_ONLY_VARS]
+    if scoped:
+        names += [k for k in os.environ if k.startswith("PG")]
     saved = {k: os.environ.get(k) for k in names}
     try:
         for k in names:
@@ -127,8 +177,11 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_notebook(name: str, values: dict[str, str]) -> list[str]:
-    """Execute report notebook ``name`` headless; return its ``text/html`` outputs in order."""
+def run_notebook(name: str, values: dict[str, str], *, scoped: bool = False) -> list[str]:
+    """Execute report notebook ``name`` headless; return its ``text/html`` outputs in order.
+
+    ``scoped``: a therapist's kernel (see :func:`environment`).
+    """
     import nbformat
     from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor
 
@@ -139,7 +192,7 @@ def run_notebook(name: str, values: dict[str, str]) -> list[str]:
         timeout=KERNEL_TIMEOUT, kernel_name="python3",
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
-    with tempfile.TemporaryDirectory() as work, environment(values):
+    with tempfile.TemporaryDirectory() as work, environment(values, scoped=scoped):
         try:
             ep.preprocess(nb, {"metadata": {"path": work}})
         except CellExecutionError as exc:
@@ -222,7 +275,7 @@ def kernel_values(
 class ReportArgs:
     """What ``supervision report`` was asked for (paths as given on the command line)."""
 
-    path: str
+    path: str | None
     quarter: str
     out: str | None = None
     therapist: str | None = None
@@ -232,12 +285,15 @@ class ReportArgs:
     measures: str | None = None
     min_cell: int = 5
     quiet: bool = False
+    db: str | None = None
+    schema: str = "supervision"
 
 
 def build_report(args: ReportArgs) -> list[Path]:
     """Write the pack(s) asked for; return the files written (HTML, then PDF if asked)."""
-    from supervision.io import load_export
     from supervision.privacy import check_min_cell
+    from supervision.serve import open_caseload
+    from supervision.warehouse import mask_url
 
     check_min_cell(args.min_cell)
     if (args.out is None) == (args.per_therapist is None):
@@ -245,10 +301,11 @@ def build_report(args: ReportArgs) -> list[Path]:
     if args.therapist and args.per_therapist:
         raise ConfigError("--therapist and --per-therapist cannot be combined")
     say = Progress(args.quiet)
-    say(f"loading {args.path}")
-    cl = load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
+    say(f"loading {args.path}" if args.db is None else f"opening {mask_url(args.db)}")
+    cl = open_caseload(args.path, db=args.db, schema=args.schema, mapping=args.mapping,
+                       measures=args.measures)
     quarter_window(args.quarter, cl)
-    cover = cover_facts(cl)
+    cover = cover_facts(cl, db=args.db, schema=args.schema)
     ids = cl.therapist_ids()
     if args.therapist and args.therapist not in ids:
         raise ScopeError(
@@ -281,20 +338,20 @@ def _one_pack(
 
     ``facts`` is the cover (practice pack) or the practice bundle holding it (therapist).
     """
+    from supervision.serve import source_vars
+
     cover = facts.get("cover", facts)
     who = f"therapist {tid}" if tid else "the practice"
     with tempfile.TemporaryDirectory(prefix="supervision-report-") as tmp:
         if tid is None:
-            extra = {session.EXPORT: str(Path(args.path).resolve())}
-            if args.mapping:
-                extra[session.MAPPING] = str(Path(args.mapping).resolve())
+            extra = source_vars(args.path, db=args.db, schema=args.schema, mapping=args.mapping)
             name = "practice.ipynb"
         else:
             write_therapist_bundle(cl, tid, args.quarter, Path(tmp), facts)
             extra = {session.THERAPIST: tid, session.SCOPED_DIR: tmp}
             name = "therapist.ipynb"
         say(f"{who}: executing {name} for {args.quarter}")
-        fragments = run_notebook(name, kernel_values(args, cover, extra))
+        fragments = run_notebook(name, kernel_values(args, cover, extra), scoped=tid is not None)
     title = f"{'Therapist ' + tid if tid else 'Practice review'} — {args.quarter}"
     document = page.assemble(fragments, title=title)
     page.check_self_contained(document)
@@ -315,6 +372,7 @@ __all__ = [
     "ReportArgs",
     "build_report",
     "cover_facts",
+    "describe_warehouse",
     "practice_bundle",
     "quarter_window",
     "safe_name",

@@ -120,11 +120,16 @@ def cover_facts() -> dict[str, Any]:
 def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Section:
     """The cover: practice, quarter, data range, checksum, generation time, suppression rule."""
     e = html.escape
+    kind = "warehouse" if facts.get("kind") == "warehouse" else "export"
+    checksum_label = (
+        "Export checksum (SHA-256, as recorded by supervision load)"
+        if kind == "warehouse" else "Export checksum (SHA-256)"
+    )
     rows = [
-        ("Practice (export)", e(str(facts.get("source", "")))),
+        (f"Practice ({kind})", e(str(facts.get("source", "")))),
         ("Quarter", e(q)),
-        ("Data in the export", e(f"{facts.get('first_date')} to {facts.get('last_date')}")),
-        ("Export checksum (SHA-256)", f"<code>{e(str(facts.get('checksum')))}</code>"),
+        (f"Data in the {kind}", e(f"{facts.get('first_date')} to {facts.get('last_date')}")),
+        (checksum_label, f"<code>{e(str(facts.get('checksum')))}</code>"),
         ("Generated", e(str(facts.get("generated", "")))),
         (
             "Small cells",

@@ -61,8 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
-    p.add_argument("path", nargs="?", default="data/demo", metavar="PATH")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="export (default data/demo; not with --db)")
     _add_common(p)
+    _add_db(p)
+    p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
+                   help="listen on ADDR (default 127.0.0.1; any other needs a token)")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="file holding the access token (or set SUPERVISION_TOKEN)")
     p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
     p.add_argument("--port", type=int, default=8866)
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
@@ -79,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("report", help="write the quarterly review pack (self-contained HTML/PDF)")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", nargs="?", metavar="PATH", help="export (optional with --db)")
+    _add_db(p)
     p.add_argument("--quarter", required=True, metavar="YYYYQn")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--therapist", metavar="ID", help="one therapist's pack")
@@ -129,12 +136,20 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from supervision.serve import serve
+    from supervision.serve import ExposureError, serve
 
-    return serve(
-        args.path, therapist=args.therapist, port=args.port, mapping=args.mapping,
-        measures=args.measures, min_cell=args.min_cell,
-    )
+    if args.path is not None and args.db is not None:
+        args.db_parser.error("give PATH or --db URL, not both")
+    try:
+        return serve(
+            args.path if args.db else (args.path or "data/demo"), therapist=args.therapist,
+            port=args.port, mapping=args.mapping, measures=args.measures,
+            min_cell=args.min_cell, db=args.db, schema=args.schema, ip=args.ip,
+            token_file=args.token_file,
+        )
+    except ExposureError as exc:  # a usage refusal: exit 2, like argparse
+        print(f"supervision serve: {exc}", file=sys.stderr)
+        return 2
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -188,8 +203,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from supervision.report import ReportArgs, build_report
 
+    if (args.path is None) == (args.db is None):
+        args.db_parser.error("give exactly one of PATH and --db URL")
     keys = ("path", "quarter", "out", "therapist", "per_therapist", "pdf", "mapping",
-            "measures", "min_cell", "quiet")
+            "measures", "min_cell", "quiet", "db", "schema")
     for path in build_report(ReportArgs(**{k: getattr(args, k) for k in keys})):
         print(path)
     return 0

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 _counter = itertools.count()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class Caseload:
     checksum: str | None = None
     window: tuple[dt.date | None, dt.date | None] = (None, None)
     therapist_scope: str | None = None
+    #: The unscoped caseload this one was scoped from (None: this is the root).
+    _root: Caseload | None = field(default=None, repr=False, compare=False)
+    #: The earliest ``until`` applied: sessions after it are not in ``sessions``.
+    _cut: dt.date | None = field(default=None, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -141,15 +147,43 @@ class Caseload:
         if since_d is not None or until_d is not None:
             s = s.filter(s.episode_id.isin(e.episode_id))
         window = (since_d or self.window[0], until_d or self.window[1])
+        cut = min((d for d in (self._cut, until_d) if d is not None), default=None)
         return replace(
             self, sessions=s, episodes=e, therapists=t, window=window,
-            therapist_scope=therapist_id or self.therapist_scope,
+            therapist_scope=therapist_id or self.therapist_scope, _root=self.root, _cut=cut,
         )
+
+    # ------------------------------------------------------------------ memoising
+    @property
+    def root(self) -> Caseload:
+        """The unscoped caseload this one comes from (``self`` if not scoped)."""
+        return self._root if self._root is not None else self
+
+    @property
+    def session_cut(self) -> dt.date | None:
+        """The earliest ``until`` applied by :meth:`scoped`: no session after it is seen."""
+        return self._cut
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, computed once per caseload object and kept with it.
+
+        For tables materialised with Ibis ``cache()`` (a temporary table on DuckDB and
+        PostgreSQL, a cached DataFrame on Spark) and small summaries that several views
+        need: a filter change then compiles each deep expression once, not once per figure.
+        ``dataclasses.replace`` gives a new, empty memo.
+        """
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     # ------------------------------------------------------------------ facts
     def measures_present(self, kind: str | None = None) -> list[str]:
         """Registry measures with at least one value in the sessions table, in registry order."""
-        keys = [m.key for m in self.registry.values() if kind is None or m.kind == kind]
+        present = self.memo("measures_present", self._measures_present)
+        return [k for k in present if kind is None or self.registry[k].kind == kind]
+
+    def _measures_present(self) -> list[str]:
+        keys = [m.key for m in self.registry.values()]
         if not keys:
             return []
         s = self.sessions

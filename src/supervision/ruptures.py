@@ -145,6 +145,118 @@ def _drops(cl: Caseload, points: dict[str, float], drop_sd: float | None) -> ir.
     )
 
 
+def _flagged_candidates(root: Caseload) -> ir.Table:
+    """Every flagged rupture of the whole export, with the first ``resolved`` session after it.
+
+    ``resolved_upto`` / ``resolved_date``: attended index and date of the first session at or
+    after the rupture with ``repair == "resolved"`` (NULL if none).  Sessions are in date
+    order within an episode, so in a view read as of ``until`` the rupture is repaired exactly
+    when ``resolved_date ≤ until``: the first resolved session is then in view (and is the
+    first one there), and if it is after ``until`` every later one is too.
+    """
+    s = ordered_sessions(root)
+    after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
+    resolved = s.repair == "resolved"
+    s = s.mutate(
+        resolved_upto=ibis.ifelse(resolved, s.attended_upto, ibis.null("int64")).min().over(after),
+        resolved_date=ibis.ifelse(resolved, s.session_date, ibis.null("date")).min().over(after),
+    )
+    f = s.filter(s.attended & (s.rupture != "none"))
+    return f.select(
+        "episode_id", "therapist_id", "session_date", "source_row", "resolved_upto",
+        "resolved_date", attended_index=f.attended_upto, rupture_type=f.rupture,
+    )
+
+
+def _drop_candidates(root: Caseload, measure: str, points: float, order: int) -> ir.Table:
+    """Drop ruptures of one measure over the whole export, with the first repair and its date.
+
+    ``repair_k`` is the first k ≤ 3 with the k-th next rated value ≥ the rating before the
+    drop, ``repair_date`` that session's date.  Read as of ``until``, the k-th next rated
+    session is in view iff its date ≤ ``until`` (dates only grow), so the drop is repaired
+    in ``repair_k`` sessions iff ``repair_date ≤ until``, and not at all otherwise.
+    """
+    s = ordered_sessions(root)
+    r = s.filter(s.attended & s[measure].notnull())
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    y = r[measure].cast("float64")
+    ks = range(1, REPAIR_WINDOW + 1)
+    r = r.mutate(
+        value=y, prev=y.lag().over(w),
+        **{f"next{k}": y.lead(k).over(w) for k in ks},
+        **{f"date{k}": r.session_date.lead(k).over(w) for k in ks},
+    )
+    drop = r.prev - r.value
+    r = r.filter(r.prev.notnull() & (drop > 0) & (drop >= ibis.literal(float(points)))
+                 & (r.rupture == "none"))
+    back = [r[f"next{k}"] >= r.prev for k in ks]
+    return r.select(
+        "episode_id", "therapist_id", "session_date", "source_row",
+        attended_index=r.attended_upto, measure=ibis.literal(measure),
+        measure_order=ibis.literal(order), drop_points=(r.prev - r.value).cast("float64"),
+        repair_k=ibis.cases(*[(b, k) for b, k in zip(back, ks, strict=True)],
+                            else_=ibis.null("int64")).cast("int64"),
+        repair_date=ibis.cases(*[(b, r[f"date{k}"]) for b, k in zip(back, ks, strict=True)],
+                               else_=ibis.null("date")),
+    )
+
+
+def _candidates(root: Caseload, points: dict[str, float]) -> tuple[ir.Table, ir.Table | None]:
+    """The flagged and drop candidates of the root caseload, materialised once per root."""
+    present = [k for k in points if k in root.sessions.columns]
+
+    def build() -> tuple[ir.Table, ir.Table | None]:
+        parts = [_drop_candidates(root, k, points[k], i) for i, k in enumerate(present)]
+        drops = (ibis.union(*parts) if len(parts) > 1 else parts[0]) if parts else None
+        return _flagged_candidates(root).cache(), None if drops is None else drops.cache()
+
+    return root.memo(("rupture_candidates", tuple(sorted(points.items()))), build)
+
+
+def _in_view(cl: Caseload, t: ir.Table) -> ir.Table:
+    """Rows of a root candidate table whose session is in ``cl`` (its episodes, ≤ the cut)."""
+    if cl.root is cl:  # the whole export: every candidate
+        return t
+    t = t.filter(t.episode_id.isin(cl.episodes.episode_id))
+    cut = cl.session_cut
+    return t if cut is None else t.filter(t.session_date <= ibis.literal(cut))
+
+
+def _seen(date: ir.DateValue, cut: object) -> ir.BooleanValue:
+    ok = date.notnull()
+    return ok if cut is None else ok & (date <= ibis.literal(cut))
+
+
+def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
+    """:func:`rupture_events` (fixed points) from the root's candidates: filters only."""
+    flagged, drops = _candidates(cl.root, points)
+    cut = cl.session_cut
+    f = _in_view(cl, flagged)
+    rep = _seen(f.resolved_date, cut)
+    f = f.select(
+        "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
+        kind=ibis.literal("flagged"), rupture_type=f.rupture_type,
+        measure=ibis.null("string"), drop_points=ibis.null("float64"), repaired=rep,
+        sessions_to_repair=ibis.ifelse(rep, f.resolved_upto - f.attended_index,
+                                       ibis.null("int64")).cast("int64"),
+    )
+    if drops is None:
+        return f
+    d = _in_view(cl, drops)
+    d = d.mutate(stp=ibis.ifelse(_seen(d.repair_date, cut), d.repair_k, ibis.null("int64")))
+    w = ibis.window(group_by=[d.episode_id, d.source_row],
+                    order_by=[ibis.coalesce(d.stp, REPAIR_WINDOW + 1), d.measure_order])
+    d = d.mutate(pick=ibis.row_number().over(w))
+    d = d.filter(d.pick == 0)
+    d = d.select(
+        "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
+        kind=ibis.literal("drop"), rupture_type=ibis.literal("alliance_drop"),
+        measure=d.measure, drop_points=d.drop_points, repaired=d.stp.notnull(),
+        sessions_to_repair=d.stp.cast("int64"),
+    )
+    return ibis.union(f, d).select(*_EVENT_COLUMNS)
+
+
 def rupture_events(
     cl: Caseload,
     *,
@@ -169,8 +281,11 @@ def rupture_events(
         ("flagged"|"drop"), rupture_type, measure (NULL for flagged), drop_points (NULL for
         flagged), repaired, sessions_to_repair (NULL if unrepaired)``.
     """
+    points = _thresholds(cl, drop_points, drop_sd)
+    if drop_sd is None:
+        return _events_from_candidates(cl, points)
     flagged = flagged_ruptures(cl)
-    drops = _drops(cl, _thresholds(cl, drop_points, drop_sd), drop_sd)
+    drops = _drops(cl, points, drop_sd)
     events = flagged if drops is None else ibis.union(flagged, drops.select(*_EVENT_COLUMNS))
     return events.select(*_EVENT_COLUMNS)
 
@@ -272,13 +387,13 @@ def rupture_summary(
     agg["unrepaired_at_end"] = (ep.ended & (ep.last_repaired == False)).cast("int64").sum()  # noqa: E712
     ev, _ = with_groups(cl, rupture_events(cl, **opts), by)
     med = ev.sessions_to_repair.cast("float64").median(where=ev.repaired)
-    if keys:
-        df = ep.group_by(keys).aggregate(**agg).execute()
-        m = ev.group_by(keys).aggregate(sessions_to_repair=med).execute()
-        df = df.merge(m, on=keys, how="left").sort_values(keys, ignore_index=True)
+    if keys:  # one query: the episode sums, left-joined to the median over each group's events
+        a = ep.group_by(keys).aggregate(**agg)
+        m = ev.group_by(keys).aggregate(sessions_to_repair=med)
+        q = a.left_join(m, keys).select(a, m.sessions_to_repair)
+        df = q.execute().sort_values(keys, ignore_index=True)
     else:
-        df = ep.aggregate(**agg).execute()
-        df["sessions_to_repair"] = ev.aggregate(m=med).execute()["m"].iloc[0]
+        df = ep.aggregate(**agg).cross_join(ev.aggregate(sessions_to_repair=med)).execute()
     return _rates(df)[[*keys, *_SUMMARY]]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -85,25 +84,22 @@ def _fig(value: Any, low: Any = None, high: Any = None, n: Any = None, **extra: 
     }
 
 
-_RUPTURE_ROWS: dict[int, dict[str, Any] | None] = {}
-
-
 def rupture_row(cl: Caseload) -> dict[str, Any] | None:
     """``ruptures.rupture_summary(cl)`` as a dict, computed once per caseload object.
 
-    The headline and the rupture tab both need it, and it is the costliest summary to
-    compile; the entry goes when the caseload object does.
+    The headline and the rupture tab both need it, and it is the costliest summary.
     """
-    key = id(cl)
-    if key not in _RUPTURE_ROWS:
-        _RUPTURE_ROWS[key] = row(ruptures.rupture_summary(cl))
-        weakref.finalize(cl, _RUPTURE_ROWS.pop, key, None)
-    return _RUPTURE_ROWS[key]
+    return cl.memo("rupture_row", lambda: row(ruptures.rupture_summary(cl)))
+
+
+def termination_row(cl: Caseload) -> dict[str, Any] | None:
+    """``termination.termination_summary(cl)`` as a dict, computed once per caseload object."""
+    return cl.memo("termination_row", lambda: row(termination.termination_summary(cl)))
 
 
 def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
     """The six headline figures of a (scoped) caseload, each with its n and interval."""
-    term = row(termination.termination_summary(cl)) or {}
+    term = termination_row(cl) or {}
     rup = rupture_row(cl) or {}
     out: dict[str, Any] = {
         "episodes": _fig(term.get("episodes"), n=term.get("episodes")),
@@ -161,7 +157,7 @@ def practice_aggregates(cl: Caseload) -> dict[str, Any]:
         "window": [_clean(w) for w in cl.window],
         "headline": headline(cl, alliance_key=a_key, outcome_key=o_key),
         "ruptures": rupture_row(cl),
-        "termination": row(termination.termination_summary(cl)),
+        "termination": termination_row(cl),
         **{k: _records(v) for k, v in frames.items()},
     }
 

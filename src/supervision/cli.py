@@ -111,11 +111,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from supervision.io import load_export, summarize
+    from supervision.io.scratch import scratch_backend
 
-    caseload = load_export(
-        args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet
-    )
-    print(summarize(caseload))
+    # A database file with a memory limit, not RAM: a 2 GB export must not need 20 GB.
+    with scratch_backend(args.path) as con:
+        caseload = load_export(
+            args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet,
+            con=con,
+        )
+        print(summarize(caseload))
     return 0
 
 

@@ -16,9 +16,7 @@ come into Python.  Nothing is written next to the user's files.
 from __future__ import annotations
 
 import itertools
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +27,7 @@ from supervision.caseload import Caseload
 from supervision.errors import ExportError, IdentifierError, Problem
 from supervision.io import identifiers
 from supervision.io.mapping import load_mapping, norm_name
+from supervision.io.progress import Progress, human_bytes
 from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
 from supervision.io.stage import EPISODE_EXTRA, THERAPIST_EXTRA, Staged, assign_columns, stage
 from supervision.io.validate import Context, episode_key, validate
@@ -40,15 +39,6 @@ if TYPE_CHECKING:
 
 _ids = itertools.count()
 _FREE_TEXT = (*identifiers.ID_COLUMNS, "team")
-
-
-class _Progress:
-    def __init__(self, on: bool) -> None:
-        self.on, self.t0 = on, time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if self.on:
-            print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
 
 
 def load_export(
@@ -72,7 +62,8 @@ def load_export(
     measures
         A TOML file extending the measure registry, a :class:`Registry`, or ``None``.
     progress
-        Print a short line per step to standard error.
+        Print a line per step to standard error and, while a long statement runs, its
+        progress (:mod:`supervision.io.progress`).
     con
         An Ibis DuckDB backend to load into (default: a new in-memory one).
 
@@ -90,7 +81,7 @@ def load_export(
     ExportError
         Listing every problem found, as ``file:row:column: what was expected``.
     """
-    say = _Progress(progress)
+    say = Progress(progress)
     registry = measures if isinstance(measures, Registry) else load_registry(measures)
     emap = load_mapping(mapping, registry)
     con = con or ibis.duckdb.connect()
@@ -105,15 +96,21 @@ def load_export(
         say(f"found {', '.join(f'{t.table} ({t.file})' for t in found.tables) or 'no tables'}")
         assigned = _headers(found.tables, emap, registry, notices)
         for t in found.tables:
-            say(f"reading {t.file}")
-            notices += read_raw(db, t, f"{prefix}_{t.table}", tmp)
+            size = t.path.stat().st_size if t.kind == "csv" else None
+            say(f"reading {t.file}" + (f" ({human_bytes(size)})" if size else ""))
+            with say.watch(db, f"reading {t.file}", size):
+                notices += read_raw(db, t, f"{prefix}_{t.table}", tmp)
         say("checking for identifiers")
-        _value_guard(db, found.tables, assigned, emap.drop)
+        with say.watch(db, "checking for identifiers"):
+            _value_guard(db, found.tables, assigned, emap.drop)
         say("validating")
-        staged = {t.table: stage(db, t, assigned[t.table], emap, registry) for t in found.tables}
-        _check(db, staged, registry, emap.date_format)
+        with say.watch(db, "validating (current check)"):
+            staged = {t.table: stage(db, t, assigned[t.table], emap, registry)
+                      for t in found.tables}
+            _check(db, staged, registry, emap.date_format)
         say("building tables")
-        tables = _build(db, staged, registry, prefix)
+        with say.watch(db, "building tables"):
+            tables = _build(db, staged, registry, prefix)
         _drop_work_tables(db, prefix, keep=set(tables.values()))
         digest = checksum(found.files)
     say("done")
@@ -173,7 +170,11 @@ def _value_guard(
 
 
 def _drop_work_tables(db: duckdb.DuckDBPyConnection, prefix: str, keep: set[str]) -> None:
-    """Free the raw, staged and lookup tables of this load (the canonical ones stay)."""
+    """Free the raw, staged and lookup tables and views of this load (canonical ones stay)."""
+    views = db.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND "
+                       "starts_with(view_name, ?)", [prefix]).fetchall()
+    for (name,) in views:
+        db.execute(f"DROP VIEW IF EXISTS {name}")
     rows = db.execute("SELECT table_name, temporary FROM duckdb_tables() WHERE starts_with("
                       "table_name, ?)", [prefix]).fetchall()
     for name, _temporary in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -161,8 +162,13 @@ def sessions_to_repair_figure(events: pd.DataFrame) -> go.Figure | None:
     med = float(rep["sessions_to_repair"].median())
     style(fig, f"Sessions to repair (median {med:g}, n = {len(rep)} repaired ruptures)", height=300)
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="sessions from rupture to repair", dtick=1)
-    fig.update_yaxes(title_text="ruptures")
+    top_x = float(rep["sessions_to_repair"].max())
+    top_y = int(counts.groupby("sessions_to_repair")["n"].sum().max())
+    fig.update_xaxes(title_text="sessions from rupture to repair", dtick=1,
+                     range=[-0.5, top_x + 0.5])
+    # counts of ruptures: whole-number ticks only
+    fig.update_yaxes(title_text="ruptures", tick0=0, dtick=max(1, math.ceil(top_y / 6)),
+                     rangemode="tozero")
     return fig
 
 

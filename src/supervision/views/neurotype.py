@@ -44,6 +44,14 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_o=df["group"].map(order)).sort_values("_o").drop(columns="_o")
 
 
+def nothing_shown(groups: pd.DataFrame | None) -> bool:
+    """True when no group has a figure to show: every group is suppressed or has no episodes."""
+    if groups is None or groups.empty:
+        return True
+    sup = groups["suppressed"].fillna(False).astype(bool)
+    return bool((sup | (groups["episodes"].fillna(0) == 0)).all())
+
+
 def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure | None:
     """Drop-out, repair and reliable-improvement rates per neurotype group, with intervals.
 
@@ -55,7 +63,7 @@ def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure 
     g = _ordered(groups)
     labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
-    if sup.all():
+    if nothing_shown(g):
         return None
     fig = go.Figure()
     for col, name, colour, noun, ncol in RATES:
@@ -129,7 +137,7 @@ def group_alliance_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figu
         return None
     g = _ordered(groups)
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
-    if sup.all():
+    if nothing_shown(g):
         return None
     labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
     m = g["early_alliance"].where(~sup)

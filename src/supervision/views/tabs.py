@@ -21,7 +21,7 @@ from supervision.views import cases as vc
 from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
-from supervision.views.common import guarded, html_panel
+from supervision.views.common import empty_state, guarded, html_panel
 from supervision.views.gather import PAIRED, frame, measure_name, rupture_row
 
 
@@ -158,6 +158,8 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
         f"Every group here has fewer than {v.min_cell} episodes, so nothing is shown "
         "(privacy). The practice review shows these patterns across the practice."
     )
+    if vn.nothing_shown(groups):
+        return [caution, empty_state(empty)]
     return [
         caution,
         v.panel(

@@ -267,7 +267,8 @@ def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> S
 
 
 def termination_section(
-    cur: Caseload, both: Mapping[str, Any], curves: Mapping[str, Any], o_key: str | None
+    cur: Caseload, both: Mapping[str, Any], curves: Mapping[str, Any], o_key: str | None,
+    *, min_cell: int,
 ) -> Section:
     """Mix of endings, drop-out, outcome and dose by ending, retention."""
     sec = Section("termination", "Termination mix and outcomes")
@@ -281,12 +282,15 @@ def termination_section(
             None
             if single is None
             else vt.outcome_by_ending_figure(
-                outcomes.outcomes_by_termination(cur, single), gather.measure_name(cur, single)
+                outcomes.outcomes_by_termination(cur, single), gather.measure_name(cur, single),
+                min_cell=min_cell,
             )
         ),
         "No episodes with two or more outcome scores in this quarter.",
     )
-    add_figure(sec, lambda: vt.dose_figure(termination.dose_by_termination(cur)), empty)
+    add_figure(
+        sec, lambda: vt.dose_figure(termination.dose_by_termination(cur), min_cell=min_cell), empty
+    )
     add_figure(sec, lambda: vt.retention_figure(curves), empty)
     return sec
 
@@ -384,7 +388,7 @@ def practice_pack() -> Pack:
         termination_section(
             v.current, {q: cur_t, prev_label: prev_t},
             {q: termination.retention(v.current), prev_label: termination.retention(v.previous_cl)},
-            v.outcome_key,
+            v.outcome_key, min_cell=min_cell,
         ),
         funnel_section(v),
         reflection_section(None, therapist_view=False),
@@ -460,7 +464,7 @@ def therapist_pack() -> Pack:
             {you: gather.row(termination.termination_summary(cur)),
              prac: practice.get("termination")},
             {you: termination.retention(cur), prac: gather.frame(practice, "retention")},
-            o_key,
+            o_key, min_cell=min_cell,
         ),
         cases_section(found),
         reflection_section(found, therapist_view=True),

@@ -223,6 +223,7 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
                 else vt.outcome_by_ending_figure(
                     outcomes.outcomes_by_termination(v.current, o_key),
                     gather.measure_name(v.current, o_key),
+                    min_cell=v.min_cell,
                 )
             ),
             "No episodes with two or more outcome scores in this quarter.",
@@ -230,7 +231,7 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
         v.panel(
             "dose",
             "Sessions attended by ending",
-            lambda: vt.dose_figure(termination.dose_by_termination(v.current)),
+            lambda: vt.dose_figure(termination.dose_by_termination(v.current), min_cell=v.min_cell),
             empty,
         ),
         v.panel(

@@ -215,6 +215,7 @@ def termination_tab(v: View) -> list[widgets.Widget]:
                 else vt.outcome_by_ending_figure(
                     outcomes.outcomes_by_termination(v.own, o_key_single),
                     measure_name(v.own, o_key_single),
+                    min_cell=v.min_cell,
                 )
             ),
             "No episodes with two or more outcome scores in this range.",
@@ -222,7 +223,7 @@ def termination_tab(v: View) -> list[widgets.Widget]:
         v.panel(
             "dose",
             "Sessions attended by ending",
-            lambda: vt.dose_figure(termination.dose_by_termination(v.own)),
+            lambda: vt.dose_figure(termination.dose_by_termination(v.own), min_cell=v.min_cell),
             "No episodes in this range.",
         ),
         v.panel(

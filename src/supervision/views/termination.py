@@ -60,11 +60,54 @@ def mix_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
     return fig
 
 
-def outcome_by_ending_figure(df: pd.DataFrame, measure_name: str) -> go.Figure | None:
-    """Reliable improvement and recovery rates by ending (``outcomes.outcomes_by_termination``)."""
+def _small(n: pd.Series, min_cell: int) -> pd.Series:
+    """Cells of 1 to ``min_cell`` − 1 episodes (domain.md §8): count "<k", no figure."""
+    n = n.fillna(0)
+    return (n > 0) & (n < min_cell)
+
+
+def _small_marks(fig: go.Figure, at: list[str], min_cell: int, *, horizontal: bool) -> None:
+    """A "<k" text mark in place of each suppressed group's figure."""
+    if not at:
+        return
+    pos = {"x": [0] * len(at), "y": at} if horizontal else {"x": at, "y": [0.03] * len(at)}
+    fig.add_trace(
+        go.Scatter(
+            **pos,
+            mode="text",
+            text=[f"&lt;{min_cell}"] * len(at),
+            textposition="middle right" if horizontal else "top center",
+            textfont={"size": 14, "color": OKABE_ITO["black"]},
+            name=f"fewer than {min_cell} episodes",
+            hovertext=[f"{x}: fewer than {min_cell} episodes — not shown (privacy)" for x in at],
+            hoverinfo="text",
+        )
+    )
+
+
+def outcome_by_ending_figure(
+    df: pd.DataFrame, measure_name: str, *, min_cell: int = 5
+) -> go.Figure | None:
+    """Reliable improvement and recovery rates by ending (``outcomes.outcomes_by_termination``).
+
+    An ending with 1 to ``min_cell`` − 1 paired episodes shows "<k" and no rates; recovery is
+    likewise withheld where fewer than ``min_cell`` episodes started as cases (domain.md §8).
+    """
     if df is None or df.empty or int(df["paired"].fillna(0).sum()) == 0:
         return None
-    d = df[df["paired"].fillna(0) > 0]
+    d = df[df["paired"].fillna(0) > 0].copy()
+    small = _small(d["paired"], min_cell)
+    if small.all():
+        return None
+    for col in ("reliable_improvement_rate", "reliable_improvement_rate_low",
+                "reliable_improvement_rate_high"):
+        if col in d:
+            d[col] = d[col].where(~small)
+    if "started_clinical" in d:
+        no_rec = small | _small(d["started_clinical"], min_cell)
+        for col in ("recovery_rate", "recovery_rate_low", "recovery_rate_high"):
+            if col in d:
+                d[col] = d[col].where(~no_rec)
     labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]
     fig = go.Figure()
     for col, name, colour, noun in (
@@ -94,7 +137,9 @@ def outcome_by_ending_figure(df: pd.DataFrame, measure_name: str) -> go.Figure |
                     "arrayminus": (d[col] - lo).tolist(),
                 },
                 hovertext=[
-                    f"{lab}: {name.lower()} {rate_text(r, a, b, k, noun)}"
+                    f"{lab}: {name.lower()} "
+                    + ("not shown (privacy)" if is_missing(r)
+                       else rate_text(r, a, b, k, noun))
                     for lab, r, a, b, k in zip(
                         labels,
                         d[col],
@@ -107,17 +152,27 @@ def outcome_by_ending_figure(df: pd.DataFrame, measure_name: str) -> go.Figure |
                 hoverinfo="text",
             )
         )
+    _small_marks(fig, [lab for lab, sm in zip(labels, small, strict=True) if sm], min_cell,
+                 horizontal=False)
     style(fig, f"Outcome by ending ({esc(measure_name)}), with 95% intervals", height=360)
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title_text="rate")
     return fig
 
 
-def dose_figure(df: pd.DataFrame) -> go.Figure | None:
-    """Sessions attended by ending: median and interquartile range (``dose_by_termination``)."""
+def dose_figure(df: pd.DataFrame, *, min_cell: int = 5) -> go.Figure | None:
+    """Sessions attended by ending: median and interquartile range (``dose_by_termination``).
+
+    An ending with 1 to ``min_cell`` − 1 episodes shows "<k" and no median (domain.md §8).
+    """
     if df is None or df.empty or int(df["episodes"].fillna(0).sum()) == 0:
         return None
     d = df[df["episodes"].fillna(0) > 0]
+    small = _small(d["episodes"], min_cell)
+    if small.all():
+        return None
+    hidden = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d.loc[small, "termination"]]
+    d = d[~small]
     labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]
     colours = [TERMINATION_COLOURS.get(str(t), PRACTICE) for t in d["termination"]]
     fig = go.Figure(
@@ -143,10 +198,11 @@ def dose_figure(df: pd.DataFrame) -> go.Figure | None:
             name="median sessions",
         )
     )
+    _small_marks(fig, hidden, min_cell, horizontal=True)
     style(
         fig,
         "Sessions attended by ending (median and interquartile range)",
-        height=140 + 40 * len(labels),
+        height=140 + 40 * (len(labels) + len(hidden)),
         legend=False,
     )
     fig.update_xaxes(title_text="attended sessions", rangemode="tozero")
@@ -186,9 +242,10 @@ def dropout_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
     b = BENCHMARK_BY_KEY["dropout_rate"]
     fig.add_vline(
         x=b.rate,
-        line={"color": BENCHMARK, "dash": "dash"},
+        line={"color": BENCHMARK, "dash": "dash", "width": 2},
         annotation_text=f"{pct(b.rate, 1)}: {b.source}",
-        annotation_position="bottom right",
+        annotation_position="top right",
+        annotation_yshift=8,
     )
     style(fig, "Drop-out rate, with 95% intervals", height=150 + 45 * len(rows), legend=False)
     fig.update_xaxes(title_text="drop-outs / ended episodes", tickformat=".0%", range=[0, 1])

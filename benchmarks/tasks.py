@@ -6,10 +6,11 @@ the last line on stderr, one JSON object of inner timings in seconds:
 ``import``  ``import_s``: ``import supervision`` plus the modules ``supervision metrics`` needs.
 ``load``    ``import_s``, ``compute_s``: :func:`supervision.io.load_export` (validate + load).
 ``metrics`` ``load_s``, ``compute_s``: :func:`supervision.metrics.compute_metrics` on a loaded
-            caseload (the whole practice, every therapist).
+            caseload (the whole practice, every therapist); ``compute_cpu_s`` its CPU time.
 ``filter``  ``load_s``; ``first_s`` (building the supervisor app and its first refresh);
             ``compute_s`` (median over ``FILTER_REPEATS`` changes of therapist and date range:
-            the summaries alone, :func:`supervisor_summaries`); ``refresh_s`` (the same changes
+            the summaries alone, :func:`supervisor_summaries`; ``compute_cpu_s`` their CPU
+            time, all threads); ``refresh_s`` (the same changes
             through ``SupervisorApp.refresh``: summaries plus figures and widgets).
 
 The parent (``run.py``) measures the wall time and peak RSS of the whole process around this.
@@ -33,6 +34,13 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
+
+
+def _cpu(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()`` (CPU: this process, every thread, DuckDB's too)."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _load(path: str) -> Any:
@@ -63,22 +71,22 @@ def task_metrics(path: str) -> dict[str, float]:
     from supervision.metrics import compute_metrics
 
     cl, load = _timed(lambda: _load(path))
-    _, comp = _timed(lambda: compute_metrics(cl))
-    return {"load_s": load, "compute_s": comp}
+    comp, cpu = _cpu(lambda: compute_metrics(cl))
+    return {"load_s": load, "compute_s": comp, "compute_cpu_s": cpu}
 
 
 def supervisor_summaries(cl: Any, therapist_id: str, since: dt.date, until: dt.date) -> None:
     """The summaries behind one supervisor-dashboard filter change, without drawing.
 
     What :meth:`SupervisorApp.refresh` computes for a new therapist and date range with the
-    first tab (Alliance) open: ``caseload.scoped(...)``, the practice aggregates of the new
-    window, the headline figures and the alliance tab's summaries.
+    first tab (Alliance) open: ``caseload.scoped(...).materialised()``, the practice
+    aggregates of the new window, the headline figures and the alliance tab's summaries.
     """
     from supervision import alliance
     from supervision.views import gather
 
-    own = cl.scoped(therapist_id=therapist_id, since=since, until=until)
-    practice = gather.practice_aggregates(cl.scoped(since=since, until=until))
+    own = cl.scoped(therapist_id=therapist_id, since=since, until=until).materialised()
+    practice = gather.practice_aggregates(cl.scoped(since=since, until=until).materialised())
     key = practice.get("alliance_key")
     gather.headline(own, alliance_key=key, outcome_key=practice.get("outcome_key"))
     if key:
@@ -116,10 +124,11 @@ def task_filter(path: str) -> dict[str, float]:
         w.unobserve(app.refresh, names="value")
     _, first = _timed(app.refresh)
     changes = _filters(cl)
-    summaries = [_timed(lambda c=c: supervisor_summaries(cl, *c))[1] for c in changes]
+    summaries = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in changes]
     refresh = [_app_change(app, *c) for c in changes]
     return {"load_s": load, "first_s": build + first,
-            "compute_s": statistics.median(summaries[1:]),
+            "compute_s": statistics.median(w for w, _ in summaries[1:]),
+            "compute_cpu_s": statistics.median(c for _, c in summaries[1:]),
             "refresh_s": statistics.median(refresh[1:])}
 
 

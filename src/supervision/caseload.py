@@ -153,6 +153,18 @@ class Caseload:
             therapist_scope=therapist_id or self.therapist_scope, _root=self.root, _cut=cut,
         )
 
+    def materialised(self) -> Caseload:
+        """This caseload with its three tables computed once into temporary tables.
+
+        A scoped caseload is a chain of filters and semi-joins that every figure would
+        compile and run again; after Ibis ``cache()`` each figure is a query over plain
+        tables (same rows, same figures).  The dashboards materialise each scope they show.
+        """
+        return replace(
+            self, sessions=self.sessions.cache(), episodes=self.episodes.cache(),
+            therapists=self.therapists.cache(),
+        )
+
     # ------------------------------------------------------------------ memoising
     @property
     def root(self) -> Caseload:

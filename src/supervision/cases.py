@@ -27,6 +27,8 @@ Ended episodes never appear.  These are prompts, never verdicts on the work.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -34,7 +36,9 @@ import pandas as pd
 from supervision import outcomes
 from supervision.alliance import ORDER, episode_alliance
 from supervision.caseload import Caseload
-from supervision.ruptures import flagged_ruptures, measure_drops
+from supervision.ruptures import flagged_events, measure_drops
+
+Tables = Mapping[str, ir.Table]
 
 #: Reason codes, in the order they are listed (domain.md §7).
 REASONS = ("low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
@@ -48,12 +52,19 @@ def _tagged(t: ir.Table, reason: str) -> ir.Table:
     return t.select("episode_id", reason=ibis.literal(reason))
 
 
-def _low_alliance(cl: Caseload) -> list[ir.Table]:
+def _table(tables: Tables | None, key: str, build: Callable[[], ir.Table]) -> ir.Table | None:
+    """``tables[key]`` when per-episode tables are given (None: that measure has no values),
+    else ``build()``."""
+    return build() if tables is None else tables.get(key)
+
+
+def _low_alliance(cl: Caseload, tables: Tables | None) -> list[ir.Table]:
     out = []
     for m in cl.registry.alliance:
         if m.concern_below is not None:
-            a = episode_alliance(cl, m.key)
-            out.append(_tagged(a.filter(a.last_low), "low_alliance"))
+            a = _table(tables, f"alliance:{m.key}", lambda k=m.key: episode_alliance(cl, k))
+            if a is not None:
+                out.append(_tagged(a.filter(a.last_low), "low_alliance"))
     return out
 
 
@@ -66,15 +77,16 @@ def _alliance_drop(cl: Caseload) -> list[ir.Table]:
 
 
 def _unrepaired(cl: Caseload) -> list[ir.Table]:
-    f = flagged_ruptures(cl)
+    f = flagged_events(cl)
     return [_tagged(f.filter(~f.repaired), "unrepaired_rupture")]
 
 
-def _deterioration(cl: Caseload) -> list[ir.Table]:
+def _deterioration(cl: Caseload, tables: Tables | None) -> list[ir.Table]:
     out = []
     for m in cl.registry.outcome:
-        o = outcomes.episode_outcomes(cl, m.key)
-        out.append(_tagged(o.filter(o.reliable_deterioration), "reliable_deterioration"))
+        o = _table(tables, f"outcome:{m.key}", lambda k=m.key: outcomes.episode_outcomes(cl, k))
+        if o is not None:
+            out.append(_tagged(o.filter(o.reliable_deterioration), "reliable_deterioration"))
     return out
 
 
@@ -85,11 +97,18 @@ def _no_shows(cl: Caseload) -> list[ir.Table]:
     return [_tagged(s.filter((s.attendance == "no_show") & (s.before == "no_show")), "no_shows")]
 
 
-def case_reasons(cl: Caseload) -> ir.Table:
-    """One row per (open episode, reason): ``therapist_id, episode_id, reason`` (distinct)."""
+def case_reasons(cl: Caseload, *, tables: Tables | None = None) -> ir.Table:
+    """One row per (open episode, reason): ``therapist_id, episode_id, reason`` (distinct).
+
+    ``tables`` may hold per-episode tables already computed for these episodes (or for a
+    caseload containing them, with the same sample): ``"alliance:<key>"``
+    (:func:`~supervision.alliance.episode_alliance`) and ``"outcome:<key>"``
+    (:func:`~supervision.outcomes.per_episode`), one per measure with values; a measure
+    without a table has no rated session and gives no reason.
+    """
     parts = [
-        *_low_alliance(cl), *_alliance_drop(cl), *_unrepaired(cl), *_deterioration(cl),
-        *_no_shows(cl),
+        *_low_alliance(cl, tables), *_alliance_drop(cl), *_unrepaired(cl),
+        *_deterioration(cl, tables), *_no_shows(cl),
     ]
     reasons = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
     e = cl.episodes
@@ -97,8 +116,10 @@ def case_reasons(cl: Caseload) -> ir.Table:
     return open_.join(reasons, "episode_id").select("therapist_id", "episode_id", "reason")
 
 
-def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
+def cases_to_discuss(cl: Caseload, *, tables: Tables | None = None) -> pd.DataFrame:
     """Open episodes with at least one §7 reason, by therapist then episode.
+
+    ``tables``: per-episode tables to reuse, as in :func:`case_reasons`.
 
     Returns
     -------
@@ -106,7 +127,7 @@ def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
         ``therapist_id, episode_id, reasons`` — ``reasons`` is a list of codes in the order
         of :data:`REASONS`.  Empty (with these columns) when no open episode qualifies.
     """
-    df = case_reasons(cl).execute()
+    df = case_reasons(cl, tables=tables).execute()
     cols = ["therapist_id", "episode_id", "reasons"]
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})

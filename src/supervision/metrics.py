@@ -240,7 +240,7 @@ def _open_only(cl: Caseload) -> Caseload:
         return cl
     e = cl.episodes.filter(cl.episodes.termination == "ongoing")
     s = cl.sessions.filter(cl.sessions.episode_id.isin(e.episode_id)).cache()
-    return replace(cl, sessions=s, episodes=e)
+    return replace(cl, sessions=s, episodes=e, _root=cl.root, _cut=cl.session_cut)
 
 
 def _group_records(cl: Caseload, min_cell: int, figures: ir.Table) -> dict[str | None, list[Row]]:
@@ -285,7 +285,7 @@ def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
                      | _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], _BY), _BY)
                      for k in outs},
         "groups": _group_records(cl, min_cell, figures),
-        "cases": _cases(cases.cases_to_discuss(_open_only(cl))),
+        "cases": _cases(cases.cases_to_discuss(_open_only(cl), tables=tables)),
     }
     return parts, present
 

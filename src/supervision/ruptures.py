@@ -227,19 +227,29 @@ def _seen(date: ir.DateValue, cut: object) -> ir.BooleanValue:
     return ok if cut is None else ok & (date <= ibis.literal(cut))
 
 
-def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
-    """:func:`rupture_events` (fixed points) from the root's candidates: filters only."""
-    flagged, drops = _candidates(cl.root, points)
+def _flagged_in_view(cl: Caseload, flagged: ir.Table) -> ir.Table:
     cut = cl.session_cut
     f = _in_view(cl, flagged)
     rep = _seen(f.resolved_date, cut)
-    f = f.select(
+    return f.select(
         "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
         kind=ibis.literal("flagged"), rupture_type=f.rupture_type,
         measure=ibis.null("string"), drop_points=ibis.null("float64"), repaired=rep,
         sessions_to_repair=ibis.ifelse(rep, f.resolved_upto - f.attended_index,
                                        ibis.null("int64")).cast("int64"),
     )
+
+
+def flagged_events(cl: Caseload) -> ir.Table:
+    """The same rows as :func:`flagged_ruptures`, from candidates computed once per export."""
+    return _flagged_in_view(cl, _candidates(cl.root, _thresholds(cl, None, None))[0])
+
+
+def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
+    """:func:`rupture_events` (fixed points) from the root's candidates: filters only."""
+    flagged, drops = _candidates(cl.root, points)
+    cut = cl.session_cut
+    f = _flagged_in_view(cl, flagged)
     if drops is None:
         return f
     d = _in_view(cl, drops)
@@ -413,6 +423,7 @@ __all__ = [
     "REPAIR_WINDOW",
     "episode_ruptures",
     "fit_alerts",
+    "flagged_events",
     "flagged_ruptures",
     "measure_drops",
     "rupture_events",

@@ -177,7 +177,7 @@ class SupervisorApp(TabbedApp):
         key = (since, until)
         if key not in self._practice_cache:
             self._practice_cache[key] = gather.practice_aggregates(
-                self.caseload.scoped(since=since, until=until)
+                self.caseload.scoped(since=since, until=until).materialised()
             )
         return self._practice_cache[key]
 
@@ -187,6 +187,7 @@ class SupervisorApp(TabbedApp):
         since, until = self.since.value, self.until.value
         _window(since, until)
         own = self.caseload.scoped(therapist_id=self.therapist.value, since=since, until=until)
+        own = own.materialised()
         return View(
             own=own,
             practice=self.practice(since, until),
@@ -242,7 +243,7 @@ class TherapistApp(TabbedApp):
     def make_view(self) -> View:
         since, until = self.since.value, self.until.value
         _window(since, until)
-        own = self.caseload.scoped(since=since, until=until)
+        own = self.caseload.scoped(since=since, until=until).materialised()
         return View(
             own=own,
             practice=self.practice,

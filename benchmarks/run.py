@@ -171,7 +171,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reuse", action="store_true", help="reuse exports in benchmarks/out/")
     p.add_argument("--no-voila", action="store_true", help="skip the browser measurement")
     p.add_argument("--merge", action="store_true",
-                   help="keep the other sizes already in benchmarks/out/results.json")
+                   help="keep the other sizes already in benchmarks/out/results.json "
+                        "(with --only, also the other rows of the sizes run)")
     p.add_argument("--only", help="comma list of rows to run (e.g. metrics_cmd,voila)")
     p.add_argument("--results", default=str(HERE / "RESULTS.md"))
     return p.parse_args(argv)
@@ -201,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"size {size}", flush=True)
         repeat = args.repeat or REPEATS[size]
         only = set(args.only.split(",")) if args.only else None
-        results[size] = run_size(size, repeat, reuse=args.reuse, voila=not args.no_voila,
-                                 only=only)
+        rows = run_size(size, repeat, reuse=args.reuse, voila=not args.no_voila, only=only)
+        keep = results.get(size) if args.merge and only is not None else None
+        results[size] = {**keep, **rows} if isinstance(keep, dict) else rows
         (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
     from report import write_report
 

@@ -154,16 +154,14 @@ class Caseload:
         )
 
     def materialised(self) -> Caseload:
-        """This caseload with its three tables computed once into temporary tables.
+        """This caseload with its sessions and episodes computed once into temporary tables.
 
         A scoped caseload is a chain of filters and semi-joins that every figure would
         compile and run again; after Ibis ``cache()`` each figure is a query over plain
         tables (same rows, same figures).  The dashboards materialise each scope they show.
+        (``therapists`` stays a plain filter: one row per therapist.)
         """
-        return replace(
-            self, sessions=self.sessions.cache(), episodes=self.episodes.cache(),
-            therapists=self.therapists.cache(),
-        )
+        return replace(self, sessions=self.sessions.cache(), episodes=self.episodes.cache())
 
     # ------------------------------------------------------------------ memoising
     @property

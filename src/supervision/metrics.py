@@ -47,6 +47,11 @@ _BY = "therapist_id"
 
 def _clean(v: Any) -> Any:
     """A JSON-safe Python scalar: NaN/NA -> None, numpy -> int/float/bool."""
+    t = type(v)  # fast path: most values are already Python scalars (``to_dict``)
+    if t is float:
+        return None if math.isnan(v) or math.isinf(v) else v
+    if t is int or t is bool or t is str:
+        return v
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if hasattr(v, "item") and not isinstance(v, (list, dict, str)):

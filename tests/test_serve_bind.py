@@ -56,11 +56,19 @@ def _can_bind_all() -> bool:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "supervision.cli", "serve", *args],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-        env={**os.environ, **(env or {})},
-    )
+    """Run ``supervision serve``; if it does start a server (a broken guard), stop it cleanly.
+
+    SIGTERM, not SIGKILL: ``serve`` then stops Voilà's own process group, leaving no orphan.
+    """
+    cmd = [sys.executable, "-m", "supervision.cli", "serve", *args]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})}) as proc:
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 # ------------------------------------------------------------------ pure checks

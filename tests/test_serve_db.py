@@ -18,6 +18,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -323,3 +324,50 @@ def test_supervisor_page_over_db_in_chromium(
     (head_db, page_db), (head_export, _) = texts["db"], texts["export"]
     assert head_db == head_export and "n = " in head_db
     assert pg_server.password not in page_db and "postgresql://" not in page_db
+
+
+@pytest.mark.slow
+def test_live_therapist_kernels_hold_no_credential(
+    warehouse: str, pg_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --db URL --therapist T01`` with the password in the URL *and* in PGPASSWORD:
+    the running kernels' environments (read from /proc) hold neither, nor the URL, nor any
+    ``PG*`` variable; the page renders that therapist's dashboard."""
+    from test_serve_bind import _descendants, _e2e
+
+    e2e = _e2e()
+    monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    monkeypatch.setenv("PGUSER", "postgres")
+
+    class DbServer(e2e.Server):
+        def __init__(self) -> None:
+            self.port = e2e._free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.log = e2e.SCREENSHOTS / f"serve-db-{self.port}.log"
+            e2e.SCREENSHOTS.mkdir(exist_ok=True)
+            self._log = self.log.open("wb")
+            cmd = [sys.executable, "-m", "supervision.cli", "serve", "--db", warehouse,
+                   "--schema", SCHEMA, "--therapist", "T01", "--port", str(self.port)]
+            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                         start_new_session=True, cwd=ROOT)
+            self._wait()
+            self._wait_pools(1)
+
+    server = DbServer()
+    try:
+        with urllib.request.urlopen(f"{server.url}/voila/render/therapist.ipynb",
+                                    timeout=300) as r:
+            page = r.read().decode("utf-8", "replace")
+        assert r.status == 200 and pg_server.password not in page
+        kernels = [pid for pid, cmd in _descendants(server.proc.pid) if "ipykernel" in cmd]
+        assert kernels
+        for pid in kernels:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+            variables = dict(v.split("=", 1) for v in environ.split("\0") if "=" in v)
+            assert variables.get(session.THERAPIST) == "T01"
+            assert pg_server.password not in environ and "postgresql://" not in environ
+            assert not [k for k in variables if k.startswith("PG")]
+            assert session.DB not in variables and session.EXPORT not in variables
+        assert pg_server.password not in server.log.read_text(errors="replace")
+    finally:
+        server.stop()

@@ -312,3 +312,9 @@ def test_token_file_on_every_interface(tmp_path: Path, monkeypatch: pytest.Monke
         assert TOKEN not in text and str(token_file) in text
     finally:
         server.stop()
+
+
+def test_an_address_not_of_this_machine_is_a_clear_error() -> None:
+    # 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never assigned to a real interface
+    with pytest.raises(ConfigError, match=r"192\.0\.2\.7 is not an address of this machine"):
+        sv.check_port(_free_port(), "192.0.2.7")

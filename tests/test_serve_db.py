@@ -205,6 +205,28 @@ def test_cli_exactly_one_source(warehouse: str) -> None:
     assert password not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "schema", "loaded_from", "expected"),
+    [
+        ("postgresql://ana:s3cret@db.example:5433/caseload", "s1", "",
+         "schema 's1' of database 'caseload' on db.example:5433"),
+        ("postgres://db.example/care%20network?password=s3cret", "supervision", "/x/2025-q1",
+         "schema 'supervision' of database 'care network' on db.example, loaded from export "
+         "'2025-q1'"),
+        ("postgresql:///caseload?host=/var/run/postgresql", "supervision", "",
+         "schema 'supervision' of database 'caseload' on /var/run/postgresql"),
+        ("local[2]", "supervision", "", "Spark database 'supervision' (local[2])"),
+    ],
+)
+def test_cover_names_the_warehouse_without_credentials(
+    url: str, schema: str, loaded_from: str, expected: str
+) -> None:
+    from supervision.report.build import describe_warehouse
+
+    text = describe_warehouse(url, schema, loaded_from=loaded_from)
+    assert text == expected and "s3cret" not in text and "ana" not in text
+
+
 # ------------------------------------------------------------------ report packs
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LONG_NUMBER = re.compile(r"-?\d+\.\d{7,}(?:e-?\d+)?")

@@ -19,6 +19,7 @@ and it is kept out of every kernel's environment.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -82,7 +83,7 @@ def check_port(port: int, ip: str = HOST) -> None:
         try:
             s.bind((ip, port))
         except OSError as exc:
-            if exc.errno == 99:  # EADDRNOTAVAIL
+            if exc.errno == errno.EADDRNOTAVAIL:
                 raise ConfigError(f"--ip {ip} is not an address of this machine") from None
             raise ConfigError(f"port {port} is already in use on {ip}; pass --port N") from None
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from supervision import neurotype, session
 from supervision.caseload import Caseload
@@ -134,7 +134,8 @@ def describe_warehouse(url: str, schema: str, *, loaded_from: str = "") -> str:
         port = parts.port
     except ValueError:
         port = None
-    host = (parts.hostname or "the local socket") + (f":{port}" if port else "")
+    query_host = parse_qs(parts.query).get("host", [""])[0]  # ?host=/var/run/postgresql
+    host = (parts.hostname or query_host or "the local socket") + (f":{port}" if port else "")
     text = f"schema {schema!r} of database {database!r} on {host}"
     name = Path(loaded_from).name if loaded_from.startswith(("/", ".")) else ""
     return text + (f", loaded from export {name!r}" if name else "")

@@ -186,6 +186,7 @@ def voila_command(
         "--show_tracebacks=False",
         "--preheat_kernel=True",
         "--pool_size=1",
+        "--template=supervision",  # lab + a readable "computing process stopped" message
     ]
     if config_dir is not None:
         from jupyter_core.paths import jupyter_config_path
@@ -193,6 +194,16 @@ def voila_command(
         for folder in [str(config_dir), *jupyter_config_path()]:
             cmd += ["--Voila.config_file_paths", folder]
     return cmd
+
+
+#: Holds ``voila/templates/supervision`` (see its index.html.j2), found through JUPYTER_PATH.
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
+
+
+def with_template_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with :data:`TEMPLATE_ROOT` first on ``JUPYTER_PATH`` (Voilà's template search)."""
+    rest = [env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else []
+    return {**env, "JUPYTER_PATH": os.pathsep.join([str(TEMPLATE_ROOT), *rest])}
 
 
 def kernel_environment(*, scoped: bool) -> dict[str, str]:
@@ -354,7 +365,7 @@ def serve(
         conf = write_voila_config(workdir / "conf", token) if token else None
         cmd = voila_command(root, port, ip=ip, config_dir=conf)
         signal.signal(signal.SIGTERM, _terminate)  # SIGTERM too must stop Voilà's group
-        proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True)
+        proc = subprocess.Popen(cmd, env=with_template_path(env), cwd=root, start_new_session=True)
         try:
             wait_ready(port, proc, host=ip)
             _announce(ip, port, therapist, _token_hint(token, token_file))

@@ -7,12 +7,15 @@ temporary folder with a memory limit, so DuckDB writes table blocks to that file
 large joins, sorts, windows and aggregates to its temporary directory: the process's peak
 memory then follows the limit, not the export's size.  The folder is deleted on exit.
 
-The limit is ``clamp(input bytes / 2, MIN_LIMIT, MAX_LIMIT)``: a small export runs in memory
-as before; a large one never asks for more than :data:`MAX_LIMIT`.
+The limit is ``clamp(input bytes / 2, MIN_LIMIT, cap)``: a small export runs in memory as
+before; a large one never asks for more than the cap, :data:`MAX_LIMIT` (1 GB) unless the
+environment sets ``SUPERVISION_MAX_MEMORY_MB`` (e.g. ``500`` on a small machine: slower, as
+more is spilled to disk).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +39,9 @@ def input_bytes(path: str | Path) -> int:
 
 def memory_limit(size: int) -> int:
     """DuckDB's memory limit in bytes for an export of ``size`` bytes (see module doc)."""
-    return int(min(max(size // 2, MIN_LIMIT), MAX_LIMIT))
+    cap = os.environ.get("SUPERVISION_MAX_MEMORY_MB", "").strip()
+    top = max(int(cap) * 1000**2, MIN_LIMIT) if cap.isdigit() else MAX_LIMIT
+    return int(min(max(size // 2, MIN_LIMIT), top))
 
 
 @contextmanager

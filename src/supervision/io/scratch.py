@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend
 
-MIN_LIMIT = 48 * 1000**2
+MIN_LIMIT = 128 * 1000**2
 MAX_LIMIT = 1000**3
 
 

@@ -199,10 +199,10 @@ def test_quiet_progress_writes_nothing() -> None:
 
 
 def test_memory_limit_follows_size_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Half the input, clamped: 10 MB → 128 MB floor; 400 MB → 200 MB; 2.2 GB → 1 GB cap;
-    with SUPERVISION_MAX_MEMORY_MB=500, 2.2 GB → 500 MB."""
+    """Half the input, clamped: 10 MB → 128 MB floor; 400 MB → 200 MB; 2.2 GB → 500 MB cap;
+    with SUPERVISION_MAX_MEMORY_MB=2000, 2.2 GB → 1.1 GB."""
     assert memory_limit(10_000_000) == MIN_LIMIT == 128_000_000
     assert memory_limit(400_000_000) == 200_000_000
-    assert memory_limit(2_200_000_000) == MAX_LIMIT == 1_000_000_000
-    monkeypatch.setenv("SUPERVISION_MAX_MEMORY_MB", "500")
-    assert memory_limit(2_200_000_000) == 500_000_000
+    assert memory_limit(2_200_000_000) == MAX_LIMIT == 500_000_000
+    monkeypatch.setenv("SUPERVISION_MAX_MEMORY_MB", "2000")
+    assert memory_limit(2_200_000_000) == 1_100_000_000

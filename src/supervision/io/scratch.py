@@ -8,9 +8,10 @@ large joins, sorts, windows and aggregates to its temporary directory: the proce
 memory then follows the limit, not the export's size.  The folder is deleted on exit.
 
 The limit is ``clamp(input bytes / 2, MIN_LIMIT, cap)``: a small export runs in memory as
-before; a large one never asks for more than the cap, :data:`MAX_LIMIT` (1 GB) unless the
-environment sets ``SUPERVISION_MAX_MEMORY_MB`` (e.g. ``500`` on a small machine: slower, as
-more is spilled to disk).
+before; a large one never asks for more than the cap, :data:`MAX_LIMIT` (500 MB) unless the
+environment sets ``SUPERVISION_MAX_MEMORY_MB`` (e.g. ``2000`` on a large machine, or ``256``
+on a small one).  On a 2.33 GB export, 500 MB gave a 0.79 GB peak and 1 GB a 1.37 GB peak,
+without being faster (docs/large-exports.md).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend
 
 MIN_LIMIT = 128 * 1000**2
-MAX_LIMIT = 1000**3
+MAX_LIMIT = 500 * 1000**2
 
 
 def input_bytes(path: str | Path) -> int:

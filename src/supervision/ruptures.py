@@ -145,16 +145,16 @@ def _drops(cl: Caseload, points: dict[str, float], drop_sd: float | None) -> ir.
     )
 
 
-def _flagged_candidates(root: Caseload) -> ir.Table:
+def _flagged_candidates(s: ir.Table) -> ir.Table:
     """Every flagged rupture of the whole export, with the first ``resolved`` session after it.
 
     ``resolved_upto`` / ``resolved_date``: attended index and date of the first session at or
     after the rupture with ``repair == "resolved"`` (NULL if none).  Sessions are in date
     order within an episode, so in a view read as of ``until`` the rupture is repaired exactly
     when ``resolved_date ≤ until``: the first resolved session is then in view (and is the
-    first one there), and if it is after ``until`` every later one is too.
+    first one there), and if it is after ``until`` every later one is too.  ``s`` is
+    :func:`~supervision.alliance.ordered_sessions` of the whole export.
     """
-    s = ordered_sessions(root)
     after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
     resolved = s.repair == "resolved"
     s = s.mutate(
@@ -168,7 +168,7 @@ def _flagged_candidates(root: Caseload) -> ir.Table:
     )
 
 
-def _drop_candidates(root: Caseload, measure: str, points: float, order: int) -> ir.Table:
+def _drop_candidates(s: ir.Table, measure: str, points: float, order: int) -> ir.Table:
     """Drop ruptures of one measure over the whole export, with the first repair and its date.
 
     ``repair_k`` is the first k ≤ 3 with the k-th next rated value ≥ the rating before the
@@ -176,7 +176,6 @@ def _drop_candidates(root: Caseload, measure: str, points: float, order: int) ->
     session is in view iff its date ≤ ``until`` (dates only grow), so the drop is repaired
     in ``repair_k`` sessions iff ``repair_date ≤ until``, and not at all otherwise.
     """
-    s = ordered_sessions(root)
     r = s.filter(s.attended & s[measure].notnull())
     w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
     y = r[measure].cast("float64")
@@ -206,9 +205,13 @@ def _candidates(root: Caseload, points: dict[str, float]) -> tuple[ir.Table, ir.
     present = [k for k in points if k in root.sessions.columns]
 
     def build() -> tuple[ir.Table, ir.Table | None]:
-        parts = [_drop_candidates(root, k, points[k], i) for i, k in enumerate(present)]
+        # one sort of the sessions for the attended index, shared by every candidate table
+        cols = ["episode_id", "therapist_id", "session_date", "source_row", "attended",
+                "attended_upto", "rupture", "repair", *present]
+        s = ordered_sessions(root).select(*cols).cache()
+        parts = [_drop_candidates(s, k, points[k], i) for i, k in enumerate(present)]
         drops = (ibis.union(*parts) if len(parts) > 1 else parts[0]) if parts else None
-        return _flagged_candidates(root).cache(), None if drops is None else drops.cache()
+        return _flagged_candidates(s).cache(), None if drops is None else drops.cache()
 
     return root.memo(("rupture_candidates", tuple(sorted(points.items()))), build)
 

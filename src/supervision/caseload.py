@@ -59,6 +59,14 @@ class Caseload:
         ``(since, until)`` applied by :meth:`scoped`; ``None`` for either end means open.
     therapist_scope
         The therapist id this caseload is restricted to, if any.
+
+    Notes
+    -----
+    Some figures are computed once over the root (unscoped) caseload and filtered per scope
+    (:meth:`memo`, the rupture candidates of :mod:`supervision.ruptures`).  A caseload made
+    from a scoped one with ``dataclasses.replace`` keeps that root, so its ``sessions`` must
+    hold, for each of its episodes, all the root's sessions up to :attr:`session_cut` (as
+    :meth:`scoped`, :meth:`materialised`, team or open-episode filters do).
     """
 
     con: BaseBackend

@@ -128,7 +128,10 @@ def test_root_lists_the_dashboards(full_server: Server, page: Any) -> None:
 def test_supervisor_dashboard(full_server: Server, page: Any) -> None:
     _open(page, full_server.url + "/voila/render/supervisor.ipynb", "supervisor: first tab")
     seen = _every_tab(page, "supervisor")
-    assert sum(c["plots"] for c in seen.values()) >= 12, seen
+    # T01 (first in the list): 2 alliance + 3 rupture + 5 termination plots; its neurotype
+    # groups are all below 5 episodes, so that tab shows one privacy message instead.
+    assert sum(c["plots"] for c in seen.values()) >= 10, seen
+    assert seen["Neurotype match"]["plots"] == 0, seen
     assert "n = " in page.inner_text(".sv-headline")
     before = page.evaluate(FIRST_PLOT_DATA)
     t0 = time.monotonic()
@@ -165,7 +168,7 @@ def test_therapist_dashboard_is_fixed_on_the_server(
         urllib.request.urlopen(srv.url + "/voila/render/supervisor.ipynb", timeout=30)
     _open(page, srv.url + "/voila/render/therapist.ipynb", "therapist: first tab")
     seen = _every_tab(page, "therapist")
-    assert sum(c["plots"] for c in seen.values()) >= 12, seen
+    assert sum(c["plots"] for c in seen.values()) >= 10, seen  # as for the supervisor's T01
     plain = page.evaluate(FIRST_PLOT_DATA)
     _shot(page, SCREENSHOTS / "therapist.png")
     for query in (f"?therapist={other}", f"?therapist_id={other}&scope=all"):

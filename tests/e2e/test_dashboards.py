@@ -51,6 +51,8 @@ FIRST_PLOT_DATA = """() => {
   const a = v => Array.from(v || []).map(r);
   return p ? JSON.stringify(p._fullData.map(t => [t.name, a(t.x), a(t.y)])) : null;
 }"""
+DRAWN_HIGH = """() => [...document.querySelectorAll('.sv-figure-panel .js-plotly-plot')]
+  .filter(el => el.offsetParent !== null).every(el => el.offsetHeight > 100)"""
 ERROR_TEXT = re.compile(r"Traceback|error when executing|could not be drawn|Exception")
 TIMINGS = SCREENSHOTS / "timings.json"
 
@@ -107,6 +109,9 @@ def _every_tab(page: Any, name: str) -> dict[str, dict[str, int]]:
         _shot(page, SCREENSHOTS / f"{name}-{i}-{slug}.png")
     tabs.nth(0).click()
     _wait_rendered(page)
+    # back on the first tab its plots are drawn again at full height (a plot resized while
+    # its tab was hidden used to come back 0 px high: a blank tab)
+    page.wait_for_function(DRAWN_HIGH, timeout=15_000)
     return seen
 
 

@@ -31,6 +31,8 @@ CSS = """
   max-width: 1180px; }
 .sv-app h1 { font-size: 1.5em; margin: 0.2em 0; }
 .sv-note { color: #444; font-size: 0.92em; margin: 0.2em 0 0.6em 0; }
+.sv-figure-panel .jp-OutputArea, .sv-figure-panel .jp-OutputArea-child,
+.sv-figure-panel .jp-OutputArea-output { height: 100%; }
 .sv-caution { border-left: 4px solid #E69F00; background: #fff8e6; padding: 0.5em 0.8em;
   margin: 0.4em 0; font-size: 0.95em; }
 .sv-empty { border: 1px dashed #999; color: #444; padding: 1em; margin: 0.4em 0;
@@ -154,6 +156,10 @@ def figure_panel(fig: go.Figure) -> widgets.Output:
     out = widgets.Output()
     out.add_class("sv-panel")
     out.add_class("sv-figure-panel")
+    # The panel, not the plot, holds the height: plotly's resize takes its height from the
+    # container, and a plot resized while its tab was hidden would otherwise stay 0 px high
+    # when the tab is shown again.  (360 px is the renderer's default for a figure without one.)
+    out.layout.height = f"{int(fig.layout.height or 360)}px"
     out.outputs = (
         {
             "output_type": "display_data",

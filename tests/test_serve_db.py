@@ -319,22 +319,11 @@ def test_supervisor_page_over_db_in_chromium(
     assert pg_server.password not in url
     monkeypatch.setenv("PGPASSWORD", pg_server.password)
 
-    class DbServer(e2e.Server):  # the e2e Server, started without an export PATH
-        def __init__(self) -> None:
-            self.port = e2e._free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            self.log = e2e.SCREENSHOTS / f"serve-db-{self.port}.log"
-            e2e.SCREENSHOTS.mkdir(exist_ok=True)
-            self._log = self.log.open("wb")
-            cmd = [sys.executable, "-m", "supervision.cli", "serve", "--db", url,
-                   "--schema", SCHEMA, "--port", str(self.port)]
-            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, cwd=ROOT)
-            self._wait()
-            self._wait_pools(1)
+    def db_server() -> Any:  # the e2e Server, started without an export PATH
+        return e2e.Server(None, "--db", url, "--schema", SCHEMA, notebooks=1)
 
     texts = {}
-    for name, start in (("db", DbServer), ("export", lambda: e2e.Server(DEMO, notebooks=1))):
+    for name, start in (("db", db_server), ("export", lambda: e2e.Server(DEMO, notebooks=1))):
         server = start()
         try:
             texts[name] = _headline_in_chromium(
@@ -361,21 +350,8 @@ def test_live_therapist_kernels_hold_no_credential(
     monkeypatch.setenv("PGPASSWORD", pg_server.password)
     monkeypatch.setenv("PGUSER", "postgres")
 
-    class DbServer(e2e.Server):
-        def __init__(self) -> None:
-            self.port = e2e._free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            self.log = e2e.SCREENSHOTS / f"serve-db-{self.port}.log"
-            e2e.SCREENSHOTS.mkdir(exist_ok=True)
-            self._log = self.log.open("wb")
-            cmd = [sys.executable, "-m", "supervision.cli", "serve", "--db", warehouse,
-                   "--schema", SCHEMA, "--therapist", "T01", "--port", str(self.port)]
-            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, cwd=ROOT)
-            self._wait()
-            self._wait_pools(1)
 
-    server = DbServer()
+    server = e2e.Server(None, "--db", warehouse, "--schema", SCHEMA, "--therapist", "T01")
     try:
         with urllib.request.urlopen(f"{server.url}/voila/render/therapist.ipynb",
                                     timeout=300) as r:

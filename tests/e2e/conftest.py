@@ -43,13 +43,15 @@ def _free_port() -> int:
 class Server:
     """A running `supervision serve`; ``url`` is its root."""
 
-    def __init__(self, export: Path, *extra: str, notebooks: int = 3) -> None:
+    def __init__(self, export: Path | None, *extra: str, notebooks: int = 3) -> None:
+        """``export`` None: the source is in ``extra`` (``--db URL --schema S``)."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = SCREENSHOTS / f"serve-{self.port}.log"
         SCREENSHOTS.mkdir(exist_ok=True)
         self._log = self.log.open("wb")
-        cmd = [sys.executable, "-m", "supervision.cli", "serve", str(export),
+        source = [] if export is None else [str(export)]
+        cmd = [sys.executable, "-m", "supervision.cli", "serve", *source,
                "--port", str(self.port), *extra]
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=ROOT)

@@ -27,7 +27,7 @@ from test_termination import hand_frames
 from supervision import alliance, ruptures
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError, ScopeError
-from supervision.metrics import compute_metrics, metrics_to_csv
+from supervision.metrics import compute_metrics, metrics_to_csv, metrics_to_json
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 GROUPS = ("shared", "other_nd", "nd_therapist", "nt_therapist", "both_nt", "unknown")
@@ -233,6 +233,21 @@ def test_random_exports_equal_reference(frames: tuple) -> None:
     r = compute_metrics(cl)
     json.dumps(r, allow_nan=False)
     _compare_reference(r, s, e, t, cl.registry, 5)
+
+
+def test_json_text_equals_standard_library(demo_result: dict) -> None:
+    """``metrics_to_json`` (orjson) reads back to exactly what ``json.dumps`` writes.
+
+    Same keys in the same order, same numbers (both write floats as the shortest text that
+    round-trips), indented; and a NaN is refused, where orjson alone would write null.
+    """
+    text = metrics_to_json(demo_result)
+    assert json.loads(text) == json.loads(json.dumps(demo_result))
+    assert list(json.loads(text)) == list(demo_result)
+    assert text.startswith('{\n  "practice"')
+    bad = {**demo_result, "meta": {**demo_result["meta"], "x": [1.0, float("nan")]}}
+    with pytest.raises(ValueError, match="NaN"):
+        metrics_to_json(bad)
 
 
 def test_csv(hand: Caseload) -> None:

@@ -8,7 +8,6 @@ the error's type and exits 2 (``SUPERVISION_DEBUG=1`` shows the traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
@@ -125,13 +124,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     caseload = _open_caseload(args)
-    from supervision.metrics import compute_metrics, metrics_to_csv
+    from supervision.metrics import compute_metrics, metrics_to_csv, metrics_to_json
 
     result = compute_metrics(
         caseload, therapist=args.therapist, since=args.since, until=args.until,
         min_cell=args.min_cell,
     )
-    text = metrics_to_csv(result) if args.format == "csv" else json.dumps(result, indent=2)
+    text = metrics_to_csv(result) if args.format == "csv" else metrics_to_json(result)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
     else:

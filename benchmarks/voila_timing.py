@@ -3,7 +3,9 @@
 One Voilà server (the command line of :func:`supervision.serve.voila_command`, the one
 ``supervision serve`` runs) serves a private folder holding a copy of
 ``dashboards/supervisor.ipynb`` and ``empty.ipynb`` (a notebook with no cells), with the export
-given the way ``supervision serve`` gives it (``SUPERVISION_EXPORT``).  Kernel preheating is
+prepared the way ``supervision serve`` prepares it (read and validated once by the server,
+then opened read-only by every kernel: ``SUPERVISION_PREPARED``; the preparation is timed
+on its own as ``prepare_s``).  Kernel preheating is
 turned off, so every visit starts a kernel and runs the notebook: the figure is what a visitor
 waits for when no warm kernel is waiting (preheating hides it for the first visitor only).
 
@@ -57,19 +59,28 @@ def _site(root: Path) -> None:
     nbformat.write(nbformat.v4.new_notebook(), root / "empty.ipynb")
 
 
-def _start(root: Path, export: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    from supervision import session
-    from supervision.serve import voila_command, wait_ready
+def _start(root: Path, export: Path, log: Path) -> tuple[subprocess.Popen, int, float]:
+    """Start Voilà as ``supervision serve`` does; also return the server's preparation time.
+
+    :func:`supervision.serve.prepare` reads and validates the export once and saves the
+    validated copy that every kernel opens read-only (``SUPERVISION_PREPARED``).
+    """
+    from supervision.serve import prepare, voila_command, wait_ready, with_template_path
 
     port = _free_port()
     cmd = [a if a != "--preheat_kernel=True" else "--preheat_kernel=False"
            for a in voila_command(root, port)]
-    env = {k: v for k, v in os.environ.items() if k not in session.ALL_VARS}
-    env[session.EXPORT], env[session.MIN_CELL] = str(export), "5"
+    work = root.parent / "work"
+    work.mkdir(mode=0o700)
+    t0 = time.perf_counter()
+    _dashboards, env = prepare(export, therapist=None, mapping=None, measures=None,
+                               min_cell=5, workdir=work)
+    prepare_s = time.perf_counter() - t0
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=with_template_path(env), stdout=out,
+                                stderr=subprocess.STDOUT)
     wait_ready(port, proc)
-    return proc, port
+    return proc, port, prepare_s
 
 
 class PeakRSS:
@@ -136,7 +147,7 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
         root = Path(tmp) / "site"
         root.mkdir()
         _site(root)
-        proc, port = _start(root, export, Path(tmp) / "voila.log")
+        proc, port, prepare_s = _start(root, export, Path(tmp) / "voila.log")
         base = f"http://127.0.0.1:{port}/voila/render"
         try:
             with sync_playwright() as pw:
@@ -150,6 +161,6 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"plots": plots, "runs": repeat, "empty_s": statistics.median(empty),
+    return {"plots": plots, "runs": repeat, "prepare_s": prepare_s, "empty_s": statistics.median(empty),
             "supervisor_s": statistics.median(sup), "rss_mib": rss.peak / 2**20,
             "empty_samples": empty, "supervisor_samples": sup}

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from compare import nested_close
 
 from supervision import serve as sv
 from supervision import session
@@ -84,6 +85,46 @@ def test_full_server_env_names_the_export(demo_export: Path, tmp_path: Path) -> 
     assert root == sv.find_dashboards()
     assert env[session.EXPORT] == str(demo_export.resolve())
     assert env[session.MIN_CELL] == "8" and session.THERAPIST not in env
+
+
+@needs_stack
+def test_kernels_open_the_servers_validated_copy(
+    demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server validates once and saves a DuckDB file; a kernel opens it read-only.
+
+    The kernel's caseload (``session.caseload`` with the server's environment) has the same
+    provenance and gives the same metrics as reading the export itself, and it cannot write
+    to the shared file.
+    """
+    import duckdb
+
+    from supervision.io import load_export
+    from supervision.metrics import compute_metrics
+
+    _root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
+                            min_cell=5, workdir=tmp_path)
+    prepared = Path(env[session.PREPARED])
+    assert prepared.parent == tmp_path / "data" and prepared.is_file()
+    assert (prepared.parent.stat().st_mode & 0o777) == 0o700
+    for var in session.ALL_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in (session.EXPORT, session.PREPARED, session.MIN_CELL):
+        monkeypatch.setenv(var, env[var])
+    monkeypatch.setenv(session.EXPORT, "/no/such/export")  # proves the export is not re-read
+    session.caseload.cache_clear()
+    try:
+        kernel = session.caseload()
+    finally:
+        session.caseload.cache_clear()
+    direct = load_export(demo_export, progress=False)
+    assert (kernel.source, kernel.checksum, kernel.notices) == (
+        direct.source, direct.checksum, direct.notices)
+    got, want = compute_metrics(kernel), compute_metrics(direct)
+    assert nested_close(got["practice"], want["practice"]) == []
+    assert nested_close(got["therapists"], want["therapists"]) == []
+    with pytest.raises(duckdb.Error, match="read-only"):
+        kernel.con.con.execute("DELETE FROM prepared.sessions")
 
 
 @needs_stack

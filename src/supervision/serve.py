@@ -282,6 +282,12 @@ def prepare(
     dashboards = find_dashboards()
     if therapist is None:
         env.update(source_vars(path, db=db, schema=schema, mapping=mapping))
+        if db is None:  # kernels open this validated copy instead of reading the export again
+            from supervision.io.prepared import save_prepared
+
+            data = workdir / "data"
+            data.mkdir(mode=0o700)
+            env[session.PREPARED] = str(save_prepared(full, data / "caseload.duckdb"))
         return dashboards, env
     ids = full.therapist_ids()
     if therapist not in ids:

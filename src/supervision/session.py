@@ -4,7 +4,11 @@
 inherit the server's environment, and nothing in a browser (URL, widget, comm message)
 can change it.
 
-``SUPERVISION_EXPORT``      the export path (supervisor and practice dashboards only); or
+``SUPERVISION_PREPARED``    the server's validated copy of the export, a DuckDB file that
+                            kernels open read-only (:mod:`supervision.io.prepared`); the
+                            server also sets
+``SUPERVISION_EXPORT``      the export path (supervisor and practice dashboards only), which
+                            a kernel reads itself only without a prepared file; or
 ``SUPERVISION_DB``          a warehouse URL (``postgresql://…``, ``local[N]``, ``spark://…``)
 ``SUPERVISION_DB_SCHEMA``   and its schema, read through
                             :func:`supervision.warehouse.connect_caseload` (exactly one of
@@ -34,6 +38,7 @@ from supervision.errors import ConfigError, ScopeError
 from supervision.measures import load_registry
 
 EXPORT = "SUPERVISION_EXPORT"
+PREPARED = "SUPERVISION_PREPARED"
 MAPPING = "SUPERVISION_MAPPING"
 MEASURES = "SUPERVISION_MEASURES"
 MIN_CELL = "SUPERVISION_MIN_CELL"
@@ -41,7 +46,7 @@ THERAPIST = "SUPERVISION_THERAPIST"
 SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
 DB = "SUPERVISION_DB"
 DB_SCHEMA = "SUPERVISION_DB_SCHEMA"
-ALL_VARS = (EXPORT, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA)
+ALL_VARS = (EXPORT, PREPARED, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA)
 
 TABLE_FILES = {
     "sessions": "sessions.parquet",
@@ -67,9 +72,10 @@ def min_cell() -> int:
 def caseload() -> Caseload:
     """The whole caseload, opened once per kernel (supervisor and practice dashboards).
 
-    From the export at ``SUPERVISION_EXPORT`` (read into DuckDB), or from the warehouse at
-    ``SUPERVISION_DB`` / ``SUPERVISION_DB_SCHEMA`` (the tables stay there; only aggregates
-    come back).  Any message names the warehouse through
+    From the server's prepared copy at ``SUPERVISION_PREPARED`` (opened read-only, no
+    re-validation), else the export at ``SUPERVISION_EXPORT`` (read into DuckDB), or from the
+    warehouse at ``SUPERVISION_DB`` / ``SUPERVISION_DB_SCHEMA`` (the tables stay there; only
+    aggregates come back).  Any message names the warehouse through
     :func:`supervision.warehouse.mask_url`, never with its password.
     """
     if os.environ.get(THERAPIST):
@@ -88,6 +94,11 @@ def caseload() -> Caseload:
             schema=os.environ.get(DB_SCHEMA) or DEFAULT_SCHEMA,
             registry=load_registry(os.environ.get(MEASURES) or None),
         )
+    prepared = os.environ.get(PREPARED)
+    if prepared:
+        from supervision.io.prepared import open_prepared
+
+        return open_prepared(prepared, registry=load_registry(os.environ.get(MEASURES) or None))
     if not path:
         raise ConfigError(
             "no export given: start the dashboards with `supervision serve PATH` or "

@@ -1,0 +1,97 @@
+"""A validated caseload kept in a DuckDB file, opened read-only by many processes at once.
+
+``supervision serve`` reads and validates the export once, in the server process, and saves
+the canonical tables here (:func:`save_prepared`); every dashboard kernel then opens that
+file read-only (:func:`open_prepared`) instead of reading and validating the export again.
+At 1M sessions that is about 7 s less per kernel before the first figure, and the kernels
+share the operating system's page cache instead of each holding a copy of the export.
+
+The file is the server's private working copy (in its mode-700 temporary folder, removed
+when the server stops), never written next to the user's export.  Besides the three
+canonical tables it holds ``load_info`` (key, value): the export's source, checksum,
+notices and measure columns, so a kernel's caseload carries the same provenance.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis
+
+from supervision import schema
+from supervision.caseload import Caseload
+from supervision.errors import ConfigError
+
+if TYPE_CHECKING:
+    from supervision.measures import Registry
+
+ALIAS = "prepared"
+LAYOUT = "supervision-prepared-1"
+
+
+def _quote_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def save_prepared(cl: Caseload, path: str | Path) -> Path:
+    """Write ``cl``'s canonical tables and provenance into a new DuckDB file at ``path``.
+
+    ``cl`` must live in DuckDB (an export read by :func:`~supervision.io.load_export`).
+    The copy runs inside DuckDB (``ATTACH`` + ``CREATE TABLE … AS``), so no rows pass
+    through Python.  Returns ``path``.
+    """
+    path = Path(path)
+    if path.exists():
+        raise ConfigError(f"{path} already exists; a prepared caseload is written once")
+    if cl.con.name != "duckdb":
+        raise ConfigError("only a caseload held in DuckDB can be saved as a prepared file")
+    db = cl.con.con
+    db.execute(f"ATTACH {_quote_path(path)} AS {ALIAS}")
+    try:
+        for name in schema.TABLES:
+            sql = cl.con.compile(getattr(cl, name))
+            db.execute(f"CREATE TABLE {ALIAS}.{name} AS {sql}")
+        info = {
+            "layout": LAYOUT,
+            "source": cl.source,
+            "checksum": cl.checksum or "",
+            "notices": json.dumps(list(cl.notices)),
+            "measures": json.dumps(cl.registry.numeric_columns),
+        }
+        db.execute(f"CREATE TABLE {ALIAS}.load_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        db.executemany(f"INSERT INTO {ALIAS}.load_info VALUES (?, ?)", list(info.items()))
+    finally:
+        db.execute(f"DETACH {ALIAS}")
+    return path
+
+
+def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
+    """The caseload saved at ``path``, attached read-only to a new in-memory DuckDB.
+
+    Scopes and figures create their temporary tables in the in-memory database; the file
+    itself is never written, so any number of processes may open it at once.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"the prepared caseload {path} is missing (was the server stopped?)")
+    con = ibis.duckdb.connect()
+    con.raw_sql(f"ATTACH {_quote_path(path)} AS {ALIAS} (READ_ONLY)")
+    rows = con.con.execute(f"SELECT key, value FROM {ALIAS}.load_info").fetchall()
+    info = dict(rows)
+    if info.get("layout") != LAYOUT:
+        raise ConfigError(f"{path} is not a prepared caseload of this version of supervision")
+    if json.loads(info["measures"]) != registry.numeric_columns:
+        raise ConfigError(
+            f"{path} was prepared with other measure columns than this registry defines"
+        )
+    tables = {name: con.table(name, database=ALIAS) for name in schema.TABLES}
+    return Caseload(
+        con=con, registry=registry, source=info["source"],
+        notices=tuple(json.loads(info["notices"])), checksum=info["checksum"] or None,
+        **tables,
+    )
+
+
+__all__ = ["open_prepared", "save_prepared"]

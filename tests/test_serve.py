@@ -6,6 +6,7 @@ import importlib.util
 import socket
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from compare import nested_close
 
@@ -125,6 +126,38 @@ def test_kernels_open_the_servers_validated_copy(
     assert nested_close(got["therapists"], want["therapists"]) == []
     with pytest.raises(duckdb.Error, match="read-only"):
         kernel.con.con.execute("DELETE FROM prepared.sessions")
+
+
+@needs_stack
+def test_prepared_copy_carries_what_every_kernel_would_compute(
+    demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default window's practice aggregates and the rupture candidates come precomputed.
+
+    A kernel finds both in its caseload's memo (so it does not compute them: the builders
+    below would fail if called), and they equal what a kernel reading the export computes.
+    """
+    from supervision import ruptures
+    from supervision.io import load_export
+    from supervision.io.prepared import open_prepared
+    from supervision.measures import default_registry
+    from supervision.views import gather
+
+    _root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
+                            min_cell=5, workdir=tmp_path)
+    kernel = open_prepared(env[session.PREPARED], registry=default_registry())
+    direct = load_export(demo_export, progress=False)
+    lo, hi = gather.date_span(direct)
+    monkeypatch.setattr(gather, "practice_aggregates", lambda cl: pytest.fail("recomputed"))
+    monkeypatch.setattr(ruptures, "ordered_sessions", lambda cl: pytest.fail("recomputed"))
+    got = gather.practice_for(kernel, lo, hi)
+    got_events = ruptures.rupture_events(kernel).order_by("source_row", "kind").execute()
+    monkeypatch.undo()
+    assert nested_close(got, gather.practice_for(direct, lo, hi)) == []
+    want_events = ruptures.rupture_events(direct).order_by("source_row", "kind").execute()
+    assert len(got_events) > 0
+    pd.testing.assert_frame_equal(got_events.reset_index(drop=True),
+                                  want_events.reset_index(drop=True))
 
 
 @needs_stack

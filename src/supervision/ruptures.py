@@ -213,7 +213,21 @@ def _candidates(root: Caseload, points: dict[str, float]) -> tuple[ir.Table, ir.
         drops = (ibis.union(*parts) if len(parts) > 1 else parts[0]) if parts else None
         return _flagged_candidates(s).cache(), None if drops is None else drops.cache()
 
-    return root.memo(("rupture_candidates", tuple(sorted(points.items()))), build)
+    return root.memo(("rupture_candidates", tuple(sorted(points.items()))), build)  # candidate_key
+
+
+def candidate_key(cl: Caseload) -> tuple:
+    """The memo key under which :func:`candidate_tables` are kept on the root caseload."""
+    return ("rupture_candidates", tuple(sorted(_thresholds(cl, None, None).items())))
+
+
+def candidate_tables(cl: Caseload) -> tuple[ir.Table, ir.Table | None]:
+    """The root's flagged and drop candidates at the registry's thresholds (memoised).
+
+    Every scope's rupture figures are filters of these two tables, so a process that saves
+    them (:mod:`supervision.io.prepared`) spares every dashboard kernel their computation.
+    """
+    return _candidates(cl.root, _thresholds(cl, None, None))
 
 
 def _in_view(cl: Caseload, t: ir.Table) -> ir.Table:
@@ -424,6 +438,8 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "REPAIR_WINDOW",
+    "candidate_key",
+    "candidate_tables",
     "episode_ruptures",
     "fit_alerts",
     "flagged_events",

@@ -283,11 +283,7 @@ def prepare(
     if therapist is None:
         env.update(source_vars(path, db=db, schema=schema, mapping=mapping))
         if db is None:  # kernels open this validated copy instead of reading the export again
-            from supervision.io.prepared import save_prepared
-
-            data = workdir / "data"
-            data.mkdir(mode=0o700)
-            env[session.PREPARED] = str(save_prepared(full, data / "caseload.duckdb"))
+            env[session.PREPARED] = str(_save_prepared(full, workdir / "data"))
         return dashboards, env
     ids = full.therapist_ids()
     if therapist not in ids:
@@ -303,6 +299,22 @@ def prepare(
     env[session.THERAPIST] = therapist
     env[session.SCOPED_DIR] = str(workdir / "data")
     return site, env
+
+
+def _save_prepared(full: Caseload, folder: Path) -> Path:
+    """Save the validated caseload for the kernels, with the default window's practice figures.
+
+    The dashboards open on the export's whole date range; its practice aggregates are the
+    same for every visitor, so they are computed once here (:func:`gather.practice_for`).
+    """
+    from supervision.io.prepared import save_prepared
+    from supervision.views import gather
+
+    folder.mkdir(mode=0o700)
+    lo, hi = gather.date_span(full)
+    name = gather.practice_name(lo, hi)
+    aggregates = {name: gather.practice_for(full, lo, hi)}
+    return save_prepared(full, folder / "caseload.duckdb", aggregates=aggregates)
 
 
 def session_min_cell(min_cell: int) -> None:

@@ -6,6 +6,13 @@ file read-only (:func:`open_prepared`) instead of reading and validating the exp
 At 1M sessions that is about 7 s less per kernel before the first figure, and the kernels
 share the operating system's page cache instead of each holding a copy of the export.
 
+The file also holds what every kernel would otherwise compute the same way: the export's
+rupture candidates (:func:`supervision.ruptures.candidate_tables`, the most expensive
+per-export step) and any JSON-safe aggregates the caller passes (the server passes the
+practice aggregates of the dashboards' default date range).  :func:`open_prepared` puts
+them in the caseload's memo under the keys the computing code uses, so a kernel finds
+them instead of computing them; any other scope is computed as before.
+
 The file is the server's private working copy (in its mode-700 temporary folder, removed
 when the server stops), never written next to the user's export.  Besides the three
 canonical tables it holds ``load_info`` (key, value): the export's source, checksum,
@@ -15,8 +22,9 @@ notices and measure columns, so a kernel's caseload carries the same provenance.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
@@ -28,43 +36,63 @@ if TYPE_CHECKING:
     from supervision.measures import Registry
 
 ALIAS = "prepared"
-LAYOUT = "supervision-prepared-1"
+LAYOUT = "supervision-prepared-2"
+_CANDIDATES = ("rupture_flagged", "rupture_drops")
 
 
 def _quote_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def save_prepared(cl: Caseload, path: str | Path) -> Path:
-    """Write ``cl``'s canonical tables and provenance into a new DuckDB file at ``path``.
+def save_prepared(
+    cl: Caseload, path: str | Path, *, aggregates: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``cl``'s canonical tables, rupture candidates and provenance to ``path``.
 
     ``cl`` must live in DuckDB (an export read by :func:`~supervision.io.load_export`).
     The copy runs inside DuckDB (``ATTACH`` + ``CREATE TABLE … AS``), so no rows pass
-    through Python.  Returns ``path``.
+    through Python.  ``aggregates`` maps a name (see :func:`memo_key`) to JSON-safe
+    results to hand to every kernel.  Returns ``path``.
     """
+    from supervision import ruptures
+
     path = Path(path)
     if path.exists():
         raise ConfigError(f"{path} already exists; a prepared caseload is written once")
     if cl.con.name != "duckdb":
         raise ConfigError("only a caseload held in DuckDB can be saved as a prepared file")
+    candidates = dict(zip(_CANDIDATES, ruptures.candidate_tables(cl), strict=True))
     db = cl.con.con
     db.execute(f"ATTACH {_quote_path(path)} AS {ALIAS}")
     try:
-        for name in schema.TABLES:
-            sql = cl.con.compile(getattr(cl, name))
-            db.execute(f"CREATE TABLE {ALIAS}.{name} AS {sql}")
+        tables = {name: getattr(cl, name) for name in schema.TABLES}
+        for name, table in {**tables, **candidates}.items():
+            if table is not None:
+                db.execute(f"CREATE TABLE {ALIAS}.{name} AS {cl.con.compile(table)}")
         info = {
             "layout": LAYOUT,
             "source": cl.source,
             "checksum": cl.checksum or "",
             "notices": json.dumps(list(cl.notices)),
             "measures": json.dumps(cl.registry.numeric_columns),
+            "rupture_key": json.dumps(ruptures.candidate_key(cl)),
+            "aggregates": json.dumps(dict(aggregates or {}), allow_nan=False),
         }
         db.execute(f"CREATE TABLE {ALIAS}.load_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
         db.executemany(f"INSERT INTO {ALIAS}.load_info VALUES (?, ?)", list(info.items()))
     finally:
         db.execute(f"DETACH {ALIAS}")
     return path
+
+
+def memo_key(name: str) -> Hashable:
+    """The caseload memo key of the aggregates saved under ``name``."""
+    return ("prepared", name)
+
+
+def _as_key(value: Any) -> Any:
+    """JSON's lists back into the tuples a memo key is made of."""
+    return tuple(_as_key(v) for v in value) if isinstance(value, list) else value
 
 
 def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
@@ -87,11 +115,18 @@ def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
             f"{path} was prepared with other measure columns than this registry defines"
         )
     tables = {name: con.table(name, database=ALIAS) for name in schema.TABLES}
-    return Caseload(
+    cl = Caseload(
         con=con, registry=registry, source=info["source"],
         notices=tuple(json.loads(info["notices"])), checksum=info["checksum"] or None,
         **tables,
     )
+    present = {r[0] for r in con.con.execute(  # (Ibis' list_tables fails on DuckDB 2.0)
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall()}
+    saved = tuple(con.table(n, database=ALIAS) if n in present else None for n in _CANDIDATES)
+    cl.memo(_as_key(json.loads(info["rupture_key"])), lambda: saved)
+    for name, value in json.loads(info["aggregates"]).items():
+        cl.memo(memo_key(name), lambda value=value: value)
+    return cl
 
 
-__all__ = ["open_prepared", "save_prepared"]
+__all__ = ["memo_key", "open_prepared", "save_prepared"]

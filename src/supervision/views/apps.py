@@ -161,7 +161,6 @@ class SupervisorApp(TabbedApp):
             icon="users",
             layout={"width": "260px"},
         )
-        self._practice_cache: dict[tuple, dict[str, Any]] = {}
         super().__init__(
             "Supervision: caseload review",
             "Pick a therapist and a date range. Practice figures cover the same dates.",
@@ -173,13 +172,8 @@ class SupervisorApp(TabbedApp):
         self.show_clients.observe(self._toggle_clients, names="value")
 
     def practice(self, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
-        """Practice aggregates over the window (cached per window)."""
-        key = (since, until)
-        if key not in self._practice_cache:
-            self._practice_cache[key] = gather.practice_aggregates(
-                self.caseload.scoped(since=since, until=until).materialised()
-            )
-        return self._practice_cache[key]
+        """Practice aggregates over the window (once per window: :func:`gather.practice_for`)."""
+        return gather.practice_for(self.caseload, since, until)
 
     def make_view(self) -> View:
         if self.therapist.value is None:

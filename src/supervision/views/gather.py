@@ -162,6 +162,27 @@ def practice_aggregates(cl: Caseload) -> dict[str, Any]:
     }
 
 
+def practice_name(since: dt.date | None, until: dt.date | None) -> str:
+    """The name the aggregates of one window are kept under (memo, prepared file)."""
+    return f"practice_aggregates:{since}:{until}"
+
+
+def practice_for(cl: Caseload, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
+    """:func:`practice_aggregates` of ``cl`` over ``[since, until]``, once per root caseload.
+
+    Kept in the root's memo (as the JSON form, the same whether computed here or found
+    there): the server's prepared copy (:mod:`supervision.io.prepared`) puts the default
+    window's aggregates there, so a dashboard kernel does not compute them again.
+    """
+    from supervision.io.prepared import memo_key
+
+    def build() -> dict[str, Any]:
+        scoped = cl.root.scoped(since=since, until=until).materialised()
+        return json.loads(dumps(practice_aggregates(scoped)))
+
+    return cl.root.memo(memo_key(practice_name(since, until)), build)
+
+
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     if df is None:
         return None
@@ -234,6 +255,8 @@ __all__ = [
     "measure_name",
     "outcome_measure",
     "practice_aggregates",
+    "practice_for",
+    "practice_name",
     "previous_quarter",
     "quarter_bounds",
     "quarters",

@@ -42,6 +42,44 @@ def test_wilson_closed_form_by_hand() -> None:
     assert math.isnan(lo_s.iloc[1]) and stats.wilson_ci(0, 0) is None
 
 
+def test_wilson_equals_statsmodels_and_t_equals_scipy_stats() -> None:
+    """The written-out Wilson interval equals statsmodels' ``proportion_confint`` (method
+    "wilson"), and the t quantile from ``scipy.special.stdtrit`` equals ``scipy.stats.t``,
+    over a grid of counts (0..n) and sizes (1..400) and three levels."""
+    from scipy import stats as sps
+    from statsmodels.stats.proportion import proportion_confint
+
+    for alpha in (0.05, 0.1, 0.01):
+        for n in (1, 2, 3, 5, 8, 13, 40, 99, 400):
+            k = np.arange(n + 1)
+            lo, hi = proportion_confint(k, np.full(k.shape, n), alpha=alpha, method="wilson")
+            got_lo, got_hi = stats.wilson_frame(pd.Series(k), pd.Series(np.full(k.shape, n)))
+            if alpha != 0.05:
+                pairs = [stats.wilson_ci(int(i), n, alpha=alpha) for i in k]
+                got_lo = pd.Series([p[0] for p in pairs])
+                got_hi = pd.Series([p[1] for p in pairs])
+            np.testing.assert_allclose(got_lo, np.clip(lo, 0, 1), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(got_hi, np.clip(hi, 0, 1), rtol=1e-12, atol=1e-14)
+            if n >= 2:
+                t = sps.t.ppf(1 - alpha / 2, n - 1)
+                got = stats.mean_ci(0.0, 1.0, n, alpha=alpha)
+                assert got is not None and got[1] == pytest.approx(t / math.sqrt(n), rel=1e-12)
+
+
+def test_importing_stats_does_not_import_scipy_stats() -> None:
+    """A fresh interpreter importing supervision.stats loads neither scipy.stats nor
+    statsmodels (their import is 1.3 s of every dashboard kernel's start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, supervision.stats; "
+            "print(sorted(m for m in sys.modules if m == 'scipy.stats' or "
+            "m.startswith('statsmodels')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
 def test_mean_ci_by_hand() -> None:
     """mean 10, sd 2, n 5: 10 ± t(.975, 4)·2/√5, t(.975, 4) = 2.776445 (t tables: 2.776)."""
     low, high = stats.mean_ci(10.0, 2.0, 5)

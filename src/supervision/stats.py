@@ -2,6 +2,15 @@
 
 Everything here works on *aggregates* (counts, means, SDs) that the database has
 already computed, so it never needs the session rows.
+
+Import cost matters here: every dashboard kernel imports this module before its first
+figure, and ``scipy.stats`` (pulled in by any ``statsmodels.stats`` module) costs about
+1.3 s of that start.  So the intervals every page needs use the quantile functions of
+``scipy.special`` (``ndtri``, ``stdtrit``: the same routines ``scipy.stats`` calls), the
+Wilson interval is written out from them (tested equal to statsmodels'
+``proportion_confint(method="wilson")`` in tests/test_stats.py), and statsmodels and
+``scipy.stats`` are imported only inside the functions that need them (Kaplan–Meier,
+funnel limits).
 """
 
 from __future__ import annotations
@@ -11,21 +20,39 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from statsmodels.duration.survfunc import SurvfuncRight
-from statsmodels.stats.proportion import proportion_confint
+from scipy.special import ndtri, stdtrit
+
+
+def _z(alpha: float) -> float:
+    """The standard normal quantile ``z(1 − α/2)`` (1.959964 for α = 0.05)."""
+    return float(ndtri(1 - alpha / 2))
+
+
+def _wilson(k: np.ndarray, n: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson (1927) score interval, as statsmodels' ``proportion_confint(method="wilson")``.
+
+    With ``p = k/n`` and ``z = z(1 − α/2)``: centre ``(p + z²/2n) / (1 + z²/n)``,
+    half-width ``z·√(p(1−p)/n + z²/4n²) / (1 + z²/n)``; clipped to 0–1.
+    """
+    z = _z(alpha)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def wilson_ci(k: int, n: int, *, alpha: float = 0.05) -> list[float] | None:
     """Wilson score interval for a proportion ``k / n`` (Wilson 1927).
 
-    Returns ``[low, high]`` in 0–1, or ``None`` when ``n == 0``.  Computed by
-    ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
+    Returns ``[low, high]`` in 0–1, or ``None`` when ``n == 0``.  Equal to
+    ``statsmodels.stats.proportion.proportion_confint(method="wilson")`` (see the module
+    docstring for why it is written out).
     """
     if n <= 0:
         return None
-    low, high = proportion_confint(int(k), int(n), alpha=alpha, method="wilson")
-    return [float(max(0.0, low)), float(min(1.0, high))]
+    low, high = _wilson(np.float64(k), np.float64(n), alpha)
+    return [float(low), float(high)]
 
 
 def wilson_frame(
@@ -38,9 +65,7 @@ def wilson_frame(
     low = np.full(k_arr.shape, np.nan)
     high = np.full(k_arr.shape, np.nan)
     if ok.any():
-        lo, hi = proportion_confint(k_arr[ok], n_arr[ok], alpha=alpha, method="wilson")
-        low[ok] = np.clip(lo, 0.0, 1.0)
-        high[ok] = np.clip(hi, 0.0, 1.0)
+        low[ok], high[ok] = _wilson(k_arr[ok], n_arr[ok], alpha)
     return pd.Series(low, index=k.index), pd.Series(high, index=k.index)
 
 
@@ -53,7 +78,7 @@ def mean_ci(
     """
     if n < 2 or mean is None or sd is None or math.isnan(sd) or math.isnan(mean):
         return None
-    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(stdtrit(n - 1, 1 - alpha / 2)) * sd / math.sqrt(n)
     return [mean - half, mean + half]
 
 
@@ -63,7 +88,7 @@ def mean_ci_frame(
     """Vectorised :func:`mean_ci`: ``(low, high)`` series, NaN where ``n < 2``."""
     n_arr = np.asarray(n, dtype="float64")
     df = np.where(n_arr >= 2, n_arr - 1, np.nan)
-    half = sps.t.ppf(1 - alpha / 2, df) * np.asarray(sd, dtype="float64") / np.sqrt(n_arr)
+    half = stdtrit(df, 1 - alpha / 2) * np.asarray(sd, dtype="float64") / np.sqrt(n_arr)
     m = np.asarray(mean, dtype="float64")
     return pd.Series(m - half, index=mean.index), pd.Series(m + half, index=mean.index)
 
@@ -91,6 +116,8 @@ def funnel_limits(
 
 
 def _binomial_limit(p0: float, n: np.ndarray, p: float) -> np.ndarray:
+    from scipy import stats as sps  # only the practice review's funnels need it
+
     n = np.maximum(n, 1)
     r = sps.binom.ppf(p, n, p0)
     f_r = sps.binom.cdf(r, n, p0)
@@ -111,6 +138,8 @@ def km_retention(durations: Sequence[float], ended: Sequence[bool]) -> pd.DataFr
     Returns columns ``sessions`` (0, then each event time), ``retained`` (0–1),
     ``low``, ``high`` and ``at_risk``.
     """
+    from statsmodels.duration.survfunc import SurvfuncRight  # imports scipy.stats: lazily
+
     d = np.asarray(durations, dtype="float64")
     e = np.asarray(ended, dtype="int64")
     if d.size == 0:
@@ -139,7 +168,7 @@ def km_retention(durations: Sequence[float], ended: Sequence[bool]) -> pd.DataFr
 def _loglog_band(
     surv: np.ndarray, se: np.ndarray, *, alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    z = float(sps.norm.ppf(1 - alpha / 2))
+    z = _z(alpha)
     s = np.clip(np.asarray(surv, dtype="float64"), 1e-12, 1 - 1e-12)
     theta = np.log(-np.log(s))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -47,6 +47,7 @@ from supervision.caseload import Caseload
 from supervision.errors import ConfigError
 from supervision.measures import default_registry
 from supervision.outcomes import (
+    RECOVERY_COLUMNS,
     category_summary,
     episode_outcomes,
     episode_phq9_gad7,
@@ -159,11 +160,97 @@ def test_by_therapist_and_termination(cl: Caseload) -> None:
     t = outcome_summary(cl, "phq9", by="therapist_id").set_index("therapist_id")
     assert t.loc["T1", "reliable_improvement_rate"] == pytest.approx(2 / 3)
     assert t.loc["T2", "reliable_deterioration"] == 1
+    raw = outcome_summary(cl, "phq9", by="termination").set_index("termination")
+    assert raw.loc["completed", "paired"] == 3 and raw.loc["ongoing", "paired"] == 1
+    assert raw.loc["completed", "reliable_improvement_rate"] == pytest.approx(1 / 3)
+
+
+def test_by_termination_hides_small_endings(cl: Caseload) -> None:
+    """By ending at min_cell 5: completed (3 paired) and ongoing (1) are both 1..4, so both
+    are suppressed (two hidden: no complement needed); the other four endings have 0 paired
+    episodes, are shown as 0 with NaN rates."""
     b = outcomes_by_termination(cl, "phq9").set_index("termination")
-    assert b.loc["completed", "paired"] == 3 and b.loc["ongoing", "paired"] == 1
-    assert b.loc["completed", "reliable_improvement_rate"] == pytest.approx(1 / 3)
-    assert b.loc["dropout", "paired"] == 0 and math.isnan(b.loc["dropout", "recovery_rate"])
     assert len(b) == 6
+    assert b["suppressed"].to_dict() == {"completed": True, "client_ended": False,
+                                         "dropout": False, "external": False,
+                                         "therapist_ended": False, "ongoing": True}
+    assert b["recovery_suppressed"].tolist() == b["suppressed"].tolist()
+    hidden = b.loc[["completed", "ongoing"]].drop(columns=["suppressed", "recovery_suppressed"])
+    assert hidden.isna().all().all()
+    assert b.loc["dropout", "paired"] == 0 and math.isnan(b.loc["dropout", "recovery_rate"])
+
+
+def _ending_caseload(plan: list[tuple[str, int, float, float]]) -> Caseload:
+    """One therapist; for each ``(ending, copies, first, last)``, ``copies`` episodes with two
+    attended sessions a week apart scoring PHQ-9 ``first`` then ``last``."""
+    sessions, episodes = [], []
+    for ending, copies, first, last in plan:
+        for _ in range(copies):
+            eid = f"E{len(episodes):03d}"
+            episodes.append({"episode_id": eid, "client_id": f"C{eid}", "therapist_id": "T1",
+                             "start_date": D, "termination": ending})
+            sessions += [{"client_id": f"C{eid}", "therapist_id": "T1", "episode_id": eid,
+                          "session_date": D + dt.timedelta(days=7 * i), "phq9": score}
+                         for i, score in enumerate((first, last))]
+    return Caseload.from_frames(pd.DataFrame(sessions), pd.DataFrame(episodes),
+                                pd.DataFrame({"therapist_id": ["T1"]}))
+
+
+def test_by_termination_complementary_suppression() -> None:
+    """PHQ-9 (reliable change 6, caseness ≥ 10) by ending, worked by hand:
+
+    * completed: 5 × 15→5 (−10: reliable improvement; case → not: recovered, reliable
+      recovery) and 1 × 8→16 (+8: deterioration, not a case): paired 6, RI 5 (5/6),
+      RD 1, started clinical 5, recovered 5 (recovery_rate 5/5 = 1);
+    * client_ended: 5 × 12→12: paired 5, no change, started clinical 5, recovered 0;
+    * dropout: 2 × 15→14: paired 2.
+
+    At k = 5 drop-out (2) is suppressed; alone it would be the scope's paired total 13
+    minus 6 minus 5, so the smallest shown non-empty ending, client_ended (5 < 6), is
+    suppressed too.  Recovery: both hidden endings count as hidden, completed has 5 cases
+    → shown.  At k = 8 completed (6) and client_ended (5) are small as well: all hidden.
+    """
+    cl = _ending_caseload([("completed", 5, 15, 5), ("completed", 1, 8, 16),
+                           ("client_ended", 5, 12, 12), ("dropout", 2, 15, 14)])
+    b = outcomes_by_termination(cl, "phq9").set_index("termination")
+    assert b["suppressed"].tolist() == [False, True, True, False, False, False]
+    assert b["recovery_suppressed"].tolist() == [False, True, True, False, False, False]
+    c = b.loc["completed"]
+    assert (c["paired"], c["reliable_improvement"], c["reliable_deterioration"]) == (6, 5, 1)
+    assert c["reliable_improvement_rate"] == pytest.approx(5 / 6)
+    assert (c["started_clinical"], c["recovered"], c["recovery_rate"]) == (5, 5, 1.0)
+    assert c["reliable_recovery_rate"] == 1.0
+    for ending in ("client_ended", "dropout"):
+        assert b.loc[ending].drop(["suppressed", "recovery_suppressed"]).isna().all(), ending
+    assert b.loc["external", "paired"] == 0 and not b.loc["external", "suppressed"]
+    b8 = outcomes_by_termination(cl, "phq9", min_cell=8)
+    assert b8["suppressed"].tolist() == [True, True, True, False, False, False]
+    with pytest.raises(ConfigError, match="upward only"):
+        outcomes_by_termination(cl, "phq9", min_cell=3)
+
+
+def test_by_termination_recovery_withheld() -> None:
+    """Recovery withheld on its own, with its complement, worked by hand:
+
+    * completed: 5 × 15→5 and 1 × 8→16 (as above): paired 6, RI 5, started clinical 5;
+    * client_ended: 3 × 15→5 and 3 × 8→8: paired 6, RI 3 (3/6), started clinical 3,
+      recovered 3.
+
+    No ending has 1..4 paired episodes, so both are shown with their reliable-improvement
+    rates.  client_ended has 3 cases at the start: its recovery is withheld; alone, it
+    would be the scope's recovered total (8) minus completed's 5, so completed's recovery
+    (5 cases) is withheld too.
+    """
+    cl = _ending_caseload([("completed", 5, 15, 5), ("completed", 1, 8, 16),
+                           ("client_ended", 3, 15, 5), ("client_ended", 3, 8, 8)])
+    b = outcomes_by_termination(cl, "phq9").set_index("termination")
+    assert not b["suppressed"].any()
+    assert b["recovery_suppressed"].tolist() == [True, True, False, False, False, False]
+    assert b.loc["completed", "reliable_improvement_rate"] == pytest.approx(5 / 6)
+    assert b.loc["client_ended", "reliable_improvement_rate"] == 0.5
+    assert b.loc["client_ended", "paired"] == 6
+    rec = b.loc[["completed", "client_ended"], list(RECOVERY_COLUMNS)]
+    assert rec.isna().all().all()
 
 
 def test_jacobson_truax_with_sample_sd() -> None:

@@ -121,13 +121,55 @@ def test_zero_ended_gives_nan_rate() -> None:
     assert r["ended"] == 0 and pd.isna(r["dropout_rate"]) and pd.isna(r["intake_only_rate"])
 
 
-def test_dose_by_termination(cl: Caseload) -> None:
-    """completed [3]; dropout [1, 0] → median 0.5, q1 0.25, q3 0.75; external none (NaN)."""
+def test_dose_by_termination_hides_small_endings(cl: Caseload) -> None:
+    """The hand export: completed 1 episode, client_ended 1, dropout 2, ongoing 2 — all
+    1..4 at min_cell 5, so all four are suppressed (episodes and every figure NaN);
+    external and therapist_ended have none (0 episodes, NaN, not suppressed)."""
     d = dose_by_termination(cl).set_index("termination")
-    assert d.loc["completed", "median"] == 3
-    assert d.loc["dropout", ["episodes", "median", "q1", "q3", "mean"]].tolist() == [
-        2, 0.5, 0.25, 0.75, 0.5]
+    assert d["suppressed"].tolist() == [True, True, True, False, False, True]
+    hidden = d.loc[d["suppressed"]].drop(columns="suppressed")
+    assert hidden.isna().all().all()
     assert d.loc["external", "episodes"] == 0 and pd.isna(d.loc["external", "median"])
+    with pytest.raises(ConfigError, match="upward only"):
+        dose_by_termination(cl, min_cell=4)
+
+
+def _dose_caseload(plan: dict[str, list[int]]) -> Caseload:
+    """One therapist; per ending, one episode per entry attending that many sessions (an
+    episode with 0 attended has one no-show)."""
+    sessions, episodes = [], []
+    for ending, doses in plan.items():
+        for n in doses:
+            eid = f"E{len(episodes):03d}"
+            episodes.append({"episode_id": eid, "client_id": f"C{eid}", "therapist_id": "T1",
+                             "start_date": D, "termination": ending})
+            att = ["attended"] * n or ["no_show"]
+            sessions += [{"client_id": f"C{eid}", "therapist_id": "T1", "episode_id": eid,
+                          "session_date": _day(7 * i), "attendance": a}
+                         for i, a in enumerate(att)]
+    return Caseload.from_frames(pd.DataFrame(sessions), pd.DataFrame(episodes),
+                                pd.DataFrame({"therapist_id": ["T1"]}))
+
+
+def test_dose_by_termination() -> None:
+    """Quartiles by hand (linear interpolation at position p·(n − 1) of the sorted doses):
+
+    * completed [3, 5, 8, 10, 12, 20]: median (8 + 10)/2 = 9; q1 at 1.25 → 5 + .25·3 = 5.75;
+      q3 at 3.75 → 10 + .75·2 = 11.5; mean 58/6;
+    * dropout [0, 0, 1, 1, 2, 3, 4]: median 1; q1 at 1.5 → 0.5; q3 at 4.5 → 2.5; mean 11/7;
+    * client_ended [6, 7]: 2 episodes → suppressed at k = 5; alone it would follow from
+      the scope's 20 episodes (and 92 sessions) minus the shown endings, so the smallest
+      shown non-empty ending, external [2 × 5] (5 < 6 < 7), is suppressed too.
+    """
+    cl = _dose_caseload({"completed": [3, 5, 8, 10, 12, 20], "client_ended": [6, 7],
+                         "dropout": [0, 1, 1, 2, 4, 0, 3], "external": [2] * 5})
+    d = dose_by_termination(cl).set_index("termination")
+    assert d["suppressed"].tolist() == [False, True, False, True, False, False]
+    cols = ["episodes", "median", "q1", "q3", "mean"]
+    assert d.loc["completed", cols].tolist() == pytest.approx([6, 9, 5.75, 11.5, 58 / 6])
+    assert d.loc["dropout", cols].tolist() == pytest.approx([7, 1, 0.5, 2.5, 11 / 7])
+    assert d.loc[["client_ended", "external"], cols].isna().all().all()
+    assert d.loc["ongoing", "episodes"] == 0 and not d.loc["ongoing", "suppressed"]
 
 
 def test_retention(cl: Caseload) -> None:

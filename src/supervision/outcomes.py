@@ -44,6 +44,7 @@ from supervision import termination as term
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError
 from supervision.measures import Measure, Registry, default_registry
+from supervision.privacy import MIN_CELL, suppress_groups
 from supervision.schema import TERMINATION
 
 #: Jacobson & Truax (1991): a change is reliable when |RCI| exceeds this (two-sided 95%).
@@ -288,17 +289,66 @@ def summarise_outcomes(t: ir.Table, by: str | None) -> pd.DataFrame:
     return df.drop(columns="_assessed")
 
 
-def outcomes_by_termination(cl: Caseload, measure: str) -> pd.DataFrame:
-    """:func:`outcome_summary` by ending, one row per ending in ``TERMINATION`` order.
+_ENDING_COUNTS = ["paired", "reliable_improvement", "reliable_deterioration", "recovered",
+                  "reliable_recovery", "started_clinical"]
+#: What an ending's recovery figures are made of: withheld together (domain.md §8).
+RECOVERY_COLUMNS = (
+    "recovered", "reliable_recovery", "started_clinical", "recovery_rate", "recovery_rate_low",
+    "recovery_rate_high", "reliable_recovery_rate", "reliable_recovery_rate_low",
+    "reliable_recovery_rate_high",
+)
 
-    Endings without paired episodes have ``paired`` 0 and NaN rates.
+
+def outcomes_by_termination(
+    cl: Caseload, measure: str, *, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """:func:`outcome_summary` by ending, small endings suppressed (domain.md §8).
+
+    One row per ending in ``TERMINATION`` order; endings without paired episodes have
+    ``paired`` 0 and NaN rates.  Two levels of suppression, each with
+    :func:`supervision.privacy.suppress_groups` (complementary suppression included, since
+    the scope's own totals — paired, reliably improved, recovered ... — are published):
+
+    * an ending with 1 to ``min_cell`` − 1 **paired** episodes is ``suppressed``: its
+      ``paired``, every count and every rate NaN;
+    * an ending's recovery (``started_clinical``, ``recovered``, ``reliable_recovery`` and
+      their rates) is withheld, ``recovery_suppressed``, when the ending is suppressed or
+      1 to ``min_cell`` − 1 of its episodes started in the clinical range (the recovery
+      denominator).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``termination, paired, suppressed, recovery_suppressed``, the counts and the rates
+        of :func:`outcome_summary` (counts as float, NaN where suppressed).
     """
     df = outcome_summary(cl, measure, by="termination")
     out = pd.DataFrame({"termination": list(TERMINATION)}).merge(df, on="termination", how="left")
-    counts = ["paired", "reliable_improvement", "reliable_deterioration", "recovered",
-              "reliable_recovery", "started_clinical"]
-    out[counts] = out[counts].fillna(0).astype("int64")
-    return out
+    out[_ENDING_COUNTS] = out[_ENDING_COUNTS].fillna(0).astype("int64")
+    return _suppress_endings(out, min_cell=min_cell)
+
+
+def _suppress_endings(df: pd.DataFrame, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """The two-level suppression of :func:`outcomes_by_termination` on its unsuppressed rows.
+
+    The recovery level runs :func:`~supervision.privacy.suppress_groups` on
+    ``started_clinical`` with every already suppressed ending counted as a small cell
+    (it is hidden either way), so that its complement rule also sees those endings: a
+    single ending with recovery withheld would otherwise be revealed as the scope's
+    recovered total minus the shown endings.
+    """
+    out = suppress_groups(df, count_col="paired", min_cell=min_cell, keys=["termination"])
+    hidden_as_small = out["started_clinical"].where(~out["suppressed"], 1)
+    rec = suppress_groups(
+        pd.DataFrame({"termination": out["termination"], "started_clinical": hidden_as_small}),
+        count_col="started_clinical", min_cell=min_cell, keys=["termination"], rate_cols=[],
+    )["suppressed"].to_numpy()
+    for c in RECOVERY_COLUMNS:
+        out[c] = out[c].astype("float64").where(~rec)
+    out["recovery_suppressed"] = rec
+    rest = [c for c in out if c not in ("termination", "paired", "suppressed",
+                                        "recovery_suppressed")]
+    return out[["termination", "paired", "suppressed", "recovery_suppressed", *rest]]
 
 
 def episode_categories(cl: Caseload, measure: str) -> ir.Table:
@@ -392,7 +442,8 @@ def jacobson_truax(
 
 
 __all__ = [
-    "CATEGORIES", "OUTCOME_COLUMNS", "PAIRED", "RCI_CRITICAL", "category_summary",
-    "episode_categories", "episode_outcomes", "episode_phq9_gad7", "jacobson_truax",
-    "outcome_summary", "outcomes_by_termination", "per_episode", "summarise_outcomes",
+    "CATEGORIES", "OUTCOME_COLUMNS", "PAIRED", "RCI_CRITICAL", "RECOVERY_COLUMNS",
+    "category_summary", "episode_categories", "episode_outcomes", "episode_phq9_gad7",
+    "jacobson_truax", "outcome_summary", "outcomes_by_termination", "per_episode",
+    "summarise_outcomes",
 ]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError
+from supervision.privacy import MIN_CELL, suppress_groups
 from supervision.schema import ENDED, TERMINATION
 from supervision.stats import km_retention, wilson_frame
 
@@ -121,15 +122,21 @@ def summarise_termination(t: ir.Table, by: str | None) -> pd.DataFrame:
     return df[cols]
 
 
-def dose_by_termination(cl: Caseload) -> pd.DataFrame:
+def dose_by_termination(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Attended sessions per episode by ending: median, quartiles and mean.
+
+    An ending with 1 to ``min_cell`` − 1 episodes is suppressed (domain.md §8) with
+    :func:`supervision.privacy.suppress_groups`, complementary suppression included: the
+    scope's episodes and ``sessions_attended`` are published, so with one ending hidden
+    its size and its mean (= its sessions / its episodes) would follow by subtraction.
 
     Returns
     -------
     pandas.DataFrame
-        ``termination, episodes, median, q1, q3, mean``, one row per ending in the
-        order of :data:`supervision.schema.TERMINATION` (0 episodes and NaN when none).
-        Quartiles are exact (continuous, as numpy's default "linear" method).
+        ``termination, episodes, suppressed, median, q1, q3, mean``, one row per ending in
+        the order of :data:`supervision.schema.TERMINATION` (0 episodes and NaN when none;
+        ``episodes`` and every figure NaN when suppressed).  Quartiles are exact
+        (continuous, as numpy's default "linear" method).
     """
     t = episode_termination(cl)
     a = t.attended_sessions
@@ -141,7 +148,8 @@ def dose_by_termination(cl: Caseload) -> pd.DataFrame:
     out["episodes"] = out["episodes"].fillna(0).astype("int64")
     for c in ("median", "q1", "q3", "mean"):
         out[c] = pd.to_numeric(out[c]).astype("float64")
-    return out
+    out = suppress_groups(out, count_col="episodes", min_cell=min_cell, keys=["termination"])
+    return out[["termination", "episodes", "suppressed", "median", "q1", "q3", "mean"]]
 
 
 def retention(cl: Caseload) -> pd.DataFrame:

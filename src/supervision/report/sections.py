@@ -282,14 +282,19 @@ def termination_section(
             None
             if single is None
             else vt.outcome_by_ending_figure(
-                outcomes.outcomes_by_termination(cur, single), gather.measure_name(cur, single),
+                outcomes.outcomes_by_termination(cur, single, min_cell=min_cell),
+                gather.measure_name(cur, single),
                 min_cell=min_cell,
             )
         ),
         "No episodes with two or more outcome scores in this quarter.",
     )
     add_figure(
-        sec, lambda: vt.dose_figure(termination.dose_by_termination(cur), min_cell=min_cell), empty
+        sec,
+        lambda: vt.dose_figure(
+            termination.dose_by_termination(cur, min_cell=min_cell), min_cell=min_cell
+        ),
+        empty,
     )
     add_figure(sec, lambda: vt.retention_figure(curves), empty)
     return sec

@@ -221,7 +221,7 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
                 None
                 if o_key is None
                 else vt.outcome_by_ending_figure(
-                    outcomes.outcomes_by_termination(v.current, o_key),
+                    outcomes.outcomes_by_termination(v.current, o_key, min_cell=v.min_cell),
                     gather.measure_name(v.current, o_key),
                     min_cell=v.min_cell,
                 )
@@ -231,7 +231,10 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
         v.panel(
             "dose",
             "Sessions attended by ending",
-            lambda: vt.dose_figure(termination.dose_by_termination(v.current), min_cell=v.min_cell),
+            lambda: vt.dose_figure(
+                termination.dose_by_termination(v.current, min_cell=v.min_cell),
+                min_cell=v.min_cell,
+            ),
             empty,
         ),
         v.panel(

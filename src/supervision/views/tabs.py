@@ -213,7 +213,7 @@ def termination_tab(v: View) -> list[widgets.Widget]:
                 None
                 if o_key is None
                 else vt.outcome_by_ending_figure(
-                    outcomes.outcomes_by_termination(v.own, o_key_single),
+                    outcomes.outcomes_by_termination(v.own, o_key_single, min_cell=v.min_cell),
                     measure_name(v.own, o_key_single),
                     min_cell=v.min_cell,
                 )
@@ -223,7 +223,9 @@ def termination_tab(v: View) -> list[widgets.Widget]:
         v.panel(
             "dose",
             "Sessions attended by ending",
-            lambda: vt.dose_figure(termination.dose_by_termination(v.own), min_cell=v.min_cell),
+            lambda: vt.dose_figure(
+                termination.dose_by_termination(v.own, min_cell=v.min_cell), min_cell=v.min_cell
+            ),
             "No episodes in this range.",
         ),
         v.panel(

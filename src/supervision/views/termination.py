@@ -66,6 +66,17 @@ def _small(n: pd.Series, min_cell: int) -> pd.Series:
     return (n > 0) & (n < min_cell)
 
 
+def _hidden(d: pd.DataFrame, count: str, min_cell: int, flag: str = "suppressed") -> pd.Series:
+    """Groups the metrics layer suppressed (``flag``) and, as a defensive check, any group of
+    1 to ``min_cell`` − 1 in ``count`` that reached the view unsuppressed."""
+    sup = (
+        d[flag].astype("boolean").fillna(False).astype(bool)
+        if flag in d
+        else pd.Series(False, index=d.index)
+    )
+    return sup | _small(d[count], min_cell)
+
+
 def _small_marks(fig: go.Figure, at: list[str], min_cell: int, *, horizontal: bool) -> None:
     """A "<k" text mark in place of each suppressed group's figure."""
     if not at:
@@ -90,24 +101,27 @@ def outcome_by_ending_figure(
 ) -> go.Figure | None:
     """Reliable improvement and recovery rates by ending (``outcomes.outcomes_by_termination``).
 
-    An ending with 1 to ``min_cell`` − 1 paired episodes shows "<k" and no rates; recovery is
-    likewise withheld where fewer than ``min_cell`` episodes started as cases (domain.md §8).
+    Draws what the metrics layer returned: a ``suppressed`` ending shows "<k" and no rates,
+    and recovery is not drawn where ``recovery_suppressed`` (domain.md §8).  As a defensive
+    check an ending of 1 to ``min_cell`` − 1 paired episodes (or episodes starting as cases,
+    for recovery) is hidden likewise.  When every ending with episodes is hidden, the
+    figure holds only the "<k" marks.
     """
-    if df is None or df.empty or int(df["paired"].fillna(0).sum()) == 0:
+    if df is None or df.empty:
         return None
-    d = df[df["paired"].fillna(0) > 0].copy()
-    small = _small(d["paired"], min_cell)
-    if small.all():
+    hidden = _hidden(df, "paired", min_cell)
+    d = df[(df["paired"].fillna(0) > 0) | hidden].copy()
+    if d.empty:
         return None
-    for col in ("reliable_improvement_rate", "reliable_improvement_rate_low",
-                "reliable_improvement_rate_high"):
-        if col in d:
-            d[col] = d[col].where(~small)
+    small = _hidden(d, "paired", min_cell)
+    no_rec = small
     if "started_clinical" in d:
-        no_rec = small | _small(d["started_clinical"], min_cell)
-        for col in ("recovery_rate", "recovery_rate_low", "recovery_rate_high"):
-            if col in d:
-                d[col] = d[col].where(~no_rec)
+        no_rec = small | _hidden(d, "started_clinical", min_cell, "recovery_suppressed")
+    withheld = {"reliable_improvement_rate": small, "recovery_rate": no_rec}
+    for col, mask in withheld.items():
+        for c in (col, f"{col}_low", f"{col}_high"):
+            if c in d:
+                d[c] = d[c].where(~mask)
     labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]
     fig = go.Figure()
     for col, name, colour, noun in (
@@ -138,10 +152,10 @@ def outcome_by_ending_figure(
                 },
                 hovertext=[
                     f"{lab}: {name.lower()} "
-                    + ("not shown (privacy)" if is_missing(r)
-                       else rate_text(r, a, b, k, noun))
-                    for lab, r, a, b, k in zip(
+                    + ("not shown (privacy)" if w else rate_text(r, a, b, k, noun))
+                    for lab, w, r, a, b, k in zip(
                         labels,
+                        withheld[col],
                         d[col],
                         lo if lo is not None else d[col],
                         hi if hi is not None else d[col],
@@ -152,8 +166,9 @@ def outcome_by_ending_figure(
                 hoverinfo="text",
             )
         )
-    _small_marks(fig, [lab for lab, sm in zip(labels, small, strict=True) if sm], min_cell,
-                 horizontal=False)
+    _small_marks(
+        fig, [lab for lab, sm in zip(labels, small, strict=True) if sm], min_cell, horizontal=False
+    )
     style(fig, f"Outcome by ending ({esc(measure_name)}), with 95% intervals", height=360)
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title_text="rate")
@@ -163,14 +178,17 @@ def outcome_by_ending_figure(
 def dose_figure(df: pd.DataFrame, *, min_cell: int = 5) -> go.Figure | None:
     """Sessions attended by ending: median and interquartile range (``dose_by_termination``).
 
-    An ending with 1 to ``min_cell`` − 1 episodes shows "<k" and no median (domain.md §8).
+    A ``suppressed`` ending (and, as a defensive check, one of 1 to ``min_cell`` − 1
+    episodes) shows "<k" and no median (domain.md §8); when every ending with episodes is
+    hidden, the figure holds only the "<k" marks.
     """
-    if df is None or df.empty or int(df["episodes"].fillna(0).sum()) == 0:
+    if df is None or df.empty:
         return None
-    d = df[df["episodes"].fillna(0) > 0]
-    small = _small(d["episodes"], min_cell)
-    if small.all():
+    hidden_all = _hidden(df, "episodes", min_cell)
+    d = df[(df["episodes"].fillna(0) > 0) | hidden_all]
+    if d.empty:
         return None
+    small = _hidden(d, "episodes", min_cell)
     hidden = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d.loc[small, "termination"]]
     d = d[~small]
     labels = [TERMINATION_LABELS.get(str(t), esc(t)) for t in d["termination"]]

@@ -124,17 +124,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     caseload = _open_caseload(args)
-    from supervision.metrics import compute_metrics, metrics_to_csv, metrics_to_json
+    from supervision.metrics import compute_metrics, metrics_json_bytes, metrics_to_csv
 
     result = compute_metrics(
         caseload, therapist=args.therapist, since=args.since, until=args.until,
         min_cell=args.min_cell,
     )
-    text = metrics_to_csv(result) if args.format == "csv" else metrics_to_json(result)
+    if args.format == "csv":
+        data = (metrics_to_csv(result) + "\n").encode("utf-8")
+    else:  # bytes straight from orjson: a national export's JSON is 100+ MB, held once
+        data = metrics_json_bytes(result)
+    del result
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        Path(args.out).write_bytes(data)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0
 
 

@@ -381,10 +381,15 @@ def metrics_to_json(result: dict[str, Any]) -> str:
     command, orjson about 0.1 s.  Same keys, order and float text (shortest round-trip);
     a NaN, which strict JSON has no literal for, is refused rather than written.
     """
+    return metrics_json_bytes(result).decode("utf-8")
+
+
+def metrics_json_bytes(result: dict[str, Any]) -> bytes:
+    """:func:`metrics_to_json` as UTF-8 bytes ending in a newline (what the command writes)."""
     import orjson
 
     _no_nan(result)
-    return orjson.dumps(result, option=orjson.OPT_INDENT_2).decode("utf-8")
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def _no_nan(v: Any) -> None:
@@ -421,4 +426,4 @@ def metrics_to_csv(result: dict[str, Any]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-__all__ = ["NOTE", "compute_metrics", "metrics_to_csv", "metrics_to_json"]
+__all__ = ["NOTE", "compute_metrics", "metrics_json_bytes", "metrics_to_csv", "metrics_to_json"]

@@ -20,14 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-
 from supervision import schema
 from supervision.caseload import Caseload
 from supervision.errors import ExportError, IdentifierError, Problem
 from supervision.io import identifiers
 from supervision.io.mapping import load_mapping, norm_name
 from supervision.io.progress import Progress, human_bytes
+from supervision.io.scratch import memory_backend
 from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
 from supervision.io.stage import EPISODE_EXTRA, THERAPIST_EXTRA, Staged, assign_columns, stage
 from supervision.io.validate import Context, episode_key, validate
@@ -65,7 +64,8 @@ def load_export(
         Print a line per step to standard error and, while a long statement runs, its
         progress (:mod:`supervision.io.progress`).
     con
-        An Ibis DuckDB backend to load into (default: a new in-memory one).
+        An Ibis DuckDB backend to load into (default: a new in-memory one with a memory
+        limit and a private spill folder, :func:`~supervision.io.scratch.memory_backend`).
 
     Returns
     -------
@@ -84,7 +84,7 @@ def load_export(
     say = Progress(progress)
     registry = measures if isinstance(measures, Registry) else load_registry(measures)
     emap = load_mapping(mapping, registry)
-    con = con or ibis.duckdb.connect()
+    con = con or memory_backend()
     db: duckdb.DuckDBPyConnection = con.con
     db.execute("SET enable_progress_bar = false")  # our own progress lines, or none
     src = Path(path)

@@ -26,11 +26,10 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ibis
-
 from supervision import schema
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError
+from supervision.io.scratch import memory_backend
 
 if TYPE_CHECKING:
     from supervision.measures import Registry
@@ -104,7 +103,7 @@ def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"the prepared caseload {path} is missing (was the server stopped?)")
-    con = ibis.duckdb.connect()
+    con = memory_backend()
     con.raw_sql(f"ATTACH {_quote_path(path)} AS {ALIAS} (READ_ONLY)")
     rows = con.con.execute(f"SELECT key, value FROM {ALIAS}.load_info").fetchall()
     info = dict(rows)

@@ -11,7 +11,9 @@ the last line on stderr, one JSON object of inner timings in seconds:
             ``compute_s`` (median over ``FILTER_REPEATS`` changes of therapist and date range:
             the summaries alone, :func:`supervisor_summaries`; ``compute_cpu_s`` their CPU
             time, all threads); ``refresh_s`` (the same changes
-            through ``SupervisorApp.refresh``: summaries plus figures and widgets).
+            through ``SupervisorApp.refresh``: summaries plus figures and widgets);
+            ``therapist_s`` / ``therapist_cpu_s`` (another therapist, same dates: the
+            window's practice figures are then already computed, as in the dashboard).
 
 The parent (``run.py``) measures the wall time and peak RSS of the whole process around this.
 """
@@ -86,7 +88,7 @@ def supervisor_summaries(cl: Any, therapist_id: str, since: dt.date, until: dt.d
     from supervision.views import gather
 
     own = cl.scoped(therapist_id=therapist_id, since=since, until=until).materialised()
-    practice = gather.practice_aggregates(cl.scoped(since=since, until=until).materialised())
+    practice = gather.practice_for(cl, since, until)  # once per window, as the dashboard
     key = practice.get("alliance_key")
     gather.headline(own, alliance_key=key, outcome_key=practice.get("outcome_key"))
     if key:
@@ -126,10 +128,17 @@ def task_filter(path: str) -> dict[str, float]:
     changes = _filters(cl)
     summaries = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in changes]
     refresh = [_app_change(app, *c) for c in changes]
+    # therapist only, same dates: the practice figures of the window are already computed
+    _, since, until = changes[-1]
+    ids = cl.therapist_ids()
+    others = [(ids[(11 * i + 3) % len(ids)], since, until) for i in range(len(changes))]
+    alone = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in others]
     return {"load_s": load, "first_s": build + first,
             "compute_s": statistics.median(w for w, _ in summaries[1:]),
             "compute_cpu_s": statistics.median(c for _, c in summaries[1:]),
-            "refresh_s": statistics.median(refresh[1:])}
+            "refresh_s": statistics.median(refresh[1:]),
+            "therapist_s": statistics.median(w for w, _ in alone[1:]),
+            "therapist_cpu_s": statistics.median(c for _, c in alone[1:])}
 
 
 TASKS: dict[str, Callable[[str], dict[str, float]]] = {

@@ -22,7 +22,6 @@ The peak RSS is that of the Voilà server and all its kernels together (psutil, 
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import statistics
@@ -161,6 +160,7 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"plots": plots, "runs": repeat, "prepare_s": prepare_s, "empty_s": statistics.median(empty),
+    return {"plots": plots, "runs": repeat, "prepare_s": prepare_s,
+            "empty_s": statistics.median(empty),
             "supervisor_s": statistics.median(sup), "rss_mib": rss.peak / 2**20,
             "empty_samples": empty, "supervisor_samples": sup}

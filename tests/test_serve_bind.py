@@ -10,7 +10,6 @@ token must never appear on a process's command line (``ps``) or in a kernel's en
 from __future__ import annotations
 
 import http.cookiejar
-import importlib.util
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import e2e_conftest
 
 from supervision import serve as sv
 from supervision.errors import ConfigError
@@ -164,16 +164,6 @@ def test_weak_token_is_refused_before_anything_starts() -> None:
 
 
 # ------------------------------------------------------------------ live servers
-def _e2e() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "_supervision_e2e_conftest_bind", ROOT / "tests" / "e2e" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -287,7 +277,7 @@ def test_token_on_loopback_guards_page_kernel_and_websocket(
 ) -> None:
     pytest.importorskip("websocket")
     monkeypatch.setenv(sv.TOKEN_VAR, TOKEN)
-    server = _e2e().Server(DEMO, notebooks=1)
+    server = e2e_conftest().Server(DEMO, notebooks=1)
     try:
         _assert_token_enforced(server, "supervisor.ipynb")
         text = server.log.read_text(errors="replace")
@@ -304,7 +294,7 @@ def test_token_file_on_every_interface(tmp_path: Path, monkeypatch: pytest.Monke
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
-    server = _e2e().Server(DEMO, "--ip", "0.0.0.0", "--token-file", str(token_file),
+    server = e2e_conftest().Server(DEMO, "--ip", "0.0.0.0", "--token-file", str(token_file),
                            "--therapist", "T01")
     try:
         _assert_token_enforced(server, "therapist.ipynb")

@@ -6,7 +6,6 @@ so these tests start ``supervision serve`` exactly as the browser tests do.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import time
@@ -16,20 +15,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from e2e_support import e2e_conftest  # noqa: F401  (re-exported to the adversarial tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
 KERNEL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def e2e_conftest() -> Any:
-    """The e2e conftest module (Server, CHROMIUM, CHROMIUM_ARGS, HOSTILE)."""
-    spec = importlib.util.spec_from_file_location(
-        "_supervision_e2e_conftest", ROOT / "tests" / "e2e" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fetch(url: str, timeout: float = 120.0) -> tuple[int, str]:

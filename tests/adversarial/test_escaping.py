@@ -9,12 +9,14 @@ create exists, and the payload text is visible as text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from _server import e2e_conftest
+from e2e_support import write_hostile_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -33,29 +35,18 @@ INJECTED = ("img[src='x'], img[src='y'], svg[onload], iframe[srcdoc], a[href^='j
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from supervision.demo import write_demo
+    def swap(tables: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
+        ids = sorted(tables["therapists"]["therapist_id"])[: len(PAYLOADS)]
+        episodes = list(tables["episodes"]["episode_id"][:4])
+        clients = list(tables["episodes"]["client_id"][:4])
+        return {
+            "therapist_id": dict(zip(ids, PAYLOADS, strict=True)),
+            "episode_id": {e: f"{e}<img src=x onerror=window.__xss=8>" for e in episodes},
+            "client_id": {c: f"<script>window.__xss=9</script>{c}" for c in clients},
+        }
 
     out = tmp_path_factory.mktemp("escaping") / "hostile"
-    write_demo(out, episodes=60, seed=4)
-    t = {n: pd.read_csv(out / f"{n}.csv", dtype=str, keep_default_na=False)
-         for n in ("sessions", "episodes", "therapists")}
-    ids = sorted(t["therapists"]["therapist_id"])[: len(PAYLOADS)]
-    swap = dict(zip(ids, PAYLOADS, strict=True))
-    episodes = list(t["episodes"]["episode_id"][:4])
-    clients = list(t["episodes"]["client_id"][:4])
-    for df in t.values():
-        df.replace({"therapist_id": swap}, inplace=True)
-        if "episode_id" in df:
-            df.replace({"episode_id": {e: f"{e}<img src=x onerror=window.__xss=8>"
-                                       for e in episodes}}, inplace=True)
-        if "client_id" in df:
-            df.replace({"client_id": {c: f"<script>window.__xss=9</script>{c}"
-                                      for c in clients}}, inplace=True)
-    teams = t["therapists"]["team"]
-    t["therapists"]["team"] = [TEAM_PAYLOADS[i % len(TEAM_PAYLOADS)] for i in range(len(teams))]
-    for n, df in t.items():
-        df.to_csv(out / f"{n}.csv", index=False)
-    return out
+    return write_hostile_demo(out, episodes=60, seed=4, swap=swap, teams=TEAM_PAYLOADS)
 
 
 def _visit_every_tab(browser: Any, url: str) -> str:

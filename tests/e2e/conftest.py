@@ -15,11 +15,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported)
+from e2e_support import write_hostile_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -108,24 +110,15 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def hostile_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo whose first therapist and one episode carry an HTML-injection id."""
-    import pandas as pd
 
-    from supervision.demo import write_demo
+    def swap(tables: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        first = sorted(tables["therapists"]["therapist_id"])[0]
+        episodes = tables["episodes"]
+        episode = episodes.loc[episodes["therapist_id"] == first, "episode_id"].iloc[0]
+        return {"therapist_id": {first: HOSTILE}, "episode_id": {episode: HOSTILE + " E"}}
 
     out = tmp_path_factory.mktemp("e2e") / "hostile"
-    write_demo(out, episodes=80, seed=3)
-    tables = {n: pd.read_csv(out / f"{n}.csv", dtype=str, keep_default_na=False)
-              for n in ("sessions", "episodes", "therapists")}
-    first = sorted(tables["therapists"]["therapist_id"])[0]
-    episode = tables["episodes"].loc[tables["episodes"]["therapist_id"] == first,
-                                     "episode_id"].iloc[0]
-    for df in tables.values():
-        df.replace({"therapist_id": {first: HOSTILE}}, inplace=True)
-        if "episode_id" in df:
-            df.replace({"episode_id": {episode: HOSTILE + " E"}}, inplace=True)
-    for n, df in tables.items():
-        df.to_csv(out / f"{n}.csv", index=False)
-    return out
+    return write_hostile_demo(out, episodes=80, seed=3, swap=swap)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,10 @@ string in each figure's JSON is scanned for an episode count (``n = N``, ``n=N``
 ``n = N episodes``, ``n = N paired episodes``, ``n = N episodes starting as cases``): N must
 be 0 or at least k.  Counts of other things (ruptures, ended episodes within a shown group)
 are not group sizes and are not checked.  Checked by hand that it fails when a protection is
-removed: with ``views.termination._small`` always False it fails on "dose by ending" (a group
-of 1); with ``neurotype.suppress_groups`` a no-op it fails on "neurotype rates" ([1, 1]).
+removed: with the endings' suppression in the metrics layer (``suppress_groups`` in
+``outcomes`` and ``termination``) a no-op *and* ``views.termination._small`` always False it
+fails on "dose by ending" (a group of 1) — either one alone still protects the figures; with
+``neurotype.suppress_groups`` a no-op it fails on "neurotype rates" ([1, 1]).
 """
 
 from __future__ import annotations
@@ -62,14 +64,15 @@ def _figures(cl: Caseload, k: int) -> dict[str, Any]:
     figs = {
         "neurotype rates": vn.group_rates_figure(groups, min_cell=k),
         "neurotype alliance": vn.group_alliance_figure(groups, min_cell=k),
-        "dose by ending": vt.dose_figure(termination.dose_by_termination(cl), min_cell=k),
+        "dose by ending": vt.dose_figure(termination.dose_by_termination(cl, min_cell=k),
+                                         min_cell=k),
     }
     grid = neurotype.tag_grid(cl, min_cell=k)
     if not grid.empty:
         figs["tag grid"] = vn.tag_heatmap_figure(grid, min_cell=k)
     if "phq9" in cl.measures_present("outcome"):
         figs["outcome by ending"] = vt.outcome_by_ending_figure(
-            outcomes.outcomes_by_termination(cl, "phq9"), "PHQ-9", min_cell=k)
+            outcomes.outcomes_by_termination(cl, "phq9", min_cell=k), "PHQ-9", min_cell=k)
     return figs
 
 

@@ -312,7 +312,7 @@ def test_supervisor_page_over_db_in_chromium(
 ) -> None:
     """The supervisor page served with ``--db`` (password from PGPASSWORD, not the URL)
     shows the same headline text as the page served from the export, and no credential."""
-    from test_serve_bind import _e2e
+    from e2e_support import e2e_conftest as _e2e
 
     e2e = _e2e()
     url = warehouse.replace(f":{pg_server.password}@", "@")
@@ -344,7 +344,8 @@ def test_live_therapist_kernels_hold_no_credential(
     """``serve --db URL --therapist T01`` with the password in the URL *and* in PGPASSWORD:
     the running kernels' environments (read from /proc) hold neither, nor the URL, nor any
     ``PG*`` variable; the page renders that therapist's dashboard."""
-    from test_serve_bind import _descendants, _e2e
+    from e2e_support import e2e_conftest as _e2e
+    from test_serve_bind import _descendants
 
     e2e = _e2e()
     monkeypatch.setenv("PGPASSWORD", pg_server.password)

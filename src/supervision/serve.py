@@ -310,7 +310,7 @@ def _save_prepared(full: Caseload, folder: Path) -> Path:
     from supervision.io.prepared import save_prepared
     from supervision.views import gather
 
-    folder.mkdir(mode=0o700)
+    folder.mkdir(mode=0o700, parents=True)
     lo, hi = gather.date_span(full)
     name = gather.practice_name(lo, hi)
     aggregates = {name: gather.practice_for(full, lo, hi)}

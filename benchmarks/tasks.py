@@ -98,15 +98,20 @@ def supervisor_summaries(cl: Any, therapist_id: str, since: dt.date, until: dt.d
             alliance.subscales_by_session(own, "wai_sr")
 
 
-def _filters(cl: Any) -> list[tuple[str, dt.date, dt.date]]:
-    """One (therapist, one-year window) per repeat; windows end a month apart (no cache hits)."""
+def _filters(cl: Any, shift: int = 0) -> list[tuple[str, dt.date, dt.date]]:
+    """One (therapist, one-year window) per repeat; windows end a month apart (no cache hits).
+
+    ``shift`` moves every window ``shift`` days earlier, so that two series of changes in one
+    process never meet a window the other has already computed (the practice figures of a
+    window are kept once computed, as in the dashboard).
+    """
     s = cl.sessions
     last = s.aggregate(s.session_date.max().name("d")).execute()["d"].iloc[0]
     last = last.date() if hasattr(last, "date") else last
     ids = cl.therapist_ids()
     out = []
     for i in range(FILTER_REPEATS + 1):
-        until = last - dt.timedelta(days=30 * i)
+        until = last - dt.timedelta(days=30 * i + shift)
         out.append((ids[(7 * i) % len(ids)], until - dt.timedelta(days=365), until))
     return out
 
@@ -127,7 +132,7 @@ def task_filter(path: str) -> dict[str, float]:
     _, first = _timed(app.refresh)
     changes = _filters(cl)
     summaries = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in changes]
-    refresh = [_app_change(app, *c) for c in changes]
+    refresh = [_app_change(app, *c) for c in _filters(cl, shift=15)]
     # therapist only, same dates: the practice figures of the window are already computed
     _, since, until = changes[-1]
     ids = cl.therapist_ids()

@@ -128,6 +128,8 @@ def test_identifier_values_are_refused_in_every_table(tmp_path: Path, table, val
     ("client_id", "sw1a1aa", "a UK postcode"),
     ("therapist_id", "943 476 5919", "an NHS number"),
     ("episode_id", "9434765919", "an NHS number"),
+    ("client_id", "14/03/1987", "a date of birth"),
+    ("episode_id", "1987-03-14", "a date of birth"),
     ("team", "jo@clinic.org", "an e-mail address"),
 ])
 def test_identifier_values_in_canonical_columns(tmp_path: Path, col, value, kind) -> None:

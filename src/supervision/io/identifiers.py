@@ -16,8 +16,9 @@ Two checks, run after the mapping's ``[drop]`` and before anything else is valid
 2. **Values**, in SQL over the whole table: e-mail addresses and phone numbers (10–15
    digits, written with a leading ``+``/``0``/``(`` or with separators: ``+44 7700
    900123``, ``07700 900123``, ``(555) 123-4567``), also inside free text, in any column;
-   and UK postcodes or
-   NHS-number-shaped values (10 digits, optionally 3-3-4) in id columns.  ISO dates have 8
+   and UK postcodes,
+   NHS-number-shaped values (10 digits, optionally 3-3-4) or a bare date (``14/03/1987``,
+   ``1987-03-14``: a date of birth used as an id) in id columns.  ISO dates have 8
    digits and scores a few, so they never look like phone numbers.
 
 Every offending column is reported with the first row where it happens, never the value.
@@ -51,6 +52,8 @@ PHONE_RE = r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"
 POSTCODE_RE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
 NHS_RE = r"[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
 _DATE_IN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]"
+DATE_ID_RE = (r"[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}"
+              r"|[0-9]{1,2}[\-/.][0-9]{1,2}[\-/.]([0-9]{2}|[0-9]{4})")
 
 
 def name_words(name: str) -> list[str]:
@@ -113,6 +116,8 @@ def value_checks(v: str, *, id_column: bool) -> list[tuple[str, str]]:
                                    f"regexp_full_match({v}, '{POSTCODE_RE}')")),
             ("an NHS number", lazy(f"length({v}) BETWEEN 10 AND 12",
                                    f"regexp_full_match({v}, '{NHS_RE}')")),
+            ("a date of birth", lazy(f"length({v}) BETWEEN 6 AND 10",
+                                      f"regexp_full_match({v}, '{DATE_ID_RE}')")),
         ]
     return [
         *checks,

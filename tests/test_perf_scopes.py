@@ -34,13 +34,15 @@ def _by_hand(frames: tuple[pd.DataFrame, ...], tid: str | None, since: dt.date,
     """The sessions a scope sees, from the definition (caseload.py module docstring)."""
     sessions, episodes, _ = frames
     e = episodes
-    start = pd.to_datetime(e["start_date"]).dt.date
-    end = pd.to_datetime(e["end_date"]).dt.date
-    keep = (start <= until) & (e["end_date"].isna() | (end >= since))
+    # Timestamps, not .dt.date: an all-missing or empty column stays datetime64 in pandas 3
+    # and cannot be compared with a date (hypothesis found an export with no sessions).
+    start = pd.to_datetime(e["start_date"])
+    end = pd.to_datetime(e["end_date"])
+    keep = (start <= pd.Timestamp(until)) & (e["end_date"].isna() | (end >= pd.Timestamp(since)))
     if tid is not None:
         keep &= e["therapist_id"] == tid
     s = sessions[sessions["episode_id"].isin(e.loc[keep, "episode_id"])]
-    return s[pd.to_datetime(s["session_date"]).dt.date <= until]
+    return s[pd.to_datetime(s["session_date"]) <= pd.Timestamp(until)]
 
 
 def _rows(ev: pd.DataFrame) -> list[tuple]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
@@ -208,10 +209,34 @@ class Caseload:
         counts = s.aggregate([s[k].count().name(k) for k in keys]).execute().iloc[0]
         return [k for k in keys if int(counts[k]) > 0]
 
+    def provenance(self) -> dict[str, str]:
+        """Where the tables came from, as the text rows of a ``load_info`` table.
+
+        ``source``, ``checksum``, ``notices`` and ``measures`` (the last two as JSON); written
+        with a warehouse load and with the server's prepared copy, read back by
+        :func:`provenance_fields`.
+        """
+        return {
+            "source": self.source,
+            "checksum": self.checksum or "",
+            "notices": json.dumps(list(self.notices)),
+            "measures": json.dumps(self.registry.numeric_columns),
+        }
+
     def therapist_ids(self) -> list[str]:
         """Sorted therapist ids of this caseload."""
         t = self.therapists
         return sorted(t.select("therapist_id").distinct().execute()["therapist_id"].tolist())
+
+
+def provenance_fields(info: dict[str, str], *, source: str) -> dict[str, object]:
+    """``source``, ``notices`` and ``checksum`` for a :class:`Caseload` from the rows of
+    :meth:`Caseload.provenance` (``source`` when the rows name none)."""
+    return {
+        "source": info.get("source", source),
+        "notices": tuple(json.loads(info.get("notices", "[]"))),
+        "checksum": info.get("checksum") or None,
+    }
 
 
 def _canonical_frame(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
@@ -258,4 +283,4 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
-__all__ = ["Caseload"]
+__all__ = ["Caseload", "provenance_fields"]

@@ -22,7 +22,6 @@ import atexit
 import datetime as dt
 import functools
 import io
-import json
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ibis.expr.types as ir
 
 from supervision import schema as canon
-from supervision.caseload import Caseload
+from supervision.caseload import Caseload, provenance_fields
 from supervision.errors import ConfigError, SupervisionError
 from supervision.measures import Registry, default_registry
 
@@ -260,10 +259,7 @@ def _finish_schema(cur: psycopg.Cursor, target: str, caseload: Caseload) -> None
     cur.execute(f"CREATE TABLE {target}.load_info (key text PRIMARY KEY, value text)")
     info = {
         "layout": LAYOUT,
-        "source": caseload.source,
-        "checksum": caseload.checksum or "",
-        "notices": json.dumps(list(caseload.notices)),
-        "measures": json.dumps(caseload.registry.numeric_columns),
+        **caseload.provenance(),
         "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     cur.executemany(f"INSERT INTO {target}.load_info VALUES (%s, %s)", list(info.items()))
@@ -312,11 +308,8 @@ def connect_caseload(
             f"({type(exc).__name__}); load an export first: supervision load PATH --into URL"
         ) from None
     _check_columns(tables, registry, where=f"schema {schema!r} of {mask_url(url)}")
-    return Caseload(
-        con=con, registry=registry, source=info.get("source", mask_url(url)),
-        notices=tuple(json.loads(info.get("notices", "[]"))),
-        checksum=info.get("checksum") or None, **tables,
-    )
+    return Caseload(con=con, registry=registry, **provenance_fields(info, source=mask_url(url)),
+                    **tables)
 
 
 @functools.cache

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supervision import schema
-from supervision.caseload import Caseload
+from supervision.caseload import Caseload, provenance_fields
 from supervision.errors import ConfigError
 from supervision.io.scratch import memory_backend
 
@@ -70,10 +70,7 @@ def save_prepared(
                 db.execute(f"CREATE TABLE {ALIAS}.{name} AS {cl.con.compile(table)}")
         info = {
             "layout": LAYOUT,
-            "source": cl.source,
-            "checksum": cl.checksum or "",
-            "notices": json.dumps(list(cl.notices)),
-            "measures": json.dumps(cl.registry.numeric_columns),
+            **cl.provenance(),
             "rupture_key": json.dumps(ruptures.candidate_key(cl)),
             "aggregates": json.dumps(dict(aggregates or {}), allow_nan=False),
         }
@@ -114,11 +111,8 @@ def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
             f"{path} was prepared with other measure columns than this registry defines"
         )
     tables = {name: con.table(name, database=ALIAS) for name in schema.TABLES}
-    cl = Caseload(
-        con=con, registry=registry, source=info["source"],
-        notices=tuple(json.loads(info["notices"])), checksum=info["checksum"] or None,
-        **tables,
-    )
+    cl = Caseload(con=con, registry=registry, **provenance_fields(info, source=str(path)),
+                  **tables)
     present = {r[0] for r in con.con.execute(  # (Ibis' list_tables fails on DuckDB 2.0)
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall()}
     saved = tuple(con.table(n, database=ALIAS) if n in present else None for n in _CANDIDATES)

@@ -91,6 +91,11 @@ def test_recovery_suppressed_flag_is_drawn() -> None:
     assert list(bars["Reliable improvement"].y) == [0.75]
     assert math.isnan(bars["Recovery"].y[0])
     assert list(bars["Recovery"].hovertext) == ["Completed (planned): recovery not shown (privacy)"]
+    # no bar to hover: the title says which ending's recovery is withheld, and why
+    assert "Recovery not shown (privacy" in fig.layout.title.text
+    assert fig.layout.title.text.endswith("Completed (planned)</sub>")
+    shown = vt.outcome_by_ending_figure(_outcomes().iloc[[0]], "PHQ-9", min_cell=5)
+    assert "Recovery not shown" not in shown.layout.title.text
 
 
 def test_dose_hides_small_endings() -> None:

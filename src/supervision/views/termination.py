@@ -169,7 +169,12 @@ def outcome_by_ending_figure(
     _small_marks(
         fig, [lab for lab, sm in zip(labels, small, strict=True) if sm], min_cell, horizontal=False
     )
-    style(fig, f"Outcome by ending ({esc(measure_name)}), with 95% intervals", height=360)
+    title = f"Outcome by ending ({esc(measure_name)}), with 95% intervals"
+    rec_only = [lab for lab, r, sm in zip(labels, no_rec, small, strict=True) if r and not sm]
+    if rec_only:  # no bar would say why recovery is missing where improvement is shown
+        title += (f"<br><sub>Recovery not shown (privacy: fewer than {min_cell} episodes started "
+                  f"as cases, or to protect another ending): {', '.join(rec_only)}</sub>")
+    style(fig, title, height=360)
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title_text="rate")
     return fig

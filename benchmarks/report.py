@@ -102,6 +102,10 @@ def size_table(size: str, res: dict[str, Any]) -> list[str]:
     if f and f.get("therapist_s") is not None:
         lines.append(_row("filter change (therapist only, same dates)", f)
                      .replace(f"| {_s(f.get('wall_s'))} |", "| (same process) |", 1))
+    if f and f.get("default_therapist_s") is not None:
+        lines.append(f"| filter change (therapist only, the default dates the server prepared)"
+                     f" | {_s(f['default_therapist_s'])} | (same process) | | "
+                     f"{f.get('runs', '')} |")
     v = res.get("voila")
     if v and "error" not in v:
         if v.get("prepare_s") is not None:
@@ -147,9 +151,11 @@ def targets(results: dict[str, Any]) -> list[str]:
                          f"{'—' if ratio is None else f'{ratio:.1f}×'} "
                          f"({_s(cmd)} s vs {_s(floor)} s)"))
     alone = _get(r, "filter", "therapist_s")
+    opened = _get(r, "filter", "default_therapist_s")
     rows.append(_verdict(None if filt is None else filt <= 0.3,
                          f"1M: filter change ≤ 0.3 s of computation: {_s(filt)} s (therapist "
-                         f"and dates); {_s(alone)} s (therapist only, same dates)"))
+                         f"and dates); {_s(alone)} s (therapist only, same dates); "
+                         f"{_s(opened)} s (therapist only, default dates)"))
     vr = v.get("supervisor_s", 0) / v["empty_s"] if v.get("empty_s") else None
     rows.append(_verdict(None if vr is None else vr <= 2,
                          f"1M: supervisor dashboard all plots ≤ 2× empty notebook: "

@@ -195,6 +195,10 @@ class Caseload:
             self._memo[key] = build()
         return self._memo[key]
 
+    def memoised(self, key: Hashable) -> object | None:
+        """What :meth:`memo` holds under ``key``, or None: never computes."""
+        return self._memo.get(key)
+
     # ------------------------------------------------------------------ facts
     def measures_present(self, kind: str | None = None) -> list[str]:
         """Registry measures with at least one value in the sessions table, in registry order."""

@@ -302,18 +302,26 @@ def prepare(
 
 
 def _save_prepared(full: Caseload, folder: Path) -> Path:
-    """Save the validated caseload for the kernels, with the default window's practice figures.
+    """Save the validated caseload for the kernels, with the default window's figures.
 
-    The dashboards open on the export's whole date range; its practice aggregates are the
-    same for every visitor, so they are computed once here (:func:`gather.practice_for`).
+    The dashboards open on the export's whole date range; its practice aggregates and every
+    therapist's headline in it are the same for every visitor, so they are computed once
+    here (:func:`gather.practice_for`, :func:`gather.headlines_by_therapist`).  Only
+    full-access kernels open this file; a therapist-scoped server never writes it.
     """
     from supervision.io.prepared import save_prepared
     from supervision.views import gather
 
     folder.mkdir(mode=0o700, parents=True)
     lo, hi = gather.date_span(full)
-    name = gather.practice_name(lo, hi)
-    aggregates = {name: gather.practice_for(full, lo, hi)}
+    practice = gather.practice_for(full, lo, hi)
+    keys = {"alliance_key": practice["alliance_key"], "outcome_key": practice["outcome_key"]}
+    window = full.scoped(since=lo, until=hi).materialised()
+    aggregates = {
+        gather.practice_name(lo, hi): practice,
+        gather.headlines_name(lo, hi, *keys.values()): gather.headlines_by_therapist(
+            window, **keys),
+    }
     return save_prepared(full, folder / "caseload.duckdb", aggregates=aggregates)
 
 

@@ -202,7 +202,7 @@ class SupervisorApp(TabbedApp):
 
 
 def _caseload_headline(view: View) -> widgets.Widget:
-    own = gather.headline(
+    own = gather.scope_headline(
         view.own,
         alliance_key=view.practice.get("alliance_key"),
         outcome_key=view.practice.get("outcome_key"),

@@ -99,8 +99,15 @@ def termination_row(cl: Caseload) -> dict[str, Any] | None:
 
 def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
     """The six headline figures of a (scoped) caseload, each with its n and interval."""
-    term = termination_row(cl) or {}
-    rup = rupture_row(cl) or {}
+    a = row(alliance.alliance_summary(cl, alliance_key)) if alliance_key else None
+    o = row(outcomes.outcome_summary(cl, outcome_key)) if outcome_key else None
+    return _headline(termination_row(cl) or {}, rupture_row(cl) or {}, a, o,
+                     alliance_key=alliance_key, outcome_key=outcome_key)
+
+
+def _headline(term: dict, rup: dict, a: dict | None, o: dict | None, *,
+              alliance_key: str | None, outcome_key: str | None) -> dict:
+    """Pack the summary rows of one scope into the headline figures."""
     out: dict[str, Any] = {
         "episodes": _fig(term.get("episodes"), n=term.get("episodes")),
         "sessions": _fig(rup.get("attended_sessions")),
@@ -118,7 +125,7 @@ def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None)
         ),
     }
     if alliance_key:
-        a = row(alliance.alliance_summary(cl, alliance_key)) or {}
+        a = a or {}
         out["early_alliance"] = _fig(
             a.get("early_mean"),
             a.get("early_mean_low"),
@@ -127,7 +134,7 @@ def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None)
             measure=alliance_key.upper().replace("_", "-"),
         )
     if outcome_key:
-        o = row(outcomes.outcome_summary(cl, outcome_key)) or {}
+        o = o or {}
         out["reliable_improvement_rate"] = _fig(
             o.get("reliable_improvement_rate"),
             o.get("reliable_improvement_rate_low"),
@@ -136,6 +143,34 @@ def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None)
             measure="PHQ-9 + GAD-7" if outcome_key == PAIRED else outcome_key.upper(),
         )
     return out
+
+
+def headlines_by_therapist(
+    cl: Caseload, *, alliance_key: str | None, outcome_key: str | None
+) -> dict[str, dict]:
+    """:func:`headline` of every therapist of ``cl`` at once: four grouped queries.
+
+    Equal to ``headline(cl.scoped(therapist_id=t))`` for each therapist ``t`` with episodes
+    in ``cl`` (every figure is an aggregate of per-episode figures, which do not depend on
+    the grouping; tested).  Therapists without episodes are left out.  Never handed to a
+    therapist-scoped kernel: it names every therapist.
+    """
+    by = "therapist_id"
+
+    def rows(df: pd.DataFrame | None) -> dict[str, dict]:
+        if df is None:
+            return {}
+        return {str(r[by]): {k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")}
+
+    term = rows(termination.termination_summary(cl, by=by))
+    rup = rows(ruptures.rupture_summary(cl, by=by))
+    a = rows(alliance.alliance_summary(cl, alliance_key, by=by) if alliance_key else None)
+    o = rows(outcomes.outcome_summary(cl, outcome_key, by=by) if outcome_key else None)
+    return {
+        tid: _headline(t, rup.get(tid) or {}, a.get(tid), o.get(tid),
+                       alliance_key=alliance_key, outcome_key=outcome_key)
+        for tid, t in term.items() if t.get("episodes")
+    }
 
 
 def practice_aggregates(cl: Caseload) -> dict[str, Any]:
@@ -181,6 +216,30 @@ def practice_for(cl: Caseload, since: dt.date | None, until: dt.date | None) -> 
         return json.loads(dumps(practice_aggregates(scoped)))
 
     return cl.root.memo(memo_key(practice_name(since, until)), build)
+
+
+def headlines_name(since: dt.date | None, until: dt.date | None, alliance_key: str | None,
+                   outcome_key: str | None) -> str:
+    """The name :func:`headlines_by_therapist` of one window is kept under (prepared file)."""
+    return f"therapist_headlines:{since}:{until}:{alliance_key}:{outcome_key}"
+
+
+def scope_headline(own: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
+    """:func:`headline` of a therapist's scope, looked up where the server precomputed it.
+
+    ``supervision serve`` saves :func:`headlines_by_therapist` of the dashboards' default
+    window with its validated copy; a kernel then finds a therapist's headline in the root's
+    memo instead of running its queries (a therapist change in that window).  Any other scope
+    is computed by :func:`headline`.
+    """
+    from supervision.io.prepared import memo_key
+
+    since, until = own.window
+    name = headlines_name(since, until, alliance_key, outcome_key)
+    found = own.root.memoised(memo_key(name)) if own.therapist_scope is not None else None
+    if isinstance(found, dict) and own.therapist_scope in found:
+        return found[own.therapist_scope]
+    return headline(own, alliance_key=alliance_key, outcome_key=outcome_key)
 
 
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -252,6 +311,8 @@ __all__ = [
     "dumps",
     "frame",
     "headline",
+    "headlines_by_therapist",
+    "headlines_name",
     "measure_name",
     "outcome_measure",
     "practice_aggregates",
@@ -261,5 +322,6 @@ __all__ = [
     "quarter_bounds",
     "quarters",
     "row",
+    "scope_headline",
     "team_scoped",
 ]

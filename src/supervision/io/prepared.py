@@ -9,7 +9,8 @@ share the operating system's page cache instead of each holding a copy of the ex
 The file also holds what every kernel would otherwise compute the same way: the export's
 rupture candidates (:func:`supervision.ruptures.candidate_tables`, the most expensive
 per-export step) and any JSON-safe aggregates the caller passes (the server passes the
-practice aggregates of the dashboards' default date range).  :func:`open_prepared` puts
+practice aggregates and every therapist's headline figures of the dashboards' default date
+range).  :func:`open_prepared` puts
 them in the caseload's memo under the keys the computing code uses, so a kernel finds
 them instead of computing them; any other scope is computed as before.
 

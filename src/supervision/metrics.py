@@ -19,10 +19,10 @@ sample SD is the practice's).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -34,6 +34,7 @@ from supervision import alliance, cases, neurotype, ruptures
 from supervision import outcomes as oc
 from supervision import termination as term
 from supervision.caseload import Caseload
+from supervision.csvsafe import csv_writer
 from supervision.errors import ScopeError
 from supervision.measures import Measure
 from supervision.privacy import MIN_CELL, check_min_cell
@@ -365,12 +366,14 @@ def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, node
 
 
-def _text(v: Any) -> str:
+def _text(v: Any) -> Any:
+    """A CSV cell: numbers stay numbers (written as Python writes them, ``repr`` for floats),
+    so that :func:`~supervision.csvsafe.safe_cell` never quotes a ``-0.5``."""
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    return repr(v) if isinstance(v, float) else str(v)
+    return v if isinstance(v, numbers.Real) else str(v)
 
 
 def metrics_to_json(result: dict[str, Any]) -> str:
@@ -412,9 +415,12 @@ def metrics_to_csv(result: dict[str, Any]) -> str:
     ``scope`` is ``practice``, ``therapist`` or ``meta``; keys are dotted paths
     (``termination.counts.dropout``); an interval gives ``<key>.low`` and ``<key>.high``;
     a case gives ``cases.<episode_id>`` with its reasons ``;``-joined; null is empty.
+    A text cell a spreadsheet would run as a formula (an id beginning with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) is written with a leading ``'``
+    (:mod:`supervision.csvsafe`, OWASP); numbers are written unchanged.
     """
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv_writer(buf, lineterminator="\n")
     w.writerow(["scope", "therapist_id", "key", "value"])
     for key, v in _flatten(result.get("practice", {}), ""):
         w.writerow(["practice", "", key, _text(v)])

@@ -260,7 +260,7 @@ def test_therapist_bundle_holds_one_therapist_and_anonymous_aggregates(
     from supervision.views.apps import TherapistApp
 
     ids = demo_caseload.therapist_ids()
-    folder = write_bundle(demo_caseload, ids[0], Path(str(tmp_path)) / "b")
+    folder = write_bundle(demo_caseload, ids[0], Path(str(tmp_path)) / "b", min_cell=5)
     cl, practice = read_bundle(folder, ids[0])
     assert cl.therapist_ids() == [ids[0]]
     assert set(cl.episodes.execute()["therapist_id"]) == {ids[0]}

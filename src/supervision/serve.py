@@ -292,7 +292,7 @@ def prepare(
             f"unknown therapist {therapist!r}: the export has {len(ids)} therapist"
             f"{'s' if len(ids) != 1 else ''} ({shown})"
         )
-    session.write_bundle(full, therapist, workdir / "data")
+    session.write_bundle(full, therapist, workdir / "data", min_cell=min_cell)
     site = workdir / "site"
     site.mkdir()
     shutil.copy2(dashboards / "therapist.ipynb", site / "therapist.ipynb")

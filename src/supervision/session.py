@@ -127,19 +127,23 @@ def therapist_context() -> tuple[Caseload, dict[str, Any]]:
     return read_bundle(Path(folder), therapist)
 
 
-def write_bundle(full: Caseload, therapist_id: str, folder: Path) -> Path:
-    """Write one therapist's rows and the practice aggregates for a therapist kernel.
+def write_bundle(full: Caseload, therapist_id: str, folder: Path, *, min_cell: int) -> Path:
+    """Write one therapist's rows and the practice comparison for a therapist kernel.
 
-    Called by the server process: the kernel then never holds another therapist's rows.
+    Called by the server process: the kernel then never holds another therapist's rows, and
+    the practice figures it gets are :func:`supervision.comparison.practice_comparison`
+    (nothing that fewer than ``min_cell`` other therapists' episodes stand behind).
     Returns ``folder``.
     """
-    from supervision.views.gather import dumps, practice_aggregates
+    from supervision.comparison import practice_comparison
+    from supervision.views.gather import dumps
 
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id)
     for name, file in TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
-    (folder / PRACTICE_FILE).write_text(dumps(practice_aggregates(full)), encoding="utf-8")
+    practice = practice_comparison(full, therapist_id, min_cell=min_cell)
+    (folder / PRACTICE_FILE).write_text(dumps(practice), encoding="utf-8")
     return folder
 
 

@@ -237,22 +237,31 @@ def practice_bundle(
 
 
 def write_therapist_bundle(
-    full: Caseload, therapist_id: str, quarter: str, folder: Path, practice: dict[str, Any]
+    full: Caseload, therapist_id: str, quarter: str, folder: Path, practice: dict[str, Any],
+    *, min_cell: int,
 ) -> Path:
-    """One therapist's rows (previous quarter's start .. quarter's end) + ``practice``.
+    """One therapist's rows (previous quarter's start .. quarter's end) + the practice.
 
-    The kernel reads it with :func:`supervision.session.read_bundle`, which refuses a
-    bundle holding any other therapist's rows.
+    ``practice`` is :func:`practice_bundle` of the quarter; what is written of it is the
+    comparison this therapist may see (:func:`supervision.comparison.practice_comparison`:
+    nothing that fewer than ``min_cell`` other therapists' episodes stand behind).  The
+    kernel reads it with :func:`supervision.session.read_bundle`, which refuses a bundle
+    holding any other therapist's rows.
     """
+    from supervision.comparison import practice_comparison
+    from supervision.report.sections import materialised
     from supervision.views.gather import dumps, previous_quarter, quarter_bounds
 
-    q1 = quarter_bounds(quarter)[1]
+    q0, q1 = quarter_bounds(quarter)
     p0 = quarter_bounds(previous_quarter(quarter))[0]
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id, since=p0, until=q1)
     for name, file in session.TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
-    (folder / session.PRACTICE_FILE).write_text(dumps(practice), encoding="utf-8")
+    window = materialised(full.scoped(since=q0, until=q1))
+    shown = practice_comparison(window, therapist_id, min_cell=min_cell,
+                                aggregates=practice, groups=True)
+    (folder / session.PRACTICE_FILE).write_text(dumps(shown), encoding="utf-8")
     return folder
 
 
@@ -348,7 +357,8 @@ def _one_pack(
             extra = source_vars(args.path, db=args.db, schema=args.schema, mapping=args.mapping)
             name = "practice.ipynb"
         else:
-            write_therapist_bundle(cl, tid, args.quarter, Path(tmp), facts)
+            write_therapist_bundle(cl, tid, args.quarter, Path(tmp), facts,
+                                   min_cell=args.min_cell)
             extra = {session.THERAPIST: tid, session.SCOPED_DIR: tmp}
             name = "therapist.ipynb"
         say(f"{who}: executing {name} for {args.quarter}")

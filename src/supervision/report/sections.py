@@ -23,6 +23,7 @@ from typing import Any
 
 from supervision import alliance, cases, neurotype, outcomes, ruptures, session, termination
 from supervision.caseload import Caseload
+from supervision.comparison import comparison_note
 from supervision.errors import ConfigError
 from supervision.views import alliance as va
 from supervision.views import cases as vc
@@ -442,8 +443,10 @@ def therapist_pack() -> Pack:
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
     you, prac = f"You, {q}", f"Practice, {q}"
     found = cases.cases_to_discuss(cur)
+    front = cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell)
+    front.parts.append(f'<p class="sv-note">{html.escape(comparison_note(practice))}</p>')
     sections = [
-        cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell),
+        front,
         headline_section(
             {
                 you: gather.headline(cur, alliance_key=a_key, outcome_key=o_key),

@@ -17,6 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from supervision.caseload import Caseload
+from supervision.comparison import comparison_note
 from supervision.errors import SupervisionError
 from supervision.views import cases as vc
 from supervision.views import gather
@@ -225,9 +226,8 @@ class TherapistApp(TabbedApp):
         self.since, self.until = _date_pickers(caseload)
         super().__init__(
             "Your caseload: reflection",
-            f"Therapist {esc(caseload.therapist_scope)}. The practice figures are anonymous "
-            "aggregates over all therapists and the whole export; nobody else's caseload is "
-            "loaded in this view.",
+            f"Therapist {esc(caseload.therapist_scope)}. Nobody else's caseload is loaded in "
+            f"this view. {esc(comparison_note(practice))}",
             [self.since, self.until],
             CASELOAD_TABS,
         )

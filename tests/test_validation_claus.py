@@ -1,8 +1,8 @@
 """Reliable change and clinical significance reproduce the published Claus et al. (2020) counts.
 
-Data: /work/shared/validation/claus_2020.csv (43 patients with depression, 4 time points), as
-shipped in the R package ``clinicalsignificance``; the published counts are listed in
-/work/shared/validation/README.md.  The rows go through the SAME code path as any export: a
+Data: ``tests/fixtures/claus_2020/claus_2020.csv`` (43 patients with depression, 4 time points),
+as shipped in the R package ``clinicalsignificance`` (GPL >= 3; source and terms in that
+folder's README, which also lists the published counts).  The rows go through the SAME code path as any export: a
 practice's measure file adds HAM-D and BDI-II to the registry, the rows become sessions of a
 :class:`Caseload` (client_id = id, therapist_id = treatment, session_date from time, every
 session attended) and :func:`supervision.outcomes.episode_outcomes` /
@@ -33,7 +33,7 @@ from supervision.caseload import Caseload
 from supervision.measures import default_registry
 from supervision.outcomes import category_summary, episode_outcomes, outcome_summary
 
-CSV = Path("/work/shared/validation/claus_2020.csv")
+CSV = Path(__file__).resolve().parent / "fixtures" / "claus_2020" / "claus_2020.csv"
 
 PRACTICE_MEASURES = """
 [hamd]

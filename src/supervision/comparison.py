@@ -246,6 +246,27 @@ def _scrub_groups(records: list[dict] | None, others: pd.DataFrame | None) -> li
     ]
 
 
+def points_of_k(df: pd.DataFrame | None, min_cell: int, *, n: str = "n") -> pd.DataFrame | None:
+    """A practice curve (alliance by session number or quarter) without its points of n < k.
+
+    For the practice's own curves in a pack or the practice review, where no viewer's own
+    rows are subtracted: a point that fewer than ``min_cell`` episodes stand behind would
+    show those clients' ratings session by session.
+    """
+    if df is None:
+        return None
+    return df[df[n].fillna(0) >= check_min_cell(min_cell)].reset_index(drop=True)
+
+
+def retention_of_k(df: pd.DataFrame | None, min_cell: int) -> pd.DataFrame | None:
+    """A retention curve cut before its first step with fewer than ``min_cell`` at risk."""
+    if df is None or df.empty:
+        return df
+    short = (df["at_risk"].fillna(0) < check_min_cell(min_cell)).to_numpy()
+    stop = int(short.argmax()) if short.any() else len(df)
+    return df.iloc[:stop].reset_index(drop=True)
+
+
 def comparison_note(practice: dict[str, Any]) -> str:
     """One plain sentence on what the practice figures beside a therapist's own leave out."""
     if practice.get("withheld"):
@@ -280,6 +301,6 @@ def practice_comparison(
 
 
 __all__ = [
-    "Others", "comparison_note", "excluding", "others_behind", "practice_comparison", "scrub",
-    "withheld_reason",
+    "Others", "comparison_note", "excluding", "others_behind", "points_of_k",
+    "practice_comparison", "retention_of_k", "scrub", "withheld_reason",
 ]

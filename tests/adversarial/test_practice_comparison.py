@@ -195,3 +195,20 @@ def test_every_point_shown_has_k_others_behind_it(
     for r in c.get("retention") or []:
         eps, ther = by_attended(r["sessions"])
         assert eps >= K and ther >= K and r["at_risk"] >= K, r
+
+
+def test_practice_curves_of_a_pack_lose_their_points_below_k() -> None:
+    """The practice pack's own curves (no viewer subtracted): the long-tail export's alliance
+    by session has n = 12 at sessions 1-3 and n = 1 at 4-14 (T7 alone), so 3 points stay;
+    its retention steps are at 0 (12 at risk), 3 (12) and 14 (1): cut before 14."""
+    from supervision import alliance, termination
+    from supervision.comparison import points_of_k, retention_of_k
+
+    cl = _long_tail()
+    trend = alliance.alliance_by_session(cl, "srs")
+    assert trend["n"].tolist() == [12, 12, 12] + [1] * 11
+    assert points_of_k(trend, K)["rated_index"].tolist() == [1, 2, 3]
+    curve = termination.retention(cl)
+    assert curve["at_risk"].tolist() == [12, 12, 1]
+    assert retention_of_k(curve, K)["sessions"].tolist() == [0.0, 3.0]
+    assert points_of_k(None, K) is None and retention_of_k(None, K) is None

@@ -23,7 +23,7 @@ from typing import Any
 
 from supervision import alliance, cases, neurotype, outcomes, ruptures, session, termination
 from supervision.caseload import Caseload
-from supervision.comparison import comparison_note
+from supervision.comparison import comparison_note, points_of_k, retention_of_k
 from supervision.errors import ConfigError
 from supervision.views import alliance as va
 from supervision.views import cases as vc
@@ -208,27 +208,37 @@ def headline_section(
 
 # ---------------------------------------------------------------------- shared sections
 def alliance_section(
-    cur: Caseload, key: str | None, *, compare: Any, labels: tuple[str, str], series: Any = None
+    cur: Caseload, key: str | None, *, compare: Any, labels: tuple[str, str], series: Any = None,
+    practice_k: int | None = None,
 ) -> Section:
-    """Mean alliance by rated-session number and by quarter, with 95% bands."""
+    """Mean alliance by rated-session number and by quarter, with 95% bands.
+
+    ``practice_k``: ``cur`` is the practice's (the practice pack), so points that fewer than
+    that many episodes stand behind are left out of every curve (a therapist's own curves
+    are their own caseload and keep every point).
+    """
     sec = Section("alliance", "Alliance trends")
     if key is None:
         sec.parts.append(note("No alliance ratings in this export.", "sv-empty"))
         return sec
     m = cur.registry[key]
     own, other = labels
+
+    def trim(df: Any) -> Any:
+        return df if practice_k is None else points_of_k(df, practice_k)
+
     add_figure(
         sec,
         lambda: va.alliance_trend_figure(
-            alliance.alliance_by_session(cur, key), m, practice=compare, series=series,
-            own_label=own, practice_label=other,
+            trim(alliance.alliance_by_session(cur, key)), m, practice=trim(compare),
+            series=series, own_label=own, practice_label=other,
         ),
         f"No {m.name} ratings in this quarter.",
     )
     add_figure(
         sec,
         lambda: va.alliance_quarter_figure(
-            alliance.alliance_by_quarter(cur, key), m, own_label=own
+            trim(alliance.alliance_by_quarter(cur, key)), m, own_label=own
         ),
         f"No {m.name} ratings in this quarter.",
     )
@@ -380,7 +390,7 @@ def practice_pack() -> Pack:
             v.current, v.alliance_key,
             compare=alliance.alliance_by_session(v.previous_cl, v.alliance_key)
             if v.alliance_key else None,
-            labels=(q, prev_label),
+            labels=(q, prev_label), practice_k=min_cell,
         ),
         rupture_section(
             v.current, gather.row(ruptures.rupture_summary(v.previous_cl)),
@@ -393,7 +403,8 @@ def practice_pack() -> Pack:
         ),
         termination_section(
             v.current, {q: cur_t, prev_label: prev_t},
-            {q: termination.retention(v.current), prev_label: termination.retention(v.previous_cl)},
+            {q: retention_of_k(termination.retention(v.current), min_cell),
+             prev_label: retention_of_k(termination.retention(v.previous_cl), min_cell)},
             v.outcome_key, min_cell=min_cell,
         ),
         funnel_section(v),

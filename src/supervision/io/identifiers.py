@@ -1,65 +1,150 @@
 """The identifier guard (domain.md §8): refuse exports that carry direct identifiers.
 
-Two checks, run after the mapping's ``[drop]`` and before anything else is validated:
+Two checks, run after the mapping's ``[drop]`` and before anything else is validated.  Both
+first *fold* the text (:func:`fold`): Unicode NFKC (full-width ``Ｎａｍｅ`` → ``Name``, ``①``
+→ ``1``), then the common Cyrillic and Greek look-alikes to their Latin letters (``Nаme``
+with a Cyrillic ``а``), no-break and other spaces to a space, en/em dashes and the minus sign
+to ``-``, and invisible characters (zero-width space, soft hyphen, BOM) removed.
 
-1. **Column names.**  A name is split into words (``FirstName``, ``first-name`` and
-   ``first_name`` all give ``first``, ``name``) and refused when a word, or two or three
-   adjacent words written together, is a direct-identifier word: ``name`` (so ``surname``,
-   ``client_name``, ``Full Name``), ``email``/``e-mail``, ``phone``/``mobile``/``tel``,
-   ``address``/``street``/``city``/``postcode``/``zip``, ``dob``/``date of birth``,
-   ``nhs``, ``insurance``/``policy number``, ``mrn``/``medical record``/``record number``/
-   ``patient number``, ``ssn``/``social security``, ``passport``.  Whole words only, so
-   ``session_date``, ``start_date``, ``srs_relationship``, ``team``, ``termination``,
-   ``rename`` or ``hotel`` pass.  ``username`` is refused: a login is usually built from a
-   person's name.  Each kept column's *export* name is checked (a mapping cannot launder a
-   ``Client Name`` column into ``client_id``; drop it instead).
-2. **Values**, in SQL over the whole table: e-mail addresses and phone numbers (10–15
-   digits, written with a leading ``+``/``0``/``(`` or with separators: ``+44 7700
-   900123``, ``07700 900123``, ``(555) 123-4567``), also inside free text, in any column;
-   and UK postcodes,
-   NHS-number-shaped values (10 digits, optionally 3-3-4) or a bare date (``14/03/1987``,
-   ``1987-03-14``: a date of birth used as an id) in id columns.  ISO dates have 8
-   digits and scores a few, so they never look like phone numbers.
+1. **Column names.**  A folded name loses its accents (``prénom`` → ``prenom``) and is split
+   into words (``FirstName``, ``first-name`` and ``first_name`` all give ``first``,
+   ``name``); it is refused when a word, or two or three adjacent words written together, is
+   a direct-identifier word in English, German, French, Spanish, Dutch or Italian
+   (:data:`WORDS`): names (``name``, ``Vorname``, ``nom``, ``apellido``, ``achternaam``),
+   contact details (``email``, ``mail``, ``phone``, ``Telefon``, ``courriel``, ``correo``),
+   addresses (``address``, ``Anschrift``, ``rue``, ``dirección``, ``postcode``, ``PLZ``),
+   birth (``dob``, ``birth``, ``born``, ``Geburtsdatum``, ``date de naissance``, ``fecha de
+   nacimiento``, ``geboortedatum``) and record numbers (``nhs``, ``mrn``, ``ssn``,
+   ``passport``, ``BSN``, ``DNI``…).  Whole words only, so ``session_date``, ``start_date``,
+   ``srs_relationship``, ``team``, ``termination``, ``rename`` or ``hotel`` pass, and no
+   column of the data contract is ever refused.  ``username`` is refused: a login is usually
+   built from a person's name.  Each kept column's *export* name is checked (a mapping cannot
+   launder a ``Client Name`` column into ``client_id``; drop it instead).
+2. **Values**, in SQL (DuckDB ``translate`` does the same folding for the characters that
+   matter), in any free-text column: e-mail addresses, also with a non-ASCII (IDN) domain;
+   phone numbers (10–15 digits with a leading ``+``/``0``/``(`` or separated digit groups —
+   ``+44 7700 900123``, ``07700–900123``, ``0044 7700 900123`` — or a bare number starting
+   with a country code, ``447700900123``); and NHS numbers (10 digits, optionally 3-3-4,
+   whose Modulus 11 check digit is right), also inside free text.  In id columns also UK
+   postcodes, any NHS-number-shaped value, a bare date (``14/03/1987``, ``1987-03-14``) and a
+   compact date inside the id (``C-19850312``, ``JS120385``: ``YYYYMMDD``, ``DDMMYYYY``,
+   ``MMDDYYYY``, ``DDMMYY`` or ``YYMMDD`` as a run of exactly 6 or 8 digits) — a date of
+   birth used as an id.  A numbering scheme of 6- or 8-digit ids has some date-like ids by
+   chance (about 1 in 10 or 1 in 100), so compact dates are refused only when at least half
+   the column's ids with such a digit run read as a date.  ISO dates have 8 digits and
+   scores a few, so they never look like phone numbers; ``C0001``, ``T07`` and
+   ``E-2023-0042`` pass.
 
-Every offending column is reported with the first row where it happens, never the value.
+The value scan reads the columns in batches of :data:`BATCH` and unpivots each batch, so one
+statement holds a fixed number of expressions whatever the export's width (a statement with
+the checks written out per column held ~3 MB of DuckDB expression state per column outside
+its memory limit: 5.7 GB for 1,000 extra columns).
+
+Every offending column is reported with the first row where it happens and the kind of
+identifier, never the value.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
 import duckdb
 
 from supervision.errors import IdentifierError, Problem
 
-WORDS = frozenset({
+_EN = {
     "name", "names", "surname", "surnames", "forename", "forenames", "firstname", "lastname",
     "fullname", "givenname", "familyname", "middlename", "maidenname", "clientname",
-    "patientname", "username", "email", "emails", "phone", "phones", "phonenumber", "mobile",
-    "telephone", "tel", "cellphone", "fax", "address", "addresses", "street", "city",
-    "postcode", "postcodes", "zip", "zipcode", "postalcode", "dob", "dateofbirth",
-    "birthdate", "birthday", "nhs", "nhsnumber", "nhsno", "insurance", "insurancenumber",
+    "patientname", "username", "nickname", "initials", "email", "emails", "emailaddress",
+    "mail", "phone", "phones", "phonenumber", "phoneno", "mobile", "mobileno", "telephone",
+    "tel", "telno", "cellphone", "fax", "address", "addresses", "street", "city", "postcode",
+    "postcodes", "zip", "zipcode", "postalcode", "dob", "dateofbirth", "birthdate", "birthday",
+    "birth", "born", "birthplace", "nhs", "nhsnumber", "nhsno", "insurance", "insurancenumber",
     "policynumber", "policyno", "mrn", "medicalrecord", "medicalrecordnumber", "recordnumber",
     "patientnumber", "patientno", "ssn", "socialsecurity", "socialsecuritynumber", "passport",
     "chinumber", "ninumber",
-})
+}
+_DE = {
+    "vorname", "nachname", "familienname", "geburtsname", "rufname", "geburtsdatum",
+    "geburtstag", "geburtsort", "geboren", "geb", "anschrift", "adresse", "wohnadresse",
+    "strasse", "hausnummer", "wohnort", "ort", "stadt", "plz", "postleitzahl", "telefon",
+    "telefonnummer", "handy", "handynummer", "mobil", "mobilnummer", "versicherungsnummer",
+    "versichertennummer", "sozialversicherungsnummer", "svnr", "ausweis", "ausweisnummer",
+    "reisepass", "patientennummer", "initialen",
+}
+_FR = {
+    "nom", "prenom", "prenoms", "nomdefamille", "nomdenaissance", "adresse", "rue", "ville",
+    "codepostal", "telephone", "portable", "courriel", "mel", "datedenaissance", "naissance",
+    "securitesociale", "numerodesecu", "nir", "passeport",
+}
+_ES = {
+    "nombre", "nombres", "apellido", "apellidos", "direccion", "domicilio", "calle", "ciudad",
+    "codigopostal", "telefono", "movil", "celular", "correo", "correoelectronico",
+    "fechadenacimiento", "nacimiento", "dni", "nif", "pasaporte", "seguridadsocial",
+}
+_NL = {
+    "naam", "voornaam", "achternaam", "familienaam", "roepnaam", "tussenvoegsel", "adres",
+    "straat", "straatnaam", "huisnummer", "woonplaats", "telefoon", "telefoonnummer", "mobiel",
+    "geboortedatum", "geboorteplaats", "bsn", "burgerservicenummer", "paspoort",
+    "verzekeringsnummer", "polisnummer",
+}
+_IT = {"nome", "cognome", "indirizzo", "datadinascita", "codicefiscale", "cellulare"}
+#: Direct-identifier words, accent-free and lower case (names are folded before matching).
+WORDS = frozenset(_EN | _DE | _FR | _ES | _NL | _IT)
 
 ID_COLUMNS = ("client_id", "therapist_id", "episode_id")
 
-# RE2 patterns for DuckDB.  E-mail: anywhere in the value.  Phone: the whole value.
-EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+"
-PHONE_RE = r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"
-POSTCODE_RE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
-NHS_RE = r"[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
-_DATE_IN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]"
-DATE_ID_RE = (r"[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}"
-              r"|[0-9]{1,2}[\-/.][0-9]{1,2}[\-/.]([0-9]{2}|[0-9]{4})")
+#: Cyrillic and Greek letters that look like Latin ones (Unicode confusables, the common ones).
+CONFUSABLES = dict(zip(
+    "АВЕЅІЈКМНОРСТХУаеһіјԁоԛрсѕуԝхӏ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαιονρυχκ",
+    "ABESIJKMHOPCTXYaehijdoqpcsywxl" "ABEZHIKMNOPTYXaiovpuxk",
+    strict=True,
+))
+_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+          "\u202f\u205f\u3000"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
+_INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062" \
+             "\u2063\u2064\ufeff"
+#: Code-point ranges searched for characters NFKC turns into one ASCII character.
+_NFKC_RANGES = ((0x00A0, 0x0500), (0x1D00, 0x1DC0), (0x2000, 0x2500), (0x3000, 0x3100),
+                (0xFB00, 0xFB07), (0xFE50, 0xFF66), (0x1D400, 0x1D800))
+
+
+@functools.cache
+def _char_map() -> dict[str, str]:
+    """One-character folds: NFKC to one ASCII character, spaces, dashes, look-alikes."""
+    out: dict[str, str] = {}
+    for lo, hi in _NFKC_RANGES:
+        for cp in range(lo, hi):
+            ch = chr(cp)
+            nf = unicodedata.normalize("NFKC", ch)
+            if len(nf) == 1 and " " <= nf <= "~" and nf != ch:
+                out[ch] = nf
+    out.update(dict.fromkeys(_SPACES, " "))
+    out.update(dict.fromkeys(_DASHES, "-"))
+    out.update(CONFUSABLES)
+    return out
+
+
+_FOLD = str.maketrans({**CONFUSABLES, **dict.fromkeys(_SPACES, " "),
+                       **dict.fromkeys(_DASHES, "-")})
+
+
+def fold(text: str) -> str:
+    """NFKC, then look-alikes to Latin, spaces and dashes to ASCII, invisible characters out."""
+    s = unicodedata.normalize("NFKC", str(text)).translate(_FOLD)
+    return "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
 
 
 def name_words(name: str) -> list[str]:
-    """Split a column name into lower-case words (camelCase, spaces, ``_``, ``-``, ``.``)."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
-    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    """Split a folded, accent-free column name into lower-case words (camelCase, spaces,
+    ``_``, ``-``, ``.``)."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", fold(name))
+                    if not unicodedata.combining(ch))
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", plain)
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.casefold()) if w]
 
 
 def looks_like_identifier_name(name: str) -> bool:
@@ -89,40 +174,89 @@ def check_names(columns: list[tuple[str, str]]) -> None:
         raise IdentifierError(problems)
 
 
+# RE2 patterns for DuckDB, matched on folded values.  E-mail: anywhere in the value.
+EMAIL_RE = r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(\.[\p{L}\p{N}\-]+)+"
+PHONE_RE = r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"
+#: A bare number after a country calling code (no ``+``): NANP, then common European and
+#: other codes; the national number does not start with 0.
+COUNTRY_RE = (r"1[2-9][0-9]{9}"
+              r"|(2[07]|3[0-469]|4[0-9]|5[1-8]|6[0-6]|8[1-46]|9[0-58])[1-9][0-9]{8,10}"
+              r"|(35[0-9]|37[0-9]|38[0-9]|42[0-9])[1-9][0-9]{7,9}")
+POSTCODE_RE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}"
+NHS_RE = r"[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}"
+NHS_IN_RE = r"(^|[^0-9])([0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4})($|[^0-9])"
+_DATE_IN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]"
+DATE_ID_RE = (r"[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}"
+              r"|[0-9]{1,2}[\-/.][0-9]{1,2}[\-/.]([0-9]{2}|[0-9]{4})")
+RUN_RE = r"(^|[^0-9])([0-9]{8}|[0-9]{6})($|[^0-9])"
+_D, _M, _Y = r"(0[1-9]|[12][0-9]|3[01])", r"(0[1-9]|1[0-2])", r"(19|20)[0-9]{2}"
+COMPACT_DATE_RE = (f"{_Y}{_M}{_D}|{_D}{_M}{_Y}|{_M}{_D}{_Y}"  # 8 digits
+                   f"|{_D}{_M}[0-9]{{2}}")  # 6 digits: DDMMYY, as UK (CHI) numbers use
+#: Free-text columns per scan statement (module docstring).
+BATCH = 64
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def fold_sql(v: str) -> str:
+    """SQL for :func:`fold` on the characters that matter to the value checks."""
+    m = _char_map()
+    return f"translate({v}, {_lit(''.join(m) + _INVISIBLE)}, {_lit(''.join(m.values()))})"
+
+
+def _lazy(cheap: str, costly: str) -> str:
+    # CASE evaluates the costly regex only on rows that pass the cheap test (AND does not).
+    return f"CASE WHEN {cheap} THEN {costly} ELSE false END"
+
+
 def _phone_sql(v: str) -> str:
     """The first digit run of ``v`` that could be a phone number, checked for its shape:
-    10–15 digits; a leading ``+``, ``0`` or ``(`` or separated digit groups; and not a
-    date (ISO or d/m/y) or a plain decimal number."""
+    10–15 digits; a leading ``+``, ``0`` or ``(``, separated digit groups, or a country
+    code; and not a date (ISO or d/m/y) or a plain decimal number."""
     c = f"regexp_extract({v}, '{PHONE_RE}')"
     digits = f"length(regexp_replace({c}, '[^0-9]', '', 'g'))"
     return (
         f"({digits} BETWEEN 10 AND 15 "
-        f"AND (regexp_matches({c}, '^[+0(]') OR regexp_matches({c}, '[0-9][ .\\-)][0-9(]')) "
+        f"AND (regexp_matches({c}, '^[+0(]') OR regexp_matches({c}, '[0-9][ .\\-)][0-9(]') "
+        f"OR regexp_full_match({c}, '{COUNTRY_RE}')) "
         f"AND NOT regexp_matches({c}, '{_DATE_IN}') "
         f"AND NOT regexp_full_match({c}, '[0-9]*[.][0-9]+'))"
     )
 
 
-def value_checks(v: str, *, id_column: bool) -> list[tuple[str, str]]:
-    """``(kind, SQL condition)`` pairs that flag identifier-shaped values of expression ``v``."""
-    def lazy(cheap: str, costly: str) -> str:
-        # CASE evaluates the costly regex only on rows that pass the cheap test (AND does not).
-        return f"CASE WHEN {cheap} THEN {costly} ELSE false END"
+def _mod11_sql(x: str) -> str:
+    """Whether the 10 digits ``x`` carry a right NHS Modulus 11 check digit (a remainder of
+    10 is never right: (11 - 1) % 11 = 10 is no digit)."""
+    weighted = " + ".join(f"{10 - i} * CAST(substr({x}, {i + 1}, 1) AS INTEGER)"
+                          for i in range(9))
+    return f"(11 - ({weighted}) % 11) % 11 = CAST(substr({x}, 10, 1) AS INTEGER)"
 
-    checks = []
-    if id_column:  # first: the more specific name wins when a value has two shapes
-        checks += [
-            ("a UK postcode", lazy(f"length({v}) BETWEEN 5 AND 8",
-                                   f"regexp_full_match({v}, '{POSTCODE_RE}')")),
-            ("an NHS number", lazy(f"length({v}) BETWEEN 10 AND 12",
-                                   f"regexp_full_match({v}, '{NHS_RE}')")),
-            ("a date of birth", lazy(f"length({v}) BETWEEN 6 AND 10",
-                                      f"regexp_full_match({v}, '{DATE_ID_RE}')")),
-        ]
-    return [
-        *checks,
-        ("an e-mail address", lazy(f"contains({v}, '@')", f"regexp_matches({v}, '{EMAIL_RE}')")),
-        ("a phone number", lazy(f"length({v}) >= 10", _phone_sql(v))),
+
+def _columns_sql(v: str, ids: str) -> str:
+    """Derived columns of one folded value ``v``: ``nhs`` (the digits of its first
+    NHS-shaped group) and ``run`` (its first 6- or 8-digit run, id columns only)."""
+    nhs = f"regexp_replace(regexp_extract({v}, '{NHS_IN_RE}', 2), '[^0-9]', '', 'g')"
+    run = f"regexp_extract({v}, '{RUN_RE}', 2)"
+    return (f"CASE WHEN length({v}) >= 10 THEN {nhs} END AS nhs, "
+            f"CASE WHEN {ids} AND length({v}) >= 6 THEN {run} END AS run")
+
+
+def value_checks(v: str, *, ids: str) -> list[tuple[str, str]]:
+    """``(kind, SQL condition)`` pairs that flag identifier-shaped values of expression ``v``
+    (folded), with ``nhs`` from :func:`_columns_sql`; ``ids`` is true on id columns."""
+    return [  # the more specific kind first: it wins when a value has two shapes
+        ("a UK postcode", _lazy(f"{ids} AND length({v}) BETWEEN 5 AND 8",
+                                f"regexp_full_match({v}, '{POSTCODE_RE}')")),
+        ("an NHS number", _lazy("length(nhs) = 10", _mod11_sql("nhs"))),
+        ("an NHS number", _lazy(f"{ids} AND length({v}) BETWEEN 10 AND 12",
+                                f"regexp_full_match({v}, '{NHS_RE}')")),
+        ("a date of birth", _lazy(f"{ids} AND length({v}) BETWEEN 6 AND 10",
+                                  f"regexp_full_match({v}, '{DATE_ID_RE}')")),
+        ("an e-mail address", _lazy(f"contains({v}, '@')",
+                                    f"regexp_matches({v}, '{EMAIL_RE}')")),
+        ("a phone number", _lazy(f"length({v}) >= 10", _phone_sql(v))),
     ]
 
 
@@ -132,29 +266,69 @@ def check_values(
     file: str,
     columns: list[tuple[str, str, bool]],
 ) -> list[Problem]:
-    """Scan ``relation`` once; one problem per column holding identifier-shaped values.
+    """One problem per column of ``relation`` holding identifier-shaped values.
 
-    ``columns`` holds ``(sql column, export column name, is an id column)``.
+    ``columns`` holds ``(sql column, export column name, is an id column)``; they are
+    scanned :data:`BATCH` at a time.
     """
-    if not columns:
-        return []
-    exprs: list[str] = []
-    keys: list[tuple[str, str]] = []
-    for sql_col, shown, is_id in columns:
-        v = f"trim({sql_col})"
-        for kind, cond in value_checks(v, id_column=is_id):
-            exprs.append(f"min(_row) FILTER (WHERE {cond})")
-            keys.append((shown, kind))
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {relation}").fetchone() or ()
-    firsts: dict[str, tuple[int, str]] = {}
-    for (shown, kind), first in zip(keys, row, strict=True):
-        if first is not None and (shown not in firsts or first < firsts[shown][0]):
-            firsts[shown] = (int(first), kind)
+    firsts: dict[int, tuple[int, str]] = {}
+    for start in range(0, len(columns), BATCH):
+        batch = list(enumerate(columns))[start : start + BATCH]
+        firsts.update(_scan(con, relation, batch))
     return [
-        Problem(file, first, shown, f"holds what looks like {kind} (first at this row); "
-                "identifiers must not be in the export")
-        for shown, (first, kind) in firsts.items()
+        Problem(file, first, columns[k][1], f"holds what looks like {kind} (first at this "
+                "row); identifiers must not be in the export")
+        for k, (first, kind) in sorted(firsts.items())
     ]
 
 
-__all__ = ["check_names", "check_values", "looks_like_identifier_name", "name_words"]
+_DATED = _lazy("run <> ''", f"regexp_full_match(run, '{COMPACT_DATE_RE}')")
+_RUNS = ("count(*) FILTER (WHERE run <> ''), count(*) FILTER (WHERE dated), "
+         "min(_row) FILTER (WHERE dated), count(DISTINCT run) FILTER (WHERE dated), "
+         "min(TRY_CAST(run AS BIGINT)) FILTER (WHERE dated), "
+         "max(TRY_CAST(run AS BIGINT)) FILTER (WHERE dated)")
+
+
+def _dates_of_birth(with_run: int, dated: int, n: int, lo: int | None, hi: int | None) -> bool:
+    """Whether a column's compact dates read as dates of birth rather than as the chance
+    dates of a numbering scheme: at least half of its 6- or 8-digit runs are dates, and the
+    dated runs are few (under 5 distinct) or sparse (under a fifth of the numbers between
+    the least and the greatest: ``C100001``…``C100300`` are dense, birth dates are not)."""
+    if not dated or 2 * dated < with_run:
+        return False
+    return n < 5 or (lo is not None and hi is not None and n < 0.2 * (hi - lo + 1))
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection, relation: str, batch: list[tuple[int, tuple[str, str, bool]]]
+) -> dict[int, tuple[int, str]]:
+    """Unpivot ``batch`` (index, column) of ``relation`` and run every check in one pass;
+    return column index -> (first row, kind) for each offending column."""
+    keys = ", ".join(str(k) for k, _ in batch)
+    cols = ", ".join(c for _, (c, _, _) in batch)
+    id_keys = [str(k) for k, (_, _, is_id) in batch if is_id]
+    ids = f"k IN ({', '.join(id_keys)})" if id_keys else "false"
+    checks = value_checks("v", ids=ids)
+    aggs = [f"min(_row) FILTER (WHERE {cond})" for _, cond in checks]
+    sql = (
+        f"WITH u AS (SELECT _row, unnest([{keys}]) AS k, trim(unnest([{cols}])) AS raw "
+        f"FROM {relation}), f AS (SELECT _row, k, {fold_sql('raw')} AS v FROM u "
+        f"WHERE length(raw) >= 5), g AS (SELECT *, {_columns_sql('v', ids)} FROM f), "
+        f"h AS (SELECT *, {_DATED} AS dated FROM g) "
+        f"SELECT k, {', '.join(aggs)}, {_RUNS} FROM h GROUP BY k"
+    )
+    found: dict[int, tuple[int, str]] = {}
+    for k, *firsts, with_run, dated, first, n, lo, hi in con.execute(sql).fetchall():
+        hits = [(int(r), kind) for (kind, _), r in zip(checks, firsts, strict=True)
+                if r is not None]
+        if _dates_of_birth(with_run, dated, n, lo, hi):
+            hits.append((int(first), "a date of birth"))
+        if hits:
+            found[int(k)] = min(hits, key=lambda h: h[0])
+    return found
+
+
+__all__ = [
+    "BATCH", "CONFUSABLES", "WORDS", "check_names", "check_values", "fold",
+    "looks_like_identifier_name", "name_words",
+]

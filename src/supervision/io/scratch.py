@@ -11,7 +11,8 @@ The limit is ``clamp(input bytes / 2, MIN_LIMIT, cap)``: a small export runs in 
 before; a large one never asks for more than the cap, :data:`MAX_LIMIT` (500 MB) unless the
 environment sets ``SUPERVISION_MAX_MEMORY_MB`` (e.g. ``2000`` on a large machine, or ``256``
 on a small one).  On a 2.33 GB export, 500 MB gave a 0.79 GB peak and 1 GB a 1.37 GB peak,
-without being faster (docs/large-exports.md).
+without being faster (docs/large-exports.md).  A wide table raises the floor (DuckDB holds
+buffers per column while writing a table: :func:`memory_limit`), within the same cap.
 
 Every other reader (``metrics``, ``load``, ``report``, the server, a dashboard kernel) holds
 the export in an *in-memory* DuckDB from :func:`memory_backend`: a memory limit of
@@ -28,10 +29,11 @@ import os
 import shutil
 import tempfile
 import weakref
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend
@@ -39,21 +41,56 @@ if TYPE_CHECKING:
 MIN_LIMIT = 128 * 1000**2
 MAX_LIMIT = 500 * 1000**2
 MEMORY_DEFAULT_MB = 2000
+PER_COLUMN = 160 * 1000
 
 
 def input_bytes(path: str | Path) -> int:
     """Total size of the files of an export (a file, or every file under a folder)."""
     p = Path(path)
-    if p.is_dir():
-        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    return p.stat().st_size if p.exists() else 0
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+        return p.stat().st_size if p.is_file() else 0
+    except OSError:  # a path past the system's limit: the loader says so in its own words
+        return 0
 
 
-def memory_limit(size: int) -> int:
-    """DuckDB's memory limit in bytes for an export of ``size`` bytes (see module doc)."""
+def memory_limit(size: int, columns: int = 0) -> int:
+    """DuckDB's memory limit in bytes for an export of ``size`` bytes whose widest table has
+    ``columns`` columns (see module doc).
+
+    A table being written needs about 130 kB of DuckDB buffers per column whatever its row
+    count (measured: 2,000 text columns fail at 200 MB and load at 300 MB; 8,000 need
+    1.2 GB), so the floor rises by :data:`PER_COLUMN` a column; never past the cap.
+    """
     cap = _cap_mb()
     top = cap * 1000**2 if cap else MAX_LIMIT
-    return int(min(max(size // 2, MIN_LIMIT), top))
+    floor = max(MIN_LIMIT, 64 * 1000**2 + PER_COLUMN * columns)
+    return int(min(max(size // 2, floor), top))
+
+
+def widest_csv(path: str | Path) -> int:
+    """The most fields in the first line of any CSV of an export (a file, a folder or a
+    zip): a cheap upper bound on its width (a quoted delimiter counts too)."""
+    p = Path(path)
+    heads: list[bytes] = []
+    try:
+        if p.is_dir():
+            heads = [_first_line(f.open("rb")) for f in p.rglob("*.csv") if f.is_file()]
+        elif p.suffix.lower() == ".csv":
+            heads = [_first_line(p.open("rb"))]
+        elif p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as z:
+                heads = [_first_line(z.open(n)) for n in z.namelist()
+                         if n.lower().endswith(".csv")]
+    except (OSError, zipfile.BadZipFile):
+        return 0  # the reader reports what is wrong with the file
+    return max((max(h.count(b","), h.count(b";")) + 1 for h in heads), default=0)
+
+
+def _first_line(f: IO[bytes]) -> bytes:
+    with f:
+        return f.readline(1 << 20)
 
 
 def _cap_mb() -> int | None:
@@ -97,7 +134,7 @@ def scratch_backend(path: str | Path, *, threads: int | None = None) -> Iterator
     """
     import ibis
 
-    limit = memory_limit(input_bytes(path))
+    limit = memory_limit(input_bytes(path), widest_csv(path))
     with tempfile.TemporaryDirectory(prefix="supervision-scratch-") as tmp:
         Path(tmp).chmod(0o700)
         options: dict[str, object] = {
@@ -115,6 +152,6 @@ def scratch_backend(path: str | Path, *, threads: int | None = None) -> Iterator
 
 
 __all__ = [
-    "MAX_LIMIT", "MEMORY_DEFAULT_MB", "MIN_LIMIT", "input_bytes", "memory_backend", "memory_limit",
-    "scratch_backend",
+    "MAX_LIMIT", "MEMORY_DEFAULT_MB", "MIN_LIMIT", "PER_COLUMN", "input_bytes", "memory_backend",
+    "memory_limit", "scratch_backend", "widest_csv",
 ]

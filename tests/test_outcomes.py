@@ -54,7 +54,10 @@ from supervision.outcomes import (
     jacobson_truax,
     outcome_summary,
     outcomes_by_termination,
+    per_episode,
+    summarise_outcomes,
 )
+from supervision.termination import with_by
 
 D = dt.date(2024, 3, 4)
 X = None
@@ -160,7 +163,11 @@ def test_by_therapist_and_termination(cl: Caseload) -> None:
     t = outcome_summary(cl, "phq9", by="therapist_id").set_index("therapist_id")
     assert t.loc["T1", "reliable_improvement_rate"] == pytest.approx(2 / 3)
     assert t.loc["T2", "reliable_deterioration"] == 1
-    raw = outcome_summary(cl, "phq9", by="termination").set_index("termination")
+    # by ending is a breakdown: 3 and 1 paired are both below 5, suppressed at the source
+    masked = outcome_summary(cl, "phq9", by="termination").set_index("termination")
+    assert masked["suppressed"].all() and masked["paired"].isna().all()
+    raw = summarise_outcomes(with_by(cl, per_episode(cl, "phq9"), "termination"),
+                             "termination").set_index("termination")
     assert raw.loc["completed", "paired"] == 3 and raw.loc["ongoing", "paired"] == 1
     assert raw.loc["completed", "reliable_improvement_rate"] == pytest.approx(1 / 3)
 

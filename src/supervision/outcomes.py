@@ -240,7 +240,9 @@ def per_episode(cl: Caseload, measure: str) -> ir.Table:
     return t.mutate(started_clinical=t.first_clinical)
 
 
-def outcome_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
+def outcome_summary(
+    cl: Caseload, measure: str, *, by: str | None = None, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
     """Counts and rates of reliable change and recovery (domain.md §5).
 
     Parameters
@@ -249,6 +251,9 @@ def outcome_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.
         An outcome measure key, or ``"phq9_gad7"`` for the NHS Talking Therapies paired rule.
     by
         None (one row) or a grouping column (see :func:`supervision.termination.with_by`).
+        A breakdown (anything but None and ``therapist_id``) has its groups of fewer than
+        ``min_cell`` paired episodes suppressed here (:func:`~supervision.termination.
+        mask_breakdown`).
 
     Returns
     -------
@@ -263,7 +268,8 @@ def outcome_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.
           reliable_recovery / started_clinical (NHS Talking Therapies: "finished treatment
           minus not at caseness at the start").
     """
-    return summarise_outcomes(term.with_by(cl, per_episode(cl, measure), by), by)
+    df = summarise_outcomes(term.with_by(cl, per_episode(cl, measure), by), by)
+    return term.mask_breakdown(df, by, count_col="paired", min_cell=min_cell)
 
 
 def summarise_outcomes(t: ir.Table, by: str | None) -> pd.DataFrame:
@@ -322,7 +328,9 @@ def outcomes_by_termination(
         ``termination, paired, suppressed, recovery_suppressed``, the counts and the rates
         of :func:`outcome_summary` (counts as float, NaN where suppressed).
     """
-    df = outcome_summary(cl, measure, by="termination")
+    # unsuppressed rows: _suppress_endings applies the two-level rule to them
+    df = summarise_outcomes(term.with_by(cl, per_episode(cl, measure), "termination"),
+                            "termination")
     out = pd.DataFrame({"termination": list(TERMINATION)}).merge(df, on="termination", how="left")
     out[_ENDING_COUNTS] = out[_ENDING_COUNTS].fillna(0).astype("int64")
     return _suppress_endings(out, min_cell=min_cell)

@@ -89,18 +89,44 @@ def aggregate(t: ir.Table, by: str | None, aggs: dict[str, ir.Value]) -> pd.Data
     return df
 
 
-def termination_summary(cl: Caseload, *, by: str | None = None) -> pd.DataFrame:
+#: Groupings that are a therapist's own caseload (or the whole scope): not a breakdown.
+UNSUPPRESSED_BY = (None, "therapist_id")
+
+
+def mask_breakdown(
+    df: pd.DataFrame, by: str | None, *, count_col: str, min_cell: int
+) -> pd.DataFrame:
+    """Suppress small groups of a summary grouped ``by`` a breakdown (domain.md §8).
+
+    A grouping below a therapist's own caseload (team, neurotype group, ending, …) shows a
+    group of 1 to ``min_cell`` − 1 ``count_col`` as NaN with every figure NaN
+    (:func:`~supervision.privacy.suppress_groups`, complementary suppression included) and
+    gains the ``suppressed`` column.  ``None`` and ``therapist_id`` pass unchanged.
+    """
+    if by in UNSUPPRESSED_BY:
+        return df
+    return suppress_groups(df, count_col=count_col, min_cell=min_cell, keys=[by])
+
+
+def termination_summary(
+    cl: Caseload, *, by: str | None = None, min_cell: int = MIN_CELL
+) -> pd.DataFrame:
     """Counts of each ending, drop-out and intake-only rates.
+
+    Grouped ``by`` a breakdown (anything but None and ``therapist_id``), groups of fewer
+    than ``min_cell`` episodes are suppressed here, at the source (:func:`mask_breakdown`).
 
     Returns
     -------
     pandas.DataFrame
         ``<by>, episodes, ended, completed, client_ended, dropout, external,
         therapist_ended, ongoing, dropout_rate, dropout_rate_low, dropout_rate_high,
-        intake_only, intake_only_rate, sessions_attended``.  Rates in 0–1, NaN when no
-        episode has ended.  One row when ``by`` is None (also for an empty caseload).
+        intake_only, intake_only_rate, sessions_attended`` (+ ``suppressed`` for a
+        breakdown).  Rates in 0–1, NaN when no episode has ended.  One row when ``by`` is
+        None (also for an empty caseload).
     """
-    return summarise_termination(with_by(cl, episode_termination(cl), by), by)
+    df = summarise_termination(with_by(cl, episode_termination(cl), by), by)
+    return mask_breakdown(df, by, count_col="episodes", min_cell=min_cell)
 
 
 def summarise_termination(t: ir.Table, by: str | None) -> pd.DataFrame:
@@ -167,6 +193,15 @@ def retention(cl: Caseload) -> pd.DataFrame:
 
 
 __all__ = [
-    "ENDED", "add_rate", "aggregate", "dose_by_termination", "episode_termination",
-    "retention", "summarise_termination", "termination_summary", "with_by",
+    "ENDED",
+    "UNSUPPRESSED_BY",
+    "add_rate",
+    "aggregate",
+    "dose_by_termination",
+    "episode_termination",
+    "mask_breakdown",
+    "retention",
+    "summarise_termination",
+    "termination_summary",
+    "with_by",
 ]

@@ -533,14 +533,25 @@ def neurotype_group(client: str | None, therapist: str | None) -> str:
 
 
 def suppress(cells: dict[Any, int], min_cell: int) -> set[Any]:
-    """Cells to suppress: 1..min_cell-1, plus the next smallest (non-empty first) if only one."""
+    """Cells to suppress: 1..min_cell-1, then, one at a time, the next smallest (non-empty
+    first) while exactly one is hidden — or while the hidden cells sit at the bounds an
+    attacker who knows a primary holds 1..min_cell-1 could pin (every primary 1 and every
+    complement 0, or only primaries, each min_cell-1: then only a non-empty cell helps)."""
     primary = {k for k, n in cells.items() if 0 < n < min_cell}
-    if len(primary) == 1:
-        rest = sorted((n == 0, n, i, k) for i, (k, n) in enumerate(cells.items())
-                      if k not in primary)
-        if rest:
-            primary.add(rest[0][3])
-    return primary
+    hidden = set(primary)
+    while hidden:
+        rest = [(n == 0, n, i, k) for i, (k, n) in enumerate(cells.items()) if k not in hidden]
+        total, n_pri = sum(cells[k] for k in hidden), len(hidden & primary)
+        if len(hidden) == 1:
+            pool = rest
+        elif total == n_pri or (n_pri == len(hidden) and total == n_pri * (min_cell - 1)):
+            pool = [r for r in rest if not r[0]]
+        else:
+            break
+        if not pool:
+            break
+        hidden.add(min(pool)[3])
+    return hidden
 
 
 def group_summary(

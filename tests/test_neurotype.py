@@ -17,12 +17,29 @@ nt_therapist: 6 episodes, SRS 35, 35, completed → drop-out 0/6, early alliance
 shared: 3 episodes (< 5) → suppressed.  Practice breakdown: exactly one small cell, so the
 next smallest non-empty cell, nt_therapist (6), is suppressed too (complementary).
 
-By therapist (two-way, as the practice's groups are published beside them): TA's only cell
-(shared, 3) is suppressed and, every other TA cell being empty, the first empty one
-(other_nd) too.  Down the columns, shared and other_nd then each have one hidden cell, so
-TN's shared and other_nd (both empty, the only candidates) are hidden as well; TN's row now
-has two hidden cells and nothing changes further.  TN's nt_therapist (6) and both_nt (12)
-stay shown.
+By therapist (two-way, as the practice's groups are published beside them)::
+
+            shared other_nd nd_th nt_th both_nt unknown | total
+        TA     3      0       0     0      0       0    |   3
+        TN     0      0       0     6     12       0    |  18
+  practice     3      0       0     6     12       0    |  21
+
+An empty cell in a column whose total is published as 0 (other_nd, nd_therapist, unknown)
+is never a complement: that 0 tells everyone it is 0 (the old rule hid TA's other_nd, and
+3 − 0 gave TA's shared away).  ``by="therapist_id"`` (practice totals published apart):
+TA's row hides shared (3) and, having no other non-empty cell, its usable empty cell in the
+largest column, both_nt (0; column 12, nt_therapist's is 6).  Down the columns, shared then
+has one hidden cell, so TN's shared (0, the only candidate) is hidden; both_nt has one, so
+TN's both_nt (12).  Every row and column now has 0 or 2 hidden cells.  From the row totals
+3 and 18 (6 shown) and the column totals 3 and 12: TA shared = t, TA both_nt = 3 − t, TN
+shared = 3 − t, TN both_nt = 9 + t for any t in 0..3 — nothing pinned.
+``total=True`` (the practice row in the same table, so a column's total is a cell that can be
+hidden): the practice row hides shared (3) and its smallest other non-empty cell,
+nt_therapist (6); TA hides shared and both_nt (0, the largest column).  Down the columns:
+shared holds two (TA, practice); nt_therapist one → TN's (6, the smallest non-empty);
+both_nt one → TN's (12, before the practice's equal 12).  Then TA shared = t, TA both_nt =
+3 − t, practice shared = t, practice nt_therapist = TN nt_therapist = 9 − t, TN both_nt =
+9 + t, t in 0..3.
 """
 
 from __future__ import annotations
@@ -120,15 +137,24 @@ def test_group_figures(cl: Caseload) -> None:
 
 
 def test_group_figures_by_therapist(cl: Caseload) -> None:
-    """TN shows nt_therapist (6, drop-out 0, early alliance 35); hidden cells as derived in
-    the module docstring."""
+    """Hidden cells as derived in the module docstring (one-way, then with the practice row
+    in the table); TA's other_nd (a column of total 0) stays shown as 0."""
     g = group_summary(cl, by="therapist_id").set_index(["therapist_id", "group"])
+    for tid in ("TA", "TN"):
+        sup = g.loc[tid]["suppressed"]
+        assert sup[sup].index.tolist() == ["shared", "both_nt"]
     assert g.loc[("TN", "nt_therapist"), "episodes"] == 6
     assert g.loc[("TN", "nt_therapist"), "dropout_rate"] == 0
     assert g.loc[("TN", "nt_therapist"), "early_alliance"] == pytest.approx(35)
-    for tid in ("TA", "TN"):
+    assert g.loc[("TA", "other_nd"), "episodes"] == 0
+    both = group_summary(cl, by="therapist_id", total=True)
+    both["therapist_id"] = both["therapist_id"].fillna("practice")
+    g = both.set_index(["therapist_id", "group"])
+    for tid, want in (("TA", ["shared", "both_nt"]), ("TN", ["nt_therapist", "both_nt"]),
+                      ("practice", ["shared", "nt_therapist"])):
         sup = g.loc[tid]["suppressed"]
-        assert sup[sup].index.tolist() == ["shared", "other_nd"]
+        assert sup[sup].index.tolist() == want, tid
+    assert g.loc[("practice", "both_nt"), "episodes"] == 12
 
 
 def test_tag_grid(cl: Caseload) -> None:

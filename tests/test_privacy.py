@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supervision.errors import ConfigError
-from supervision.privacy import MIN_CELL, check_min_cell, suppress_groups
+from supervision.privacy import MIN_CELL, check_min_cell, funnel_hidden, suppress_groups
 
 
 def test_min_cell_configurable_upward_only() -> None:
@@ -106,12 +106,53 @@ def test_properties(counts: list[int], min_cell: int) -> None:
                       max_size=5))
 def test_two_way_properties(table: list[list[int]]) -> None:
     """Two-way: no row and no column of the therapist × group table has exactly one hidden
-    cell (unless it has a single cell), and no shown cell is in 1..4."""
+    cell — unless none of its other cells could serve (each is empty and lies in a row or
+    column of total 0, so everyone knows it is 0) — and no shown cell is in 1..4."""
     df = pd.DataFrame([{"therapist_id": f"T{i}", "group": g, "episodes": n}
                        for i, row in enumerate(table) for g, n in zip("abc", row, strict=True)])
     out = suppress_groups(df, within=["therapist_id"], across=["group"])
-    for key, size in (("therapist_id", 3), ("group", len(table))):
-        per = out.groupby(key)["suppressed"].sum()
-        assert ((per != 1) | (size == 1)).all()
+    zero_line = ((df.groupby("therapist_id")["episodes"].transform("sum") == 0)
+                 | (df.groupby("group")["episodes"].transform("sum") == 0))
+    useless = (df["episodes"] == 0) & zero_line
+    for key in ("therapist_id", "group"):
+        for _, line in out.assign(useless=useless).groupby(key):
+            hidden = line["suppressed"]
+            assert hidden.sum() != 1 or (line["useless"] | hidden).all(), line
+    assert not (out["suppressed"] & useless).any(), "an empty cell of a zero line was hidden"
     shown = out.loc[~out["suppressed"], "episodes"]
     assert not ((shown > 0) & (shown < 5)).any()
+
+
+def test_complement_never_an_empty_cell_of_a_zero_column() -> None:
+    """Issue 12::
+
+                a   b   c        column totals published: a 3, b 0, c 12
+            T1  3   0   0        T1: a is small; b is empty in a column of total 0, so
+            T2  0   0  12        hiding it would leave a = 3 − 0; c (0, column 12) is used.
+
+    Down column c, T1 c then needs a partner: T2 c (12).  T2's row then has one hidden cell
+    and its only usable other is a (0, column 3): T1 a = t, T1 c = 3 − t, T2 a = 3 − t,
+    T2 c = 9 + t — a free t in 0..3, b never hidden."""
+    df = pd.DataFrame({"therapist_id": ["T1"] * 3 + ["T2"] * 3, "group": list("abc") * 2,
+                       "episodes": [3, 0, 0, 0, 0, 12]})
+    out = suppress_groups(df, within=["therapist_id"], across=["group"])
+    assert out["suppressed"].tolist() == [True, False, True, True, False, True]
+
+
+def test_primaries_at_their_bounds_get_a_non_empty_complement() -> None:
+    """Two hidden 1s in a row of total 2 + 9: an attacker who knows a hidden cell holds
+    1..4 reads 1 and 1; the 9 is hidden too (1 + 1 + 9 = 11 then splits many ways)."""
+    df = pd.DataFrame({"group": list("abcd"), "episodes": [1, 1, 9, 0]})
+    assert suppress_groups(df)["suppressed"].tolist() == [True, True, True, False]
+
+
+def test_funnel_hidden_complements() -> None:
+    """n = (3, 10, 12), k = (3, 0, 2): the primary (3 of 3) and the smallest shown, 10, are
+    left out; together they hold 3 drop-outs and 10 other endings, so that is enough.
+    k = (3, 10, 2): the pair would hold 13 drop-outs and 0 other endings ("every one of
+    theirs dropped out"), so the 12 (10 other endings) is left out too.  n = 0 is no
+    primary (nothing to hide); with every n at 5 or more nothing is hidden."""
+    assert funnel_hidden([3, 10, 12], [3, 0, 2]).tolist() == [True, True, False]
+    assert funnel_hidden([3, 10, 12], [3, 10, 2]).tolist() == [True, True, True]
+    assert funnel_hidden([0, 10, 12], [0, 0, 2]).tolist() == [True, False, False]
+    assert funnel_hidden([6, 10], [1, 2]).tolist() == [False, False]

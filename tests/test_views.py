@@ -148,12 +148,17 @@ def test_tag_heatmap_suppressed_cell_reads_lt5_and_has_no_rate() -> None:
 
 
 def test_funnel_leaves_out_small_denominators_and_never_ranks() -> None:
-    per = pd.DataFrame({"therapist_id": ["T3", "T1", "T2"], "k": [1, 2, 3], "n": [3, 10, 12]})
-    fig = vp.funnel_figure(per, 0.2, title="Drop-out", noun="ended episodes", min_cell=5)
+    """T3 (1 of 3, n < 5) is left out, and so is T1 (2 of 10), the shown therapist with the
+    smallest n: the practice's 6 of 25 minus T2's 3 of 12 leaves 3 of 13 for T3 and T1
+    together, not T3's own 1 of 3.  The hidden part holds drop-outs (3) and others (10), so
+    no further one is needed.  Order of the input kept, no sorting."""
+    per = pd.DataFrame({"therapist_id": ["T3", "T1", "T2", "T4"], "k": [1, 2, 3, 0],
+                        "n": [3, 10, 12, 0]})
+    fig = vp.funnel_figure(per, 6 / 25, title="Drop-out", noun="ended episodes", min_cell=5)
     pts = next(t for t in fig.data if t.name == "therapists")
-    assert list(pts.x) == [10, 12]  # T3 (n = 3 < 5) not shown; input order kept, no sorting
-    assert "1 therapist(s) with fewer than 5 not shown" in fig.layout.title.text
-    assert "2 of 10 ended episodes (20%)" in pts.hovertext[0]
+    assert list(pts.x) == [12]
+    assert "3 therapist(s) not shown (fewer than 5 ended episodes" in fig.layout.title.text
+    assert "3 of 12 ended episodes (25%)" in pts.hovertext[0]
 
 
 def test_repair_rate_figure_carries_n_in_hover() -> None:

@@ -250,13 +250,16 @@ def _open_only(cl: Caseload) -> Caseload:
 
 
 def _group_records(cl: Caseload, min_cell: int, figures: ir.Table) -> dict[str | None, list[Row]]:
-    """Neurotype-group rows of the practice (key None) and of each therapist."""
-    out: dict[str | None, list[Row]] = {
-        None: neurotype.group_summary(cl, min_cell=min_cell, figures=figures).to_dict("records")
-    }
-    by = neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures)
-    for r in by.to_dict("records"):
-        out.setdefault(str(r[_BY]), []).append(r)
+    """Neurotype-group rows of the practice (key None) and of each therapist.
+
+    One call suppresses both together (``total=True``): the JSON publishes the practice's
+    groups beside every therapist's, so they are one table whose columns add up.
+    """
+    out: dict[str | None, list[Row]] = {None: []}
+    both = neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures, total=True)
+    for r in both.to_dict("records"):
+        key = None if pd.isna(r[_BY]) else str(r[_BY])
+        out.setdefault(key, []).append(r)
     return out
 
 

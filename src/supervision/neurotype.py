@@ -170,7 +170,7 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
 
 def group_summary(
     cl: Caseload, *, min_cell: int = MIN_CELL, by: str | None = None,
-    figures: ir.Table | None = None,
+    figures: ir.Table | None = None, total: bool = False,
 ) -> pd.DataFrame:
     """Per neurotype group (and per ``by``, e.g. therapist): n and rates, small cells suppressed.
 
@@ -190,16 +190,29 @@ def group_summary(
         (within each ``by`` value and within each group across them), since the
         whole-caseload groups are published beside them.  ``figures`` may pass a precomputed
         :func:`episode_figures` table.
+    total
+        With ``by``: also return the whole caseload's groups (rows whose ``by`` is None),
+        suppressed *together* with the ``by`` rows — the practice's cell of a group is one
+        more cell of that group's column (the column's cells add up to it), so a hidden
+        therapist cell can be worked out neither from a shown practice cell nor the other
+        way round.  This is what one output publishing both (``supervision metrics``) must
+        use; two separate calls could hide a therapist's cell with a complement whose value
+        the practice row gives away.
     """
     t = episode_figures(cl) if figures is None else figures
     keys = [*([by] if by else []), "group"]
     t = term.with_by(cl, t, by)
     df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
     df = _complete(df, by, "group", list(NEUROTYPE_GROUPS))
+    if by and total:
+        whole = t.group_by("group").aggregate(**_group_aggs(t)).execute()
+        whole = _complete(whole, None, "group", list(NEUROTYPE_GROUPS))
+        df = pd.concat([df.astype({by: object}), whole.assign(**{by: None})],
+                       ignore_index=True)
     df = _rates(df)
     cols = [*keys, "episodes", *_RATE_COLS, *_COUNT_COLS]
     df = suppress_groups(df[cols], min_cell=min_cell, keys=["group"], within=[by] if by else [],
-                         across=["group"] if by else [])
+                         across=["group"] if by else [], across_totals=not total)
     return df[[*keys, "episodes", "suppressed", *_RATE_COLS, *_COUNT_COLS]]
 
 
@@ -219,7 +232,9 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     An episode whose client (or therapist) has several tags counts in each of its cells,
     so cells do not add up to the caseload.  Every combination of the tags present on each
     side is listed (empty cells: 0 episodes).  Small cells are suppressed over the whole
-    grid with :func:`supervision.privacy.suppress_groups`.
+    grid with :func:`supervision.privacy.suppress_groups`, except the (neurotypical,
+    neurotypical) cell, which is the both_nt group itself and is hidden exactly when
+    :func:`group_summary` of the same caseload hides both_nt (:func:`_suppress_grid`).
 
     Returns
     -------
@@ -227,7 +242,7 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
         ``therapist_tag, client_tag, episodes, suppressed, dropout_rate`` (+ Wilson
         ``_low``/``_high``), ``early_alliance`` (+ t ``_low``/``_high``), ``ended``.
     """
-    t = episode_figures(cl)
+    t0 = t = episode_figures(cl)
     t = t.mutate(
         therapist_tag=t.therapist_neurotype.split(TAG_SEPARATOR).unnest()
     )
@@ -244,8 +259,40 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     ct = sorted(df["client_tag"].unique())
     full = pd.DataFrame({"therapist_tag": th}).merge(pd.DataFrame({"client_tag": ct}), how="cross")
     df = _rates(full.merge(df, on=keys, how="left"))
-    df = suppress_groups(df[cols], min_cell=min_cell, keys=keys)
-    return df[[*keys, "episodes", "suppressed", *cols[3:]]]
+    return _suppress_grid(df[cols], _both_nt_hidden(t0, min_cell), min_cell=min_cell)[
+        [*keys, "episodes", "suppressed", *cols[3:]]]
+
+
+#: The grid cell that is a neurotype group as well: both sides carry only "neurotypical"
+#: (the tag cannot be combined with another), so its episodes are exactly both_nt's.
+_LINKED = ("neurotypical", "neurotypical")
+
+
+def _both_nt_hidden(figures: ir.Table, min_cell: int) -> bool:
+    """Whether :func:`group_summary` of the same caseload hides both_nt (counts only)."""
+    df = figures.group_by("group").aggregate(episodes=figures.episode_id.count()).execute()
+    df = _complete(df, None, "group", list(NEUROTYPE_GROUPS))
+    df["episodes"] = pd.to_numeric(df["episodes"]).fillna(0).astype("int64")
+    sup = suppress_groups(df, min_cell=min_cell, keys=["group"])
+    return bool(sup.loc[sup["group"] == "both_nt", "suppressed"].any())
+
+
+def _suppress_grid(df: pd.DataFrame, linked_hidden: bool, *, min_cell: int) -> pd.DataFrame:
+    """Suppress the grid; its (neurotypical, neurotypical) cell follows the both_nt group.
+
+    That cell *is* the both_nt group, which every page showing the grid shows too: if the
+    groups hid it (as a complement) while the grid showed it, the groups' hidden cell would
+    follow by subtraction — and the other way round.  So it is never a complement of the
+    grid, and hidden exactly when both_nt is (primary suppression agrees: same count).
+    """
+    keys = ["therapist_tag", "client_tag"]
+    linked = (df["therapist_tag"] == _LINKED[0]) & (df["client_tag"] == _LINKED[1])
+    rest = suppress_groups(df[~linked], min_cell=min_cell, keys=keys)
+    cell = df[linked].astype({c: "float64" for c in df.columns if c not in keys})
+    if linked_hidden:
+        cell.loc[:, [c for c in cell.columns if c not in keys]] = float("nan")
+    cell["suppressed"] = linked_hidden
+    return pd.concat([rest, cell]).loc[df.index]
 
 
 __all__ = [

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from supervision.privacy import funnel_hidden
 from supervision.stats import funnel_limits
 from supervision.views.common import esc, is_missing, pct, rate_text
 from supervision.views.theme import BENCHMARK, BENCHMARKS, OKABE_ITO, OWN, PRACTICE, style
@@ -27,13 +28,18 @@ def funnel_figure(
 
     ``per_therapist`` has ``therapist_id, k, n``.  The limits are 95% and 99.8% around the
     practice rate ``p0`` (:func:`supervision.stats.funnel_limits`).  Therapists with fewer
-    than ``min_cell`` in the denominator are left out (privacy; their count is said).
+    than ``min_cell`` in the denominator are left out, and with them the fewest others
+    needed so that the practice's totals minus the shown therapists pin none of them
+    (:func:`supervision.privacy.funnel_hidden`); how many are left out is said.
     Points are not ranked or sorted; the plot's message is "within the funnel or not".
     """
     if per_therapist is None or per_therapist.empty or p0 is None or is_missing(p0):
         return None
-    d = per_therapist[per_therapist["n"] >= min_cell].copy()
-    hidden = int((per_therapist["n"] < min_cell).sum())
+    n = pd.to_numeric(per_therapist["n"]).fillna(0).astype("int64").to_numpy()
+    k = pd.to_numeric(per_therapist["k"]).fillna(0).astype("int64").to_numpy()
+    out = funnel_hidden(n, k, min_cell=min_cell)
+    d = per_therapist[~out].copy()
+    hidden = int(out.sum())
     if d.empty:
         return None
     n_max = int(max(d["n"].max(), min_cell)) + 2
@@ -78,7 +84,8 @@ def funnel_figure(
             hoverinfo="text",
         )
     )
-    note = f" — {hidden} therapist(s) with fewer than {min_cell} not shown" if hidden else ""
+    note = (f" — {hidden} therapist(s) not shown (fewer than {min_cell} {noun}, or left out "
+            "with them so that theirs cannot be worked out)" if hidden else "")
     style(fig, f"{title}: funnel plot{note}", height=380)
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])

@@ -20,13 +20,49 @@ SUBSCALE_COLOURS = {
 }
 
 
+#: Below this many ratings at a point, the view says n is small there (the t-band widens
+#: fast: t(.975, n−1)·sd/√n is about 1.3 sd at n = 5, 0.7 sd at n = 10).
+SMALL_N = 10
+
+
+def within_range(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    """``df`` with its 95% ``low``/``high`` clipped to the measure's range ``lo``–``hi``.
+
+    A t-interval where few episodes remain can run past what the scale can hold (an SRS
+    band above 40); the scale's range is where a mean can be, so the band is cut there.
+    ``small`` marks the points with fewer than :data:`SMALL_N` ratings or a band that had
+    to be cut: the view says n is small there.
+    """
+    out = df.copy()
+    low, high = pd.to_numeric(out["low"]), pd.to_numeric(out["high"])
+    cut = (low < lo) | (high > hi)
+    out["low"], out["high"] = low.clip(lo, hi), high.clip(lo, hi)
+    out["small"] = (pd.to_numeric(out["n"]) < SMALL_N) | cut
+    return out
+
+
 def _hover(df: pd.DataFrame, x_label: str, noun: str) -> list[str]:
+    small = df["small"] if "small" in df else pd.Series(False, index=df.index)
     return [
         f"{x_label} {esc(x)}<br>mean {mean_text(m, lo, hi, n, noun)}"
-        for x, m, lo, hi, n in zip(
-            df.iloc[:, 0], df["mean"], df["low"], df["high"], df["n"], strict=True
+        + ("<br>few ratings here: the band is wide and cut at the scale's range" if sm else "")
+        for x, m, lo, hi, n, sm in zip(
+            df.iloc[:, 0], df["mean"], df["low"], df["high"], df["n"], small, strict=True
         )
     ]
+
+
+def _small_note(fig: go.Figure, df: pd.DataFrame, x: str, what: str, rng: str) -> None:
+    """Say above the plot from where on n is small (:func:`within_range`'s ``small``)."""
+    if "small" not in df or not df["small"].any():
+        return
+    first = df.loc[df["small"], x].iloc[0]
+    fig.add_annotation(
+        text=f"Few ratings (fewer than {SMALL_N}) from {what} {esc(first)} on: the band is "
+        f"wide there and cut at the scale's range ({rng})",
+        xref="paper", yref="paper", x=0, y=1.0, yshift=4, yanchor="bottom", xanchor="left",
+        showarrow=False, font={"size": 11},
+    )
 
 
 def _band(fig: go.Figure, x: pd.Series, df: pd.DataFrame, colour: str, name: str) -> None:
@@ -74,6 +110,9 @@ def alliance_trend_figure(
     """
     if own is None or own.empty:
         return None
+    own = within_range(own, measure.min, measure.max)
+    if practice is not None and not practice.empty:
+        practice = within_range(practice, measure.min, measure.max)
     fig = go.Figure()
     _band(fig, own["rated_index"], own, OWN, own_label)
     fig.add_trace(
@@ -110,6 +149,7 @@ def alliance_trend_figure(
             annotation_font_color=CONCERN,
         )
     style(fig, f"{esc(measure.name)}: mean by session number, with 95% band", height=400)
+    _small_note(fig, own, "rated_index", "rated session", f"{measure.min:g}–{measure.max:g}")
     fig.update_xaxes(title_text="rated session (1 = first rated session of the episode)", dtick=1)
     lowest = float(own["mean"].min()) - 6 if own["mean"].notna().any() else measure.min
     # the scale's own range bounds the axis: a wide band at a late session never runs past it
@@ -157,9 +197,11 @@ def alliance_quarter_figure(
     if own is None or own.empty:
         return None
     fig = go.Figure()
+    own = within_range(own, measure.min, measure.max)
     for df, colour, name in ((own, OWN, own_label), (practice, PRACTICE, practice_label)):
         if df is None or df.empty:
             continue
+        df = within_range(df, measure.min, measure.max)
         fig.add_trace(
             go.Scatter(
                 x=df["quarter"],
@@ -186,6 +228,7 @@ def alliance_quarter_figure(
             annotation_font_color=CONCERN,
         )
     style(fig, f"{esc(measure.name)}: mean by calendar quarter, with 95% intervals", height=340)
+    _small_note(fig, own, "quarter", "quarter", f"{measure.min:g}–{measure.max:g}")
     fig.update_xaxes(title_text="quarter of the session", type="category")
     fig.update_yaxes(title_text=esc(measure.key.upper()))
     return fig
@@ -199,7 +242,7 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
     for sub, rows in df.groupby("subscale", sort=False):
         colour = SUBSCALE_COLOURS.get(str(sub), OKABE_ITO["grey"])
         label = SUBSCALE_LABELS.get(str(sub), esc(sub))
-        rows = rows.sort_values("rated_index")
+        rows = within_range(rows.sort_values("rated_index"), 4, 20)
         _band(fig, rows["rated_index"], rows, colour, label)
         fig.add_trace(
             go.Scatter(
@@ -209,7 +252,7 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
                 name=label,
                 line={"color": colour, "width": 2},
                 hovertext=_hover(
-                    rows[["rated_index", "mean", "low", "high", "n"]],
+                    rows[["rated_index", "mean", "low", "high", "n", "small"]],
                     f"{label}, rated session",
                     "ratings",
                 ),
@@ -225,7 +268,9 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
 
 __all__ = [
     "MAX_CLIENT_LINES",
+    "SMALL_N",
     "alliance_quarter_figure",
     "alliance_trend_figure",
     "subscale_figure",
+    "within_range",
 ]

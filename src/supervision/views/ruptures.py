@@ -75,8 +75,14 @@ def rupture_timeline_figure(events: pd.DataFrame) -> go.Figure | None:
             )
         )
     shown = f" (the {len(keep)} with the latest ruptures)" if len(latest) > len(keep) else ""
-    style(fig, f"Ruptures per episode{shown}", height=max(300, 80 + 24 * len(keep)))
-    fig.update_xaxes(title_text="attended session number", rangemode="tozero")
+    style(fig, f"Ruptures per episode{shown}", height=max(300, 80 + 24 * len(keep)) + 40)
+    # The shared legend sits at a fraction of the plot's height below it, which on a short
+    # timeline lands on the x-axis title: anchor it to the figure's bottom edge instead,
+    # in a bottom margin tall enough for the tick labels, the title and the legend.
+    fig.update_layout(margin={"b": 95},
+                      legend={"yref": "container", "y": 0.0, "yanchor": "bottom"})
+    fig.update_xaxes(title_text="attended session number", rangemode="tozero",
+                     title_standoff=8)
     fig.update_yaxes(
         title_text="episode", categoryorder="array", categoryarray=order, type="category"
     )

@@ -14,6 +14,13 @@ Beyond 127.0.0.1 (``--ip ADDR``) the server refuses to start unless a token is c
 (``SUPERVISION_TOKEN`` or ``--token-file FILE``); the token reaches Voilà through a private
 config file (``Voila.token``), never its command line, so that it does not show in ``ps``,
 and it is kept out of every kernel's environment.
+
+Voilà runs through :mod:`supervision.voila_app`: it answers only to loopback names, the
+``--ip`` address and the configured public names (``public_names`` / ``--public-name``, or
+``SUPERVISION_PUBLIC_NAMES``), on every route and websocket (DNS rebinding); it refuses
+cross-site renders; it caps the kernels serving pages (``SUPERVISION_MAX_KERNELS``, default
+8: past it a "busy" page with 503) and shuts down a kernel left without a page for
+``SUPERVISION_KERNEL_IDLE_TIMEOUT`` seconds (default 300).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import errno
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,6 +40,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +58,16 @@ MIN_TOKEN_CHARS = 16
 #: Variables never handed to a kernel: the server's token (and Jupyter's own token variables).
 SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
 MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+#: Extra host names the server answers to (comma- or space-separated), besides --public-name.
+PUBLIC_NAMES_VAR = "SUPERVISION_PUBLIC_NAMES"
+#: Kernels serving pages at once (the preheated pool aside); past it renders get 503.
+MAX_KERNELS_VAR = "SUPERVISION_MAX_KERNELS"
+MAX_KERNELS = 8
+#: Seconds a kernel may stay without a connected page before it is shut down.
+IDLE_TIMEOUT_VAR = "SUPERVISION_KERNEL_IDLE_TIMEOUT"
+IDLE_TIMEOUT = 300
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+                        r"(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$")
 
 
 class ExposureError(ConfigError):
@@ -74,14 +93,22 @@ def find_dashboards() -> Path:
 
 
 def check_port(port: int, ip: str = HOST) -> None:
-    """Refuse a port that is already taken on ``ip`` (Voilà would silently pick another)."""
+    """Refuse a port that is already taken on ``ip`` (Voilà would silently pick another).
+
+    The probe sets ``SO_REUSEADDR`` as Voilà's own listening socket does, so connections of
+    a server stopped a moment ago (``TIME_WAIT``) do not block a restart; a socket still
+    bound or listening on the port does (the probe binds and listens).
+    """
     try:
         family = socket.getaddrinfo(ip, port, type=socket.SOCK_STREAM)[0][0]
     except socket.gaierror:
         raise ConfigError(f"--ip {ip!r} is not an address of this machine") from None
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name == "posix":  # elsewhere SO_REUSEADDR would let the probe share a port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((ip, port))
+            s.listen(1)
         except OSError as exc:
             if exc.errno == errno.EADDRNOTAVAIL:
                 raise ConfigError(f"--ip {ip} is not an address of this machine") from None
@@ -155,6 +182,59 @@ def check_exposure(ip: str, token: str | None) -> None:
     )
 
 
+def public_names(names: Sequence[str] = ()) -> list[str]:
+    """The host names to answer to: ``names`` (``--public-name``) and ``SUPERVISION_PUBLIC_NAMES``.
+
+    Each must be a bare host name or address (no scheme, port or path): the ``Host`` a
+    browser sends for the address people use, e.g. a reverse proxy's name.
+    """
+    given = [*names, *re.split(r"[\s,]+", os.environ.get(PUBLIC_NAMES_VAR, ""))]
+    out: list[str] = []
+    for raw in given:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError:
+            if not _HOST_NAME.match(name):
+                raise ConfigError(
+                    f"--public-name {raw.strip()!r} is not a host name: give the bare name "
+                    "people use in the address, without http:// or a :port, e.g. "
+                    "--public-name dashboards.example.org"
+                ) from None
+        if bare not in out:
+            out.append(bare)
+    return out
+
+
+def _positive_int(value: int | None, var: str, default: int, what: str) -> int:
+    """``value``, else the environment variable ``var``, else ``default``; at least 1."""
+    if value is None:
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{var} must be a whole number of {what}") from None
+        where = var
+    else:
+        where = what
+    if value < 1:
+        raise ConfigError(f"{where} must be at least 1 (got {value})")
+    return value
+
+
+def kernel_limits(
+    max_kernels: int | None = None, idle_timeout: int | None = None
+) -> tuple[int, int]:
+    """(kernel cap, idle timeout in seconds): given, else from the environment, else defaults."""
+    return (_positive_int(max_kernels, MAX_KERNELS_VAR, MAX_KERNELS, "kernels"),
+            _positive_int(idle_timeout, IDLE_TIMEOUT_VAR, IDLE_TIMEOUT, "seconds"))
+
+
 def write_voila_config(folder: Path, token: str) -> Path:
     """A private ``voila.json`` setting ``Voila.token`` (mode 600 in a 700 folder)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -166,17 +246,28 @@ def write_voila_config(folder: Path, token: str) -> Path:
 
 
 def voila_command(
-    root: Path, port: int, *, ip: str = HOST, config_dir: Path | None = None
+    root: Path,
+    port: int,
+    *,
+    ip: str = HOST,
+    config_dir: Path | None = None,
+    names: Sequence[str] = (),
+    max_kernels: int = MAX_KERNELS,
+    idle_timeout: int = IDLE_TIMEOUT,
 ) -> list[str]:
     """The Voilà command line: sources stripped, one warm kernel per notebook.
 
-    ``config_dir`` (from :func:`write_voila_config`) is searched first for ``voila.json``, so
-    the token is configured without appearing on this command line.
+    Voilà runs through :mod:`supervision.voila_app` (host and origin checks, the render
+    guard, at most ``max_kernels`` kernels serving pages, culling after ``idle_timeout``
+    seconds without a page); ``names`` are the public host names it answers to besides
+    loopback and ``ip``.  ``config_dir`` (from :func:`write_voila_config`) is searched
+    first for ``voila.json``, so the token is configured without appearing on this command
+    line.
     """
     cmd = [
         sys.executable,
         "-m",
-        "voila",
+        "supervision.voila_app",
         str(root),
         "--no-browser",
         f"--port={port}",
@@ -187,7 +278,11 @@ def voila_command(
         "--preheat_kernel=True",
         "--pool_size=1",
         "--template=supervision",  # lab + a readable "computing process stopped" message
+        f"--SupervisionVoila.max_kernels={int(max_kernels)}",
+        f"--SupervisionVoila.kernel_idle_timeout={int(idle_timeout)}",
     ]
+    for name in names:
+        cmd.append(f"--SupervisionVoila.public_names={name}")
     if config_dir is not None:
         from jupyter_core.paths import jupyter_config_path
 
@@ -371,15 +466,23 @@ def serve(
     schema: str = "supervision",
     ip: str = HOST,
     token_file: str | Path | None = None,
+    public_name: Sequence[str] = (),
+    max_kernels: int | None = None,
+    kernel_idle_timeout: int | None = None,
 ) -> int:
     """Serve the dashboards until interrupted; return Voilà's exit code (0 on Ctrl+C).
 
     The data is the export at ``path`` or the warehouse at ``db`` (exactly one).  Listening
     on a non-loopback ``ip`` needs a token (:func:`read_token`); otherwise
-    :class:`ExposureError` is raised before anything is opened or bound.
+    :class:`ExposureError` is raised before anything is opened or bound.  The server answers
+    only to loopback names, ``ip`` and ``public_name`` (plus ``SUPERVISION_PUBLIC_NAMES``);
+    ``max_kernels`` and ``kernel_idle_timeout`` default to ``SUPERVISION_MAX_KERNELS`` /
+    ``SUPERVISION_KERNEL_IDLE_TIMEOUT``, else 8 kernels and 300 seconds.
     """
     token = read_token(token_file)
     check_exposure(ip, token)
+    names = public_names(public_name)
+    cap, idle = kernel_limits(max_kernels, kernel_idle_timeout)
     check_port(port, ip)
     workdir = Path(tempfile.mkdtemp(prefix="supervision-serve-"))
     workdir.chmod(0o700)
@@ -389,12 +492,13 @@ def serve(
             min_cell=min_cell, workdir=workdir, db=db, schema=schema,
         )
         conf = write_voila_config(workdir / "conf", token) if token else None
-        cmd = voila_command(root, port, ip=ip, config_dir=conf)
+        cmd = voila_command(root, port, ip=ip, config_dir=conf, names=names,
+                            max_kernels=cap, idle_timeout=idle)
         signal.signal(signal.SIGTERM, _terminate)  # SIGTERM too must stop Voilà's group
         proc = subprocess.Popen(cmd, env=with_template_path(env), cwd=root, start_new_session=True)
         try:
             wait_ready(port, proc, host=ip)
-            _announce(ip, port, therapist, _token_hint(token, token_file))
+            _announce(ip, port, therapist, _token_hint(token, token_file), names)
             return proc.wait()
         except KeyboardInterrupt:
             return 0
@@ -417,7 +521,8 @@ def _token_hint(token: str | None, token_file: str | Path | None) -> str | None:
     return f"the page asks for it: paste the token from {where}"
 
 
-def _announce(ip: str, port: int, therapist: str | None, token_hint: str | None) -> None:
+def _announce(ip: str, port: int, therapist: str | None, token_hint: str | None,
+              names: Sequence[str] = ()) -> None:
     shown = socket.gethostname() if ip in ("", "0.0.0.0", "::") else _url_host(ip)
     base = f"http://{shown}:{port}"
     if therapist is None:
@@ -432,6 +537,8 @@ def _announce(ip: str, port: int, therapist: str | None, token_hint: str | None)
             f"Therapist dashboard for {therapist} at {base}/voila/render/therapist.ipynb",
             "  (this server serves only that dashboard and only that therapist's rows)",
         ]
+    if names:
+        lines.append(f"  Also answers to: {', '.join(names)} (--public-name).")
     if token_hint:
         lines.append(f"  Access needs the token: {token_hint} (a cookie keeps you signed in).")
     print("\n".join([*lines, "Press Ctrl+C to stop."]), flush=True)
@@ -457,8 +564,10 @@ __all__ = [
     "find_dashboards",
     "is_loopback",
     "kernel_environment",
+    "kernel_limits",
     "open_caseload",
     "prepare",
+    "public_names",
     "read_token",
     "serve",
     "source_vars",

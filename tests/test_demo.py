@@ -3,9 +3,9 @@
 Every rule is re-checked here with plain pandas, independently of the generator.  The
 structural bands come from the brief for the demo (issue 2) and the published rates it aims
 at: drop-out 19.7% of ended episodes (Swift & Greenberg 2012); NHS Talking Therapies
-2024-25 recovery 50.5%, reliable improvement 67.5%, deterioration 5.8%
-(the published figures the project's validation notes list).  Bands at 300 episodes are loose (binomial SE of a
-rate near 0.2 over ~260 ended episodes is about 0.025); the 20,000-episode test is tighter.
+2024-25 recovery 50.5%, reliable improvement 67.5%, deterioration 5.8% (NHS England's
+published annual figures).  Bands at 300 episodes are loose (binomial SE of a rate near 0.2
+over ~260 ended episodes is about 0.025); the 20,000-episode test is tighter.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Data: ``tests/fixtures/claus_2020/claus_2020.csv`` (43 patients with depression,
 as shipped in the R package ``clinicalsignificance`` (GPL >= 3; source and terms in that
 folder's README, which also lists the published counts).  The rows go through the SAME code
 path as any export: a practice's measure file adds HAM-D and BDI-II to the registry, the rows
-become sessions of a :class:`Caseload` (client_id = id, therapist_id = treatment, session_date from time, every
-session attended) and :func:`supervision.outcomes.episode_outcomes` /
+become sessions of a :class:`Caseload` (client_id = id, therapist_id = treatment,
+session_date from time, every session attended) and :func:`supervision.outcomes.episode_outcomes` /
 :func:`~supervision.outcomes.category_summary` / :func:`~supervision.outcomes.outcome_summary`
 classify them.  Only times 1 and 4 are loaded: the published analyses compare time 1 with
 time 4 ("n = 40 complete pairs"), so an episode is paired exactly when it has both.

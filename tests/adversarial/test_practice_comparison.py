@@ -212,3 +212,19 @@ def test_practice_curves_of_a_pack_lose_their_points_below_k() -> None:
     assert curve["at_risk"].tolist() == [12, 12, 1]
     assert retention_of_k(curve, K)["sessions"].tolist() == [0.0, 3.0]
     assert points_of_k(None, K) is None and retention_of_k(None, K) is None
+
+
+def test_practice_review_curves_lose_their_points_below_k() -> None:
+    """The practice review dashboard, long-tail export, 2024Q1: the trend's x values stop at
+    session 3 (sessions 4-13 hold T7's episode alone) and retention at 3 sessions."""
+    from supervision.views import practice_tabs as pt
+
+    v = pt.PracticeView.build(_long_tail(), "2024Q1", None, min_cell=K)
+    pt.alliance_tab(v)
+    pt.termination_tab(v)
+    trend = v.figures["alliance_trend"]
+    xs = [x for tr in trend.data if tr.x is not None for x in tr.x if x is not None]
+    assert xs and max(xs) == 3
+    curve = v.figures["retention"]
+    xs = [x for tr in curve.data if tr.x is not None for x in tr.x if x is not None]
+    assert xs and max(xs) == 3

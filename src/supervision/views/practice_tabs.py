@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from supervision import alliance, neurotype, outcomes, termination
 from supervision.caseload import Caseload
+from supervision.comparison import points_of_k, retention_of_k
 from supervision.views import alliance as va
 from supervision.views import gather
 from supervision.views import neurotype as vn
@@ -242,8 +243,9 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
             "Retention",
             lambda: vt.retention_figure(
                 {
-                    v.quarter: termination.retention(v.current),
-                    f"{v.previous} (previous)": termination.retention(v.previous_cl),
+                    v.quarter: retention_of_k(termination.retention(v.current), v.min_cell),
+                    f"{v.previous} (previous)": retention_of_k(
+                        termination.retention(v.previous_cl), v.min_cell),
                 }
             ),
             empty,
@@ -264,9 +266,10 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_trend",
             "The alliance trend",
             lambda: va.alliance_trend_figure(
-                alliance.alliance_by_session(v.current, key),
+                points_of_k(alliance.alliance_by_session(v.current, key), v.min_cell),
                 m,
-                practice=alliance.alliance_by_session(v.previous_cl, key),
+                practice=points_of_k(alliance.alliance_by_session(v.previous_cl, key),
+                                     v.min_cell),
                 own_label=v.quarter,
                 practice_label=prev_label,
             ),
@@ -276,7 +279,8 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_quarter",
             "Alliance by quarter",
             lambda: va.alliance_quarter_figure(
-                alliance.alliance_by_quarter(v.current, key), m, own_label=v.quarter
+                points_of_k(alliance.alliance_by_quarter(v.current, key), v.min_cell), m,
+                own_label=v.quarter,
             ),
             empty,
         ),

@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import weakref
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,13 +78,14 @@ def widest_csv(path: str | Path) -> int:
     try:
         if p.is_dir():
             heads = [_first_line(f.open("rb")) for f in p.rglob("*.csv") if f.is_file()]
-        elif p.suffix.lower() == ".csv":
+        elif p.suffix.lower() == ".csv" and p.is_file():  # never open a pipe: it may block
             heads = [_first_line(p.open("rb"))]
         elif p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
             with zipfile.ZipFile(p) as z:
                 heads = [_first_line(z.open(n)) for n in z.namelist()
                          if n.lower().endswith(".csv")]
-    except (OSError, zipfile.BadZipFile):
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+            NotImplementedError):  # a damaged, encrypted or exotic zip member
         return 0  # the reader reports what is wrong with the file
     return max((max(h.count(b","), h.count(b";")) + 1 for h in heads), default=0)
 

@@ -10,28 +10,44 @@ workbook (one sheet per table, sheet named as the table), or a folder / ``.zip``
 ``sessions``, ``episodes`` and ``therapists`` files (matched by file stem, case-insensitive,
 or through the mapping's ``[tables]``).  The user's files are only ever opened for reading;
 a zip is unpacked, and a Windows-1252 CSV transcoded, into a private temporary folder.
+
+Refused with a message of our own (never a library's error text, which may quote the
+file): a path that is not a regular file or folder (a named pipe would block for ever), a
+path past the system's length limit, a zip that would unpack to more than
+:data:`MAX_UNZIP_BYTES` or holds a member compressed more than :data:`MAX_ZIP_RATIO` times,
+a damaged, encrypted or exotically compressed zip member, and a Parquet timestamp column in
+a time zone DuckDB does not know.  Parquet timestamps with a zone are read as the wall-clock
+time in that zone (their own date).  CSV details: :mod:`supervision.io.csvfile`; Excel:
+:mod:`supervision.io.xlsx`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import datetime as dt
+import errno
 import hashlib
+import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import pandas as pd
 
 from supervision import schema
 from supervision.errors import ExportError, Problem
+from supervision.io import csvfile, xlsx
 from supervision.io.mapping import ExportMapping, norm_name
+from supervision.io.progress import human_bytes
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
+#: A zip may unpack to at most this many bytes (``SUPERVISION_MAX_UNZIP_MB`` changes it).
+MAX_UNZIP_BYTES = 20 * 1000**3
+#: No member may be compressed more than this many times (CSV exports compress ~5–20x).
+MAX_ZIP_RATIO = 200
+#: Members smaller than this are not held to the ratio (a tiny file can compress well).
+RATIO_FLOOR = 50 * 1000**2
 
 
 @dataclass
@@ -46,6 +62,7 @@ class RawTable:
     header: list[str] = field(default_factory=list)
     delimiter: str = ","
     relation: str = ""
+    cr_only: bool = False
 
     @property
     def decimal_comma(self) -> bool:
@@ -60,27 +77,47 @@ class Found:
     tables: list[RawTable]
     files: list[Path]
     notices: list[str] = field(default_factory=list)
+    #: Sheets of the workbooks that hold no table (scanned for identifiers only).
+    extra: list[RawTable] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- discovery
 def discover(path: Path, mapping: ExportMapping, tmp: Path) -> Found:
     """Locate the tables of the export at ``path``; a zip is unpacked into ``tmp``."""
+    try:
+        return _discover(path, mapping, tmp)
+    except OSError as exc:  # a path past the system's limit, a folder we may not read, …
+        raise ExportError([Problem(path.name, None, None, _os_cause(exc))]) from None
+
+
+def _os_cause(exc: OSError) -> str:
+    """Our own words for an operating-system error while finding the files (no path text)."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return ("a path inside is longer than this system allows (folders nested too deep, "
+                "or a very long name); move the export's files into a shallower folder")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "a file or folder inside may not be read (permission denied)"
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link inside points back into its own folder (a loop)"
+    return f"could not be read ({type(exc).__name__}, error number {exc.errno})"
+
+
+def _discover(path: Path, mapping: ExportMapping, tmp: Path) -> Found:
     if not path.exists():
         raise ExportError([Problem(path.name, None, None, "no such file or folder")])
     suffix = path.suffix.lower()
     if path.is_dir():
         return _from_folder(path, path, mapping, [])
+    if not path.is_file():
+        raise ExportError([Problem(path.name, None, None, (
+            "is not a regular file (a named pipe, device or socket); give a file or a folder"))])
     if suffix == ".zip":
         unpacked = tmp / "zip"
-        try:
-            with zipfile.ZipFile(path) as zf:
-                zf.extractall(unpacked)
-        except zipfile.BadZipFile:
-            problem = Problem(path.name, None, None, "not a readable .zip file")
-            raise ExportError([problem]) from None
+        _unzip(path, unpacked)
         return _from_folder(unpacked, path, mapping, [path])
     if suffix == ".xlsx":
-        return Found(_sheets(path, path.name, mapping, None), [path])
+        extra: list[RawTable] = []
+        return Found(_sheets(path, path.name, mapping, None, extra), [path], extra=extra)
     if suffix in (".csv", ".parquet"):
         return Found([RawTable("sessions", path.name, path, suffix[1:])], [path])
     raise ExportError([Problem(
@@ -89,8 +126,60 @@ def discover(path: Path, mapping: ExportMapping, tmp: Path) -> Found:
     )])
 
 
+def _zip_limit() -> int:
+    mb = os.environ.get("SUPERVISION_MAX_UNZIP_MB", "").strip()
+    return int(mb) * 1000**2 if mb.isdigit() else MAX_UNZIP_BYTES
+
+
+def _unzip(path: Path, dest: Path) -> None:
+    """Unpack ``path`` into ``dest``, member by member, within the size and ratio limits."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise ExportError([Problem(path.name, None, None, "not a readable .zip file")]) from None
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        _zip_sizes(path.name, members)
+        for m in members:
+            try:
+                zf.extract(m, dest)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                what = "its data is damaged (checksum or compressed data wrong)"
+                if isinstance(exc, EOFError):
+                    what = "the archive ends in the middle of it (truncated)"
+                raise ExportError([Problem(f"{path.name}[{m.filename}]", None, None, (
+                    f"could not be unpacked: {what}; make the .zip again"))]) from None
+            except NotImplementedError:
+                raise ExportError([Problem(f"{path.name}[{m.filename}]", None, None, (
+                    "could not be unpacked: it uses a compression method this program "
+                    "cannot read; make the .zip again with ordinary (deflate) compression"
+                ))]) from None
+            except RuntimeError:  # zipfile's error for an encrypted member
+                raise ExportError([Problem(f"{path.name}[{m.filename}]", None, None, (
+                    "could not be unpacked: it is encrypted (password-protected); make the "
+                    ".zip again without a password"))]) from None
+
+
+def _zip_sizes(shown: str, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip that would unpack to more than the limit, or a member compressed more
+    than :data:`MAX_ZIP_RATIO` times (a "zip bomb").  zipfile never writes more than a
+    member's declared size (a member that does not match fails its checksum)."""
+    total, limit = sum(m.file_size for m in members), _zip_limit()
+    if total > limit:
+        raise ExportError([Problem(shown, None, None, (
+            f"would unpack to {human_bytes(total)}, more than the limit of "
+            f"{human_bytes(limit)}; unpack it yourself and give the folder (or set "
+            "SUPERVISION_MAX_UNZIP_MB)"))])
+    for m in members:
+        if m.file_size > RATIO_FLOOR and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1):
+            raise ExportError([Problem(f"{shown}[{m.filename}]", None, None, (
+                f"is compressed more than {MAX_ZIP_RATIO} to 1 ({human_bytes(m.file_size)} "
+                "from a few bytes), as a zip bomb is; nothing was unpacked"))])
+
+
 def _from_folder(root: Path, shown: Path, mapping: ExportMapping, files: list[Path]) -> Found:
     tables: list[RawTable] = []
+    extra: list[RawTable] = []
     ignored: list[str] = []
     own_files = not files
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -102,7 +191,7 @@ def _from_folder(root: Path, shown: Path, mapping: ExportMapping, files: list[Pa
         if f.suffix.lower() not in SUFFIXES:
             ignored.append(rel)
         elif f.suffix.lower() == ".xlsx":
-            found = _sheets(f, rel, mapping, table)
+            found = _sheets(f, rel, mapping, table, extra)
             tables += found
             if not found:
                 ignored.append(rel)
@@ -114,18 +203,15 @@ def _from_folder(root: Path, shown: Path, mapping: ExportMapping, files: list[Pa
             files.append(f)
     _no_twins(tables, shown.name)
     notices = [f"ignored files that are not an export table: {', '.join(ignored)}"]
-    return Found(tables, files, notices if ignored else [])
+    return Found(tables, files, notices if ignored else [], extra)
 
 
 def _sheets(
-    path: Path, shown: str, mapping: ExportMapping, file_table: str | None
+    path: Path, shown: str, mapping: ExportMapping, file_table: str | None,
+    extra: list[RawTable],
 ) -> list[RawTable]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged workbook
-        raise ExportError([Problem(shown, None, None, "not a readable .xlsx workbook")]) from None
+    """The tables among the workbook's sheets; the other sheets are added to ``extra``."""
+    wb = xlsx.open_workbook(path, shown)
     names = list(wb.sheetnames)
     wb.close()
     out: list[RawTable] = []
@@ -143,7 +229,10 @@ def _sheets(
     if file_table is None and not out and len(names) == 1:
         out.append(RawTable("sessions", f"{shown}[{names[0]}]", path, "xlsx", names[0]))
     _no_twins(out, shown)
-    return out[:1] if file_table is not None else out
+    used = out[:1] if file_table is not None else out
+    extra += [RawTable("", f"{shown}[{s}]", path, "xlsx", s) for s in names
+              if s not in {t.sheet for t in used}]
+    return used
 
 
 def _no_twins(tables: list[RawTable], shown: str) -> None:
@@ -175,7 +264,8 @@ def read_header(t: RawTable) -> None:
     """Fill ``t.header`` (and ``t.delimiter`` for a CSV) without reading the data."""
     if t.kind == "csv":
         with t.path.open("rb") as fh:
-            head = fh.read(1 << 16)
+            head = fh.read(csvfile.HEAD)
+        t.cr_only = csvfile.check_bytes(t.file, head)
         text = _decode(head).lstrip("\ufeff")
         first = text.splitlines()[0] if text.strip() else ""
         if not first.strip():
@@ -191,7 +281,7 @@ def read_header(t: RawTable) -> None:
             problem = Problem(t.file, None, None, "not a readable Parquet file")
             raise ExportError([problem]) from None
     else:
-        rows = _xlsx_rows(t, limit=1)
+        rows = xlsx.rows(t.path, t.file, t.sheet, limit=1)
         t.header = [("" if v is None else str(v)).strip() for v in (rows[0] if rows else [])]
         while t.header and not t.header[-1]:
             t.header.pop()
@@ -213,112 +303,88 @@ def read_raw(con: duckdb.DuckDBPyConnection, t: RawTable, name: str, tmp: Path) 
     if t.kind == "csv":
         return _read_csv(con, t, name, tmp)
     if t.kind == "parquet":
-        cols = ", ".join(
-            f'CAST("{c}" AS VARCHAR) AS c{i}'
-            for i, c in enumerate(_parquet_names(con, t.path))
-        )
+        _read_parquet(con, t, name)
+        return []
+    return xlsx.read_sheet(con, t, name)
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, t: RawTable, name: str) -> None:
+    cols = ", ".join(
+        f"{_parquet_text(con, t, c, zone)} AS c{i}"
+        for i, (c, zone) in enumerate(_parquet_columns(con, t))
+    )
+    try:
         con.execute(
             f"CREATE TABLE {name} AS SELECT file_row_number + 1 AS _row, {cols} "
             "FROM read_parquet(?, file_row_number = true)", [str(t.path)],
         )
-        return []
-    _read_xlsx(con, t, name)
-    return []
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException):
+        raise ExportError([Problem(t.file, None, None, (
+            "not a readable Parquet file (its data pages could not be decoded)"))]) from None
 
 
-def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
-    return [r[0].replace('"', '""') for r in rows]
+def _parquet_columns(con: duckdb.DuckDBPyConnection, t: RawTable) -> list[tuple[str, str | None]]:
+    """``(quoted name, time zone or None)`` per column; the zone of a timestamp column
+    comes from the file's schema (DuckDB reads only the instant)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(t.path)]).fetchall()
+        arrow = pq.read_schema(t.path)
+    except Exception:  # pyarrow raises ArrowInvalid/OSError, DuckDB its own, for a damaged file
+        raise ExportError([Problem(t.file, None, None, "not a readable Parquet file")]) from None
+    zones: list[str | None] = [
+        f.type.tz if pa.types.is_timestamp(f.type) and f.type.tz else None for f in arrow
+    ]
+    if len(zones) != len(rows):
+        zones = [None] * len(rows)
+    return [(r[0].replace('"', '""'), z) for r, z in zip(rows, zones, strict=True)]
+
+
+def _parquet_text(con: duckdb.DuckDBPyConnection, t: RawTable, col: str, zone: str | None) -> str:
+    """SQL: column ``col`` as text; a timestamp with a time zone as the wall-clock time in
+    *its own* zone (a session at 00:30 in Berlin is on its Berlin date, not the UTC one)."""
+    if zone is None:
+        return f'CAST("{col}" AS VARCHAR)'
+    offset = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})", zone)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
+        return f"CAST(timezone('UTC', \"{col}\") + INTERVAL ({minutes}) MINUTE AS VARCHAR)"
+    try:
+        con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone])
+    except duckdb.Error:
+        shown = repr(zone) if re.fullmatch(r"[A-Za-z_/+\-0-9]{1,40}", zone) else "a zone"
+        raise ExportError([Problem(t.file, None, col.replace('""', '"'), (
+            f"timestamps carry the time zone {shown}, which this program does not know, so "
+            "their dates cannot be read safely; write the dates as dates (or as timestamps "
+            "in a named zone such as Europe/London)"))]) from None
+    zone_sql = zone.replace("'", "''")
+    return f"CAST(timezone('{zone_sql}', \"{col}\") AS VARCHAR)"
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, t: RawTable, name: str, tmp: Path) -> list[str]:
+    notices: list[str] = []
+    path = t.path
+    if t.cr_only:
+        path = tmp / f"{name}_lf.csv"
+        csvfile.cr_to_lf(t.path, path)
+        notices.append(f"{t.file}: lines end in a carriage return only (classic Mac OS); "
+                       "read with those as line ends")
     try:
-        _csv_table(con, t.path, t, name)
-        return []
-    except duckdb.InvalidInputException as exc:
-        if "unicode" not in str(exc).lower() and "utf-8" not in str(exc).lower():
-            raise ExportError([_csv_problem(t, exc)]) from None
+        csvfile.create_table(con, path, t, name)
+        return notices
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        if not csvfile.is_unicode_error(exc):
+            raise ExportError([csvfile.diagnose(path, t, exc)]) from None
     utf8 = tmp / f"{name}.csv"
-    # cp1252 leaves five bytes undefined; "replace" keeps the row count right regardless.
-    with t.path.open("rb") as src, utf8.open("w", encoding="utf-8", newline="") as dst:
-        reader = codecs.getreader("cp1252")(src, errors="replace")
-        for chunk in iter(lambda: reader.read(1 << 20), ""):
-            dst.write(chunk)
+    csvfile.to_utf8(path, utf8)
     try:
-        _csv_table(con, utf8, t, name)
-    except duckdb.InvalidInputException as exc:
-        raise ExportError([_csv_problem(t, exc)]) from None
-    return [f"{t.file} was not UTF-8; read as Windows-1252"]
-
-
-def _csv_table(con: duckdb.DuckDBPyConnection, path: Path, t: RawTable, name: str) -> None:
-    names = [f"c{i}" for i in range(len(t.header))]
-    con.execute(f"DROP TABLE IF EXISTS {name}_src")
-    con.execute(
-        f"CREATE TABLE {name}_src AS SELECT * FROM read_csv(?, delim = ?, header = true, "
-        "all_varchar = true, quote = '\"', escape = '\"', names = ?, auto_detect = true, "
-        "strict_mode = true)",
-        [str(path), t.delimiter, names],
-    )
-    # A view, not a copy: a second copy of a 2 GB table would double the time and the
-    # scratch space.  rowid is the insertion order, which DuckDB keeps for a CSV scan.
-    con.execute(f"CREATE VIEW {name} AS SELECT rowid + 1 AS _row, * FROM {name}_src")
-
-
-def _csv_problem(t: RawTable, exc: Exception) -> Problem:
-    """DuckDB's CSV errors quote the offending line: keep only what is safe to show."""
-    msg = str(exc)
-    line = re.search(r"on Line: (\d+)", msg)
-    what = ""
-    lines = msg.splitlines()
-    for i, ln in enumerate(lines):
-        if ln.startswith("Original Line") and i + 2 < len(lines):
-            what = lines[i + 2].strip()
-            break
-    what = re.sub(r"['\"].*?['\"]", "…", what) or "malformed CSV"
-    row = int(line.group(1)) - 1 if line else None
-    return Problem(t.file, row if row and row > 0 else None, None, f"could not be read: {what}")
-
-
-def _xlsx_rows(t: RawTable, limit: int | None = None) -> list[tuple[Any, ...]]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(t.path, read_only=True, data_only=True)
-    try:
-        ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
-        return list(ws.iter_rows(values_only=True, max_row=limit))
-    finally:
-        wb.close()
-
-
-def _cell(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    return str(v)
-
-
-def _read_xlsx(con: duckdb.DuckDBPyConnection, t: RawTable, name: str) -> None:
-    rows = _xlsx_rows(t)[1:]
-    n = len(t.header)
-    data = [
-        (i, *(_cell(v) for v in (tuple(r) + (None,) * n)[:n]))
-        for i, r in enumerate(rows, start=1)
-        if any(v is not None and str(v).strip() for v in r)
-    ]
-    frame = pd.DataFrame(data, columns=["_row", *(f"c{i}" for i in range(n))], dtype=object)
-    frame["_row"] = frame["_row"].astype("int64")
-    con.register(f"{name}_df", frame)
-    casts = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(n))
-    con.execute(f"CREATE TABLE {name} AS SELECT _row{', ' if n else ''}{casts} FROM {name}_df")
-    con.unregister(f"{name}_df")
+        csvfile.create_table(con, utf8, t, name)
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise ExportError([csvfile.diagnose(utf8, t, exc)]) from None
+    return [*notices, f"{t.file} was not UTF-8; read as Windows-1252"]
 
 
 __all__ = ["Found", "RawTable", "checksum", "discover", "read_header", "read_raw"]

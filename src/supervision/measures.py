@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from supervision.errors import ConfigError
+from supervision.tomlfile import read_toml_text, toml_problem
 
 Kind = Literal["alliance", "outcome"]
 Direction = Literal["higher", "lower"]
@@ -165,7 +166,45 @@ def _measure(key: str, entry: Mapping[str, Any], *, base: Measure | None, source
     return m
 
 
+#: Numeric settings, and whether each must be above 0 (else any finite number).
+_NUMBERS = {
+    "min": False, "max": False, "concern_below": False, "drop_threshold": True,
+    "item_min": False, "item_max": False, "clinical_cutoff": False, "reliable_change": True,
+    "reliability": False, "norm_sd": True, "functional_mean": False, "functional_sd": True,
+    "clinical_mean": False, "clinical_sd": True,
+}
+
+
+def _check_numbers(m: Measure, where: str) -> None:
+    """Every numeric setting a finite number (not text, not a boolean, not nan or inf);
+    thresholds, SDs and reliable change above 0; cut-offs inside the measure's range."""
+    for key, positive in _NUMBERS.items():
+        v = getattr(m, key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ConfigError(f"{where}: {key} must be a number, not {v!r}")
+        if positive and v <= 0:
+            raise ConfigError(f"{where}: {key} must be above 0, not {v!r}")
+    for key in ("concern_below", "clinical_cutoff"):
+        v = getattr(m, key)
+        if v is not None and m.min < m.max and not m.min <= v <= m.max:
+            raise ConfigError(f"{where}: {key} ({v!r}) must lie within the measure's range "
+                              f"{m.min!r}–{m.max!r}")
+    if (m.item_min is None) != (m.item_max is None) or (
+        m.item_min is not None and m.item_max is not None and not m.item_min < m.item_max
+    ):
+        raise ConfigError(f"{where}: item_min and item_max go together, item_min below item_max")
+    if not isinstance(m.name, str) or not all(
+        isinstance(part, tuple) and all(isinstance(c, str) for c in part)
+        for part in (m.items, m.subscales)
+    ):
+        raise ConfigError(f"{where}: name must be text, and items and subscales lists of "
+                          "column names")
+
+
 def _check(m: Measure, where: str) -> None:
+    _check_numbers(m, where)
     if not m.key.isidentifier() or m.key != m.key.lower():
         raise ConfigError(f"{where}: a measure key must be a lower-case identifier such as 'hamd'")
     if m.kind not in ("alliance", "outcome"):
@@ -192,12 +231,13 @@ def load_registry(path: str | Path | None = None) -> Registry:
     if path is None:
         return reg
     p = Path(path)
+    text, why = read_toml_text(p, "measure file")
+    if text is None:
+        raise ConfigError(f"{p}: {why}")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: measure file not found") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{p}: {toml_problem(exc)}") from None
     return reg.extended(data, source=p.name)
 
 

@@ -5,8 +5,11 @@ Steps (each a progress line with ``progress=True``):
 1. find the tables (:mod:`supervision.io.sources`) and read their headers;
 2. apply the mapping's ``[drop]`` and ``[columns]``, and run the identifier guard on the
    column names (:mod:`supervision.io.identifiers`) — before any data is read;
-3. read each table into DuckDB as text, and run the identifier guard on the values;
+3. read each table into DuckDB as text, and run the identifier guard on the values (also
+   on workbook sheets that hold no table and cells right of a sheet's last header);
 4. stage (clean, map values, type) and run every rule (:mod:`supervision.io.validate`);
+   then notices for mapping entries that match no column and for ids that differ only by
+   case, look-alike letters or invisible characters (:mod:`supervision.io.near_ids`);
 5. build the canonical typed tables (:mod:`supervision.schema`) in SQL.
 
 All the heavy lifting happens in DuckDB; only headers, counts and the listed problem rows
@@ -23,8 +26,8 @@ from typing import TYPE_CHECKING
 from supervision import schema
 from supervision.caseload import Caseload
 from supervision.errors import ExportError, IdentifierError, Problem
-from supervision.io import identifiers
-from supervision.io.mapping import load_mapping, norm_name
+from supervision.io import identifiers, near_ids, xlsx
+from supervision.io.mapping import ExportMapping, load_mapping, norm_name
 from supervision.io.progress import Progress, human_bytes
 from supervision.io.scratch import memory_backend
 from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
@@ -102,12 +105,14 @@ def load_export(
                 notices += read_raw(db, t, f"{prefix}_{t.table}", tmp)
         say("checking for identifiers")
         with say.watch(db, "checking for identifiers"):
+            notices += _extra_sheets(db, found.extra, prefix)
             _value_guard(db, found.tables, assigned, emap.drop)
         say("validating")
         with say.watch(db, "validating (current check)"):
             staged = {t.table: stage(db, t, assigned[t.table], emap, registry)
                       for t in found.tables}
             _check(db, staged, registry, emap.date_format)
+            notices += near_ids.notices(db, staged)
         say("building tables")
         with say.watch(db, "building tables"):
             tables = _build(db, staged, registry, prefix)
@@ -121,7 +126,7 @@ def load_export(
 
 
 def _headers(
-    tables: list[RawTable], emap: object, registry: Registry, notices: list[str]
+    tables: list[RawTable], emap: ExportMapping, registry: Registry, notices: list[str]
 ) -> dict[str, dict[str, int]]:
     """Read headers, assign columns, and refuse identifier-like column names."""
     assigned: dict[str, dict[str, int]] = {}
@@ -130,7 +135,7 @@ def _headers(
     has = {t.table for t in tables}
     for t in tables:
         read_header(t)
-        cols, ignored, probs = assign_columns(t, emap, registry)  # type: ignore[arg-type]
+        cols, ignored, probs = assign_columns(t, emap, registry)
         problems += probs
         assigned[t.table] = cols
         kept += [(t.file, t.header[i]) for i in cols.values()] + [(t.file, c) for c in ignored]
@@ -144,7 +149,43 @@ def _headers(
     identifiers.check_names(kept)
     if problems:
         raise ExportError(problems)
+    notices += _unmatched(tables, emap)
     return assigned
+
+
+def _unmatched(tables: list[RawTable], emap: ExportMapping) -> list[str]:
+    """A notice for mapping entries that match no column of the export (a typo in the
+    mapping silently renames nothing, and a misspelt [drop] keeps the column)."""
+    if not emap.source:
+        return []
+    headers = {norm_name(h) for t in tables for h in t.header}
+    out = []
+    for section, keys in (("columns", emap.columns), ("drop", emap.drop)):
+        missing = sorted(k for k in keys if k not in headers)
+        if missing:
+            out.append(f"{emap.source}: [{section}] entries that match no column of the export "
+                       f"(names compared ignoring case and spaces): {', '.join(missing)}")
+    return out
+
+
+def _extra_sheets(
+    db: duckdb.DuckDBPyConnection, sheets: list[RawTable], prefix: str
+) -> list[str]:
+    """Scan the workbook sheets that hold no table for identifiers; a notice names them."""
+    problems: list[Problem] = []
+    shown: dict[str, list[str]] = {}
+    for i, t in enumerate(sheets):
+        name = f"{prefix}_extra{i}"
+        header = xlsx.read_whole(db, t.path, t.file, t.sheet or "", name)
+        t.relation = name
+        identifiers.check_names([(t.file, h) for h in header])
+        cols = [(f"c{j}", h, False) for j, h in enumerate(header)]
+        problems += identifiers.check_values(db, name, t.file, cols)
+        shown.setdefault(t.file.rsplit("[", 1)[0], []).append(t.sheet or "")
+    if problems:
+        raise IdentifierError(problems)
+    return [f"{book}: ignored sheets that hold no export table (checked for identifiers "
+            f"only): {', '.join(names)}" for book, names in shown.items()]
 
 
 def _value_guard(

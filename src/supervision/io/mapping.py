@@ -49,6 +49,7 @@ from typing import Any
 from supervision import schema
 from supervision.errors import MappingError, Problem
 from supervision.measures import Registry
+from supervision.tomlfile import read_toml_text, toml_problem
 
 SECTIONS = ("columns", "values", "drop", "dates", "tables")
 CATEGORY_VALUES: dict[str, tuple[str, ...]] = {
@@ -97,12 +98,7 @@ def load_mapping(path: str | Path | None, registry: Registry) -> ExportMapping:
     if path is None:
         return ExportMapping()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _error(p, "mapping file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise _error(p, f"not valid TOML ({exc})") from None
+    data = _read_toml(p, "mapping file")
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise _error(p, f"unknown section(s) {unknown}; allowed sections: {list(SECTIONS)}")
@@ -114,6 +110,16 @@ def load_mapping(path: str | Path | None, registry: Registry) -> ExportMapping:
         tables=_tables(p, data.get("tables", {})),
         source=p.name,
     )
+
+
+def _read_toml(p: Path, what: str) -> dict[str, Any]:
+    text, why = read_toml_text(p, what)
+    if text is None:
+        raise _error(p, why)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _error(p, toml_problem(exc)) from None
 
 
 def _error(p: Path, message: str) -> MappingError:
@@ -184,7 +190,24 @@ def _dates(p: Path, value: Any) -> str | None:
             p, "[dates] format must be a strptime format with day, month and year, "
             'such as "%d/%m/%Y"',
         )
+    _check_format(p, fmt)
     return fmt
+
+
+def _check_format(p: Path, fmt: str) -> None:
+    """Refuse a format DuckDB's strptime cannot use (an unknown ``%`` code, a lone ``%``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt])
+    except duckdb.Error:
+        raise _error(p, (
+            f"[dates] format {fmt!r} holds a code that is not a date format code (or a lone "
+            "%); use codes such as %d (day), %m (month), %b (month name), %Y or %y (year)"
+        )) from None
+    finally:
+        con.close()
 
 
 def _tables(p: Path, value: Any) -> dict[str, str]:

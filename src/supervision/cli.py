@@ -8,17 +8,80 @@ the error's type and exits 2 (``SUPERVISION_DEBUG=1`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from supervision.errors import SupervisionError
+from supervision.errors import ConfigError, ExportNotice, SupervisionError
 
 if TYPE_CHECKING:
     from supervision.caseload import Caseload
+
+
+def _date(text: str) -> dt.date:
+    """``--since`` / ``--until``: an ISO date ``YYYY-MM-DD`` that exists."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date of the calendar (month 01–12, a day the month has)"
+        ) from None
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port number, 1–65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1–65535)")
+    return port
+
+
+def _notify(command: str, notices: Sequence[str]) -> None:
+    """Each notice as an :class:`~supervision.errors.ExportNotice`, shown on standard error as
+    ``supervision COMMAND: notice: …`` (standard output stays the JSON or CSV)."""
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        print(f"supervision {command}: notice: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ExportNotice)
+        warnings.showwarning = show
+        for n in notices:
+            warnings.warn(ExportNotice(n), stacklevel=2)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _refuse_overwrite(out: str | None, args: argparse.Namespace) -> None:
+    """``--out`` must not be the export, a file inside its folder, or the mapping/measures."""
+    if not out:
+        return
+    target = Path(out)
+    path = Path(args.path) if getattr(args, "path", None) else None
+    if path is not None and (_same_file(target, path) or (
+        path.is_dir() and target.resolve().is_relative_to(path.resolve())
+    )):
+        raise ConfigError(f"--out {out} is inside the export ({args.path}); nothing was "
+                          "written. Write the output somewhere outside the export.")
+    for flag in ("mapping", "measures"):
+        given = getattr(args, flag, None)
+        if given and _same_file(target, Path(given)):
+            raise ConfigError(f"--out {out} is the --{flag} file; nothing was written")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -51,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_db(p)
     p.add_argument("--therapist", metavar="ID")
-    p.add_argument("--since", metavar="DATE")
-    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--since", metavar="DATE", type=_date, help="YYYY-MM-DD")
+    p.add_argument("--until", metavar="DATE", type=_date, help="YYYY-MM-DD")
     p.add_argument("--min-cell", type=int, default=5, metavar="N",
                    help="suppress breakdown cells below N episodes (default 5; at least 5)")
     p.add_argument("--format", choices=["json", "csv"], default="json")
@@ -69,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-file", metavar="FILE",
                    help="file holding the access token (or set SUPERVISION_TOKEN)")
     p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
-    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--port", type=_port, default=8866, help="1–65535 (default 8866)")
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
@@ -123,8 +186,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    _refuse_overwrite(args.out, args)
     caseload = _open_caseload(args)
     from supervision.metrics import compute_metrics, metrics_json_bytes, metrics_to_csv
+
+    notices = list(caseload.notices)
+    if args.since and args.until and args.since > args.until:
+        notices.append(f"--since {args.since} is after --until {args.until}: the window is "
+                       "empty, so every figure below is empty or null (swap them?)")
+    _notify(args.command, notices)
 
     result = compute_metrics(
         caseload, therapist=args.therapist, since=args.since, until=args.until,
@@ -171,7 +241,6 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 def _open_caseload(args: argparse.Namespace) -> Caseload:
     """The export at PATH in DuckDB; the tables behind ``--db``; or PATH computed on Spark."""
     from supervision import warehouse
-    from supervision.errors import ConfigError
     from supervision.measures import load_registry
 
     def read() -> Caseload:
@@ -204,6 +273,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     caseload = load_export(
         args.path, mapping=args.mapping, measures=args.measures, progress=not args.quiet
     )
+    _notify(args.command, caseload.notices)
     print(load_into(caseload, args.into, schema=args.schema))
     return 0
 
@@ -213,6 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if (args.path is None) == (args.db is None):
         args.db_parser.error("give exactly one of PATH and --db URL")
+    _refuse_overwrite(args.out, args)
     keys = ("path", "quarter", "out", "therapist", "per_therapist", "pdf", "mapping",
             "measures", "min_cell", "quiet", "db", "schema")
     for path in build_report(ReportArgs(**{k: getattr(args, k) for k in keys})):

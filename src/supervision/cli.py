@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="listen on ADDR (default 127.0.0.1; any other needs a token)")
     p.add_argument("--token-file", metavar="FILE",
                    help="file holding the access token (or set SUPERVISION_TOKEN)")
+    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                   help="also answer to this host name (a proxy's or DNS name; repeatable; "
+                   "loopback names and --ip always)")
+    p.add_argument("--max-kernels", type=int, metavar="N",
+                   help="kernels serving pages at once (default 8 or SUPERVISION_MAX_KERNELS)")
     p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
     p.add_argument("--port", type=_port, default=8866, help="1–65535 (default 8866)")
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
@@ -223,7 +228,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.path if args.db else (args.path or "data/demo"), therapist=args.therapist,
             port=args.port, mapping=args.mapping, measures=args.measures,
             min_cell=args.min_cell, db=args.db, schema=args.schema, ip=args.ip,
-            token_file=args.token_file,
+            token_file=args.token_file, public_name=args.public_name,
+            max_kernels=args.max_kernels,
         )
     except ExposureError as exc:  # a usage refusal: exit 2, like argparse
         print(f"supervision serve: {exc}", file=sys.stderr)

@@ -139,7 +139,9 @@ def test_ten_browsers_get_their_own_correct_figures(browser: Any) -> None:
 
     caseload = load_export(DEMO)
     plan = scopes()
-    server = e2e_conftest().Server(DEMO)
+    # ten pages at once, above the default cap of 8 kernels (which answers "busy"): the
+    # cap is raised for this test, which is about every page getting its own figures
+    server = e2e_conftest().Server(DEMO, "--max-kernels", str(SESSIONS + 2))
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900})
                 for _ in range(SESSIONS)]
     try:

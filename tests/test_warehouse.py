@@ -156,6 +156,24 @@ def test_reload_replaces_and_a_failed_load_changes_nothing(
     assert "supervision" in schemas and "supervision__loading" not in schemas
 
 
+def test_a_refused_value_is_not_quoted_in_the_message(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A COPY error quotes the row ("invalid input syntax ... 'Jane Smith'", CONTEXT: COPY
+    sessions, line 3: "..."): the message gives the error's class and SQLSTATE only."""
+    def refuse(*args: object) -> None:
+        raise psycopg.errors.InvalidTextRepresentation(
+            'invalid input syntax for type double precision: "Jane Smith"\n'
+            'CONTEXT:  COPY sessions, line 3: "C01,T01,Jane Smith,1 High Street"')
+
+    monkeypatch.setattr(warehouse, "_finish_schema", refuse)
+    with pytest.raises(WarehouseError) as err:
+        load_into(_tricky_caseload(), pg_database)
+    text = str(err.value)
+    assert "Jane" not in text and "High Street" not in text and "line 3" not in text
+    assert "InvalidTextRepresentation" in text and "nothing was changed" in text
+
+
 def test_never_replaces_a_schema_it_did_not_make(pg_database: str) -> None:
     with psycopg.connect(pg_database) as conn:
         conn.execute("CREATE SCHEMA finance; CREATE TABLE finance.invoices (id int)")

@@ -190,9 +190,27 @@ def load_into(caseload: Caseload, url: str, *, schema: str = DEFAULT_SCHEMA) -> 
             cur.execute(f"ALTER SCHEMA {staging} RENAME TO {schema}")
     except psycopg.Error as exc:
         raise WarehouseError(
-            f"loading into {mask_url(url)} failed, nothing was changed: {_scrub(str(exc), url)}"
+            f"loading into {mask_url(url)} failed, nothing was changed: {_load_cause(exc, url)}"
         ) from None
     return LoadResult(rows, mask_url(url), schema, time.perf_counter() - start)
+
+
+def _load_cause(exc: Any, url: str) -> str:
+    """The server's reason for a failed load, never quoting a row of the export.
+
+    A data exception or integrity violation (SQLSTATE classes 22 and 23) names the bad value
+    in its message, and any error raised during ``COPY`` carries the row in its context, so
+    only the server's primary message of other errors is shown (e.g. a full disk).
+    """
+    import psycopg  # importable: the load had connected
+
+    state = exc.sqlstate or ""
+    if isinstance(exc, psycopg.DataError | psycopg.IntegrityError) or state[:2] in ("22", "23"):
+        return (f"PostgreSQL refused a value ({type(exc).__name__}, SQLSTATE {state or '?'}); "
+                "the export's row is not shown here: validate it with `supervision validate`")
+    primary = exc.diag.message_primary if exc.diag is not None else None
+    lines = (primary or str(exc)).splitlines()
+    return _scrub(lines[0] if lines else type(exc).__name__, url)
 
 
 def _refuse_foreign_schema(cur: psycopg.Cursor, schema: str) -> None:

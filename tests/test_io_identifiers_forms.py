@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from fixtures.io_exports import write_csv
+from fixtures.peak_rss import run_with_peak_rss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -230,32 +229,18 @@ def test_dates_of_birth_as_ids_are_refused_in_a_whole_column(tmp_path: Path) -> 
 
 # --- a wide export (item 9) -----------------------------------------------------------------
 
-#: Runs argv[2:] as a forked child and writes its peak RSS (KiB) to argv[1] (as in
-#: tests/test_large_file.py: a child forked from this small wrapper starts from its size).
-_WRAPPER = """import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as f:
-    f.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 EXTRA = 1500
 #: DuckDB's memory limit for ``validate`` (scratch.MAX_LIMIT, the default cap).
 CAP = 500 * 1000**2
 
 
 def _validate(path: Path) -> tuple[int, str, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        rss_file = Path(tmp) / "rss"
-        env = {k: v for k, v in os.environ.items() if k != "SUPERVISION_MAX_MEMORY_MB"}
-        proc = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, str(rss_file), sys.executable, "-m",
-             "supervision.cli", "validate", "--quiet", str(path)],
-            capture_output=True, env=env, timeout=600, check=False,
-        )
-        return proc.returncode, proc.stderr.decode()[-2000:], int(rss_file.read_text()) * 1024
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISION_MAX_MEMORY_MB"}
+    proc, rss = run_with_peak_rss(
+        [sys.executable, "-m", "supervision.cli", "validate", "--quiet", str(path)],
+        env=env, timeout=600,
+    )
+    return proc.returncode, proc.stderr.decode()[-2000:], rss
 
 
 def _wide(out: Path) -> Path:

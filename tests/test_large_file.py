@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fixtures.peak_rss import run_with_peak_rss
 
 from supervision.io.progress import Progress, human_bytes, progress_text
 from supervision.io.scratch import MAX_LIMIT, MIN_LIMIT, memory_limit
@@ -62,33 +62,14 @@ def large_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "export"
 
 
-#: Runs the command given in argv[2:] as a forked child and writes that child's peak RSS
-#: (KiB) to the file argv[1].  Linux carries the peak RSS of the exec'ing process over into
-#: the new program's count, so a child exec'd straight from pytest (hundreds of MB) would
-#: report pytest's peak; a child forked from this small wrapper starts from the wrapper's.
-_WRAPPER = """import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as f:
-    f.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def _validate(path: Path, *flags: str, env: dict[str, str] | None = None
               ) -> tuple[int, str, str, int, float]:
     """Run ``supervision validate``; return (exit code, stdout, stderr, peak RSS bytes, s)."""
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        rss_file = Path(tmp) / "rss"
-        proc = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, str(rss_file), sys.executable, "-m",
-             "supervision.cli", "validate", str(path), *flags],
-            capture_output=True, env={**os.environ, **(env or {})}, timeout=900, check=False,
-        )
-        rss = int(rss_file.read_text()) * 1024
+    proc, rss = run_with_peak_rss(
+        [sys.executable, "-m", "supervision.cli", "validate", str(path), *flags],
+        env={**os.environ, **(env or {})}, timeout=900,
+    )
     return (proc.returncode, proc.stdout.decode(), proc.stderr.decode(), rss,
             time.monotonic() - t0)
 

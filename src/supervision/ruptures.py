@@ -348,12 +348,15 @@ def episode_ruptures(
     *,
     drop_points: Mapping[str, float] | None = None,
     drop_sd: float | None = None,
+    attended: ir.Table | None = None,
 ) -> ir.Table:
     """Per episode (every episode of the caseload): rupture counts and repair.
 
     Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
     unrepaired_flagged`` (a flagged rupture not repaired) and ``last_repaired`` (whether the
     episode's last rupture, by session order, was repaired; NULL with no rupture).
+    ``attended`` may be :func:`supervision.termination.episode_termination` of ``cl``, whose
+    ``attended_sessions`` is then used instead of counting them again.
     """
     ev = rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd)
     last = ibis.window(group_by=ev.episode_id, order_by=[ibis.desc(ev[c]) for c in ORDER])
@@ -365,7 +368,8 @@ def episode_ruptures(
         unrepaired=(ev.is_flagged & ~ev.repaired).cast("int64").sum(),
         last_repaired=ev.repaired.cast("int64").max(where=ev.rank == 0),
     )
-    base = _attended(cl)
+    base = _attended(cl) if attended is None else attended.select(
+        "episode_id", "therapist_id", "attended_sessions")
     j = base.left_join(per, "episode_id")
     flagged = ibis.coalesce(j.flagged, 0)
     count = ibis.coalesce(j["count"], 0)

@@ -35,6 +35,7 @@ figures filtered from a wider table equal those of the therapist's own caseload.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import ibis
@@ -271,10 +272,32 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     return t.mutate(**fill)
 
 
+@dataclass(frozen=True)
+class WindowKey:
+    """The root's memo key of the per-episode table of one date window (every therapist)."""
+
+    since: dt.date | None
+    until: dt.date | None
+
+
 def episode_table(cl: Caseload) -> ir.Table:
-    """The per-episode table of ``cl`` (module docstring), materialised once per caseload."""
+    """The per-episode table of ``cl`` (module docstring), materialised once per caseload.
+
+    A therapist's plain scope of the root (:attr:`Caseload.scope`) whose window's table was
+    already made gets the filter of that table (the same rows: tests/test_episodes.py), not
+    a new pass; a window's own table is kept on the root for that.
+    """
     key = measures(cl)
-    return cl.memo(key, lambda: _build(cl, key).cache())
+    sc = cl.scope
+    if sc is not None and sc.therapist_id is not None and sample_free(cl):
+        whole = cl.root.memoised(WindowKey(sc.since, sc.until))
+        if whole is not None:
+            tid = sc.therapist_id
+            return cl.memo(key, lambda: whole.filter(whole.therapist_id == tid))
+    table = cl.memo(key, lambda: _build(cl, key).cache())
+    if sc is not None and sc.therapist_id is None:
+        cl.root.memo(WindowKey(sc.since, sc.until), lambda: table)
+    return table
 
 
 __all__ = [

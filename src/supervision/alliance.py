@@ -85,6 +85,16 @@ def episode_alliance(cl: Caseload, measure: str) -> ir.Table:
     m = alliance_measure(cl, measure)
     r = rated_sessions(cl, measure)
     r = r.mutate(n_rated=r.value.count().over(ibis.window(group_by=r.episode_id)))
+    return alliance_figures(r.mutate(is_last=r.rated_index == r.n_rated), m)
+
+
+def alliance_figures(r: ir.Table, m: Measure) -> ir.Table:
+    """The columns of :func:`episode_alliance` from an episode's rated sessions of ``m``.
+
+    ``r``: ``episode_id, therapist_id, rated_index`` (1-based), ``value`` and ``is_last``
+    (the episode's last rated session), one row per rated session, however these were
+    computed (:func:`episode_alliance`, or :mod:`supervision.episodes` from one ordering).
+    """
     x, y = r.rated_index.cast("float64"), r.value
     concern = None if m.concern_below is None else ibis.literal(float(m.concern_below))
     g = r.group_by(["episode_id", "therapist_id"]).aggregate(
@@ -92,7 +102,7 @@ def episode_alliance(cl: Caseload, measure: str) -> ir.Table:
         early_mean=y.mean(where=r.rated_index <= 3),
         sx=x.sum(), sy=y.sum(), sxy=(x * y).sum(), sxx=(x * x).sum(),
         low_sessions=(y < (concern if concern is not None else -1.0)).cast("int64").sum(),
-        last_value=y.max(where=r.rated_index == r.n_rated),
+        last_value=y.max(where=r.is_last),
     )
     n = g.rated_sessions.cast("float64")
     slope = (n * g.sxy - g.sx * g.sy) / (n * g.sxx - g.sx * g.sx)
@@ -274,6 +284,7 @@ __all__ = [
     "ORDER",
     "alliance_by_quarter",
     "alliance_by_session",
+    "alliance_figures",
     "alliance_measure",
     "alliance_summary",
     "episode_alliance",

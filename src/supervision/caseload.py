@@ -39,6 +39,15 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What :meth:`Caseload.scoped` applied to the root caseload (memo key and value)."""
+
+    therapist_id: str | None
+    since: dt.date | None
+    until: dt.date | None
+
+
+@dataclass(frozen=True)
 class Caseload:
     """Canonical ``sessions``, ``episodes`` and ``therapists`` tables of one export.
 
@@ -157,10 +166,13 @@ class Caseload:
             s = s.filter(s.episode_id.isin(e.episode_id))
         window = (since_d or self.window[0], until_d or self.window[1])
         cut = min((d for d in (self._cut, until_d) if d is not None), default=None)
-        return replace(
+        out = replace(
             self, sessions=s, episodes=e, therapists=t, window=window,
             therapist_scope=therapist_id or self.therapist_scope, _root=self.root, _cut=cut,
         )
+        if self._root is None:  # a plain scope of the root: per-window tables can be shared
+            out._memo[Scope] = Scope(therapist_id, since_d, until_d)
+        return out
 
     def materialised(self) -> Caseload:
         """This caseload with its sessions and episodes computed once into temporary tables.
@@ -170,7 +182,17 @@ class Caseload:
         tables (same rows, same figures).  The dashboards materialise each scope they show.
         (``therapists`` stays a plain filter: one row per therapist.)
         """
-        return replace(self, sessions=self.sessions.cache(), episodes=self.episodes.cache())
+        out = replace(self, sessions=self.sessions.cache(), episodes=self.episodes.cache())
+        if Scope in self._memo:  # the same rows: still that plain scope of the root
+            out._memo[Scope] = self._memo[Scope]
+        return out
+
+    @property
+    def scope(self) -> Scope | None:
+        """The therapist and window this caseload is of the root, if it is a plain
+        :meth:`scoped` of it (or that, :meth:`materialised`); None for anything else."""
+        found = self._memo.get(Scope)
+        return found if isinstance(found, Scope) else None
 
     # ------------------------------------------------------------------ memoising
     @property
@@ -287,4 +309,4 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
-__all__ = ["Caseload", "provenance_fields"]
+__all__ = ["Caseload", "Scope", "provenance_fields"]

@@ -97,6 +97,37 @@ def _no_shows(cl: Caseload) -> list[ir.Table]:
     return [_tagged(s.filter((s.attendance == "no_show") & (s.before == "no_show")), "no_shows")]
 
 
+def reason_col(reason: str) -> str:
+    """The boolean column of a reason code in :func:`episode_reasons` (``reason__no_shows``)."""
+    return f"reason__{reason}"
+
+
+def _reason_rows(cl: Caseload, tables: Tables | None, ruptures: ir.Table | None) -> ir.Table:
+    """One row per (episode, reason), distinct, for every episode of ``cl`` (open or not)."""
+    if ruptures is None:
+        unrepaired = _unrepaired(cl)
+    else:  # ruptures.episode_ruptures: a flagged rupture not repaired, as flagged_events says
+        unrepaired = [_tagged(ruptures.filter(ruptures.unrepaired_flagged), "unrepaired_rupture")]
+    parts = [
+        *_low_alliance(cl, tables), *_alliance_drop(cl), *unrepaired,
+        *_deterioration(cl, tables), *_no_shows(cl),
+    ]
+    return ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+
+
+def episode_reasons(
+    cl: Caseload, *, tables: Tables | None = None, ruptures: ir.Table | None = None
+) -> ir.Table:
+    """Per episode with at least one reason: ``episode_id`` and one boolean column per code
+    of :data:`REASONS` (:func:`reason_col`), for every episode (open or ended: the list of
+    cases keeps the open ones).  ``tables`` as in :func:`case_reasons`; ``ruptures`` may be
+    :func:`supervision.ruptures.episode_ruptures` of ``cl`` (its ``unrepaired_flagged``)."""
+    r = _reason_rows(cl, tables, ruptures)
+    return r.group_by("episode_id").aggregate(
+        **{reason_col(code): (r.reason == code).any() for code in REASONS}
+    )
+
+
 def case_reasons(cl: Caseload, *, tables: Tables | None = None) -> ir.Table:
     """One row per (open episode, reason): ``therapist_id, episode_id, reason`` (distinct).
 
@@ -106,11 +137,7 @@ def case_reasons(cl: Caseload, *, tables: Tables | None = None) -> ir.Table:
     (:func:`~supervision.outcomes.per_episode`), one per measure with values; a measure
     without a table has no rated session and gives no reason.
     """
-    parts = [
-        *_low_alliance(cl, tables), *_alliance_drop(cl), *_unrepaired(cl),
-        *_deterioration(cl, tables), *_no_shows(cl),
-    ]
-    reasons = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+    reasons = _reason_rows(cl, tables, None)
     e = cl.episodes
     open_ = e.filter(e.termination == "ongoing").select("episode_id", "therapist_id")
     return open_.join(reasons, "episode_id").select("therapist_id", "episode_id", "reason")
@@ -137,4 +164,6 @@ def cases_to_discuss(cl: Caseload, *, tables: Tables | None = None) -> pd.DataFr
     return out.rename("reasons").reset_index()[cols]
 
 
-__all__ = ["REASONS", "RECENT_RATED", "case_reasons", "cases_to_discuss"]
+__all__ = [
+    "REASONS", "RECENT_RATED", "case_reasons", "cases_to_discuss", "episode_reasons", "reason_col",
+]

@@ -24,279 +24,139 @@ import io
 import math
 import numbers
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
-import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import alliance, cases, neurotype, ruptures
-from supervision import outcomes as oc
-from supervision import termination as term
 from supervision.caseload import Caseload
+from supervision.cases import REASONS, reason_col
 from supervision.csvsafe import csv_writer
+from supervision.episodes import EpisodeTableKey, col, episode_table, measures
 from supervision.errors import ScopeError
-from supervision.measures import Measure
+from supervision.figures import OUTCOME_COUNTS, group_figures, scope_figures
 from supervision.privacy import MIN_CELL, check_min_cell
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
-from supervision.stats import mean_ci_frame
 
 Row = dict[str, Any]
 NOTE = "prompts for reflection, not verdicts"
 _BY = "therapist_id"
+_INF = (math.inf, -math.inf)
 
 
-def _clean(v: Any) -> Any:
-    """A JSON-safe Python scalar: NaN/NA -> None, numpy -> int/float/bool."""
-    t = type(v)  # fast path: most values are already Python scalars (``to_dict``)
-    if t is float:
-        return None if math.isnan(v) or math.isinf(v) else v
-    if t is int or t is bool or t is str:
-        return v
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
-        v = v.item()
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return None
-        return float(v)
-    return v
+def _values(s: pd.Series) -> list[Any]:
+    """A column as JSON-safe Python scalars: NaN/NA/infinity -> None (whole column at once)."""
+    if s.dtype.kind in "iub":
+        return s.tolist()
+    vals = s.astype("float64").tolist() if s.dtype.kind == "f" else s.tolist()
+    return [None if v is None or v != v or v in _INF else v for v in vals]
 
 
-def _count(v: Any) -> int | None:
-    """A count that may have been suppressed (NaN) as int or None."""
-    v = _clean(v)
-    return None if v is None else int(v)
+def _counts(s: pd.Series) -> list[int | None]:
+    """A count column that may hold suppressed (NaN) cells: int or None."""
+    return [None if v is None else int(v) for v in _values(s)]
 
 
-def _ci(row: Row, name: str) -> list[float] | None:
-    low, high = _clean(row.get(f"{name}_low")), _clean(row.get(f"{name}_high"))
-    return None if low is None or high is None else [low, high]
+def _pairs(low: list[Any], high: list[Any]) -> list[list[float] | None]:
+    return [None if a is None or b is None else [a, b] for a, b in zip(low, high, strict=True)]
 
 
-def _rows(df: pd.DataFrame, by: str | None) -> dict[str | None, dict[str, Any]]:
-    """Rows as dicts of native Python values (``to_dict`` keeps each column's type)."""
-    records = df.to_dict("records")
-    if by is None:
-        return {None: records[0]}
-    return {str(r[by]): r for r in records}
+def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Column lists -> one dict per row, keys in the order given."""
+    names = list(columns)
+    return [dict(zip(names, vals, strict=True)) for vals in zip(*columns.values(), strict=True)]
 
 
-def _alliance(row: Row | None) -> dict[str, Any]:
-    if row is None:
-        return {"rated_sessions": 0, "early_mean": None, "mean_slope": None, "low_share": None,
-                "episodes": 0, "early_mean_ci": None}
-    return {
-        "rated_sessions": _clean(row["rated_sessions"]), "early_mean": _clean(row["early_mean"]),
-        "mean_slope": _clean(row["mean_slope"]), "low_share": _clean(row["low_share"]),
-        "episodes": _clean(row["episodes"]), "early_mean_ci": _ci(row, "early_mean"),
-    }
-
-
-def _ruptures(row: Row | None) -> dict[str, Any]:
-    keys = ("flagged", "drop", "count", "repaired")
-    if row is None:
-        return {**dict.fromkeys(keys, 0), "per_100_sessions": None, "repair_rate": None,
-                "repair_rate_ci": None, "unrepaired_at_end": 0}
-    out = {k: _clean(row[k]) for k in keys}
-    out |= {"per_100_sessions": _clean(row["per_100_sessions"]),
-            "repair_rate": _clean(row["repair_rate"]), "repair_rate_ci": _ci(row, "repair_rate"),
-            "unrepaired_at_end": _clean(row["unrepaired_at_end"])}
-    return out
-
-
-def _termination(row: Row) -> dict[str, Any]:
-    return {
-        "ended": _clean(row["ended"]),
-        "counts": {t: _clean(row[t]) for t in TERMINATION},
-        "dropout_rate": _clean(row["dropout_rate"]),
-        "dropout_rate_ci": _ci(row, "dropout_rate"),
-        "intake_only": _clean(row["intake_only"]),
-        "intake_only_rate": _clean(row["intake_only_rate"]),
-    }
-
-
-_OUT_COUNTS = ("paired", "reliable_improvement", "reliable_deterioration", "recovered",
-               "reliable_recovery", "started_clinical")
 _OUT_RATES = ("recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
               "reliable_recovery_rate")
-
-
-def _outcome(row: Row | None) -> dict[str, Any]:
-    if row is None:
-        return {**dict.fromkeys(_OUT_COUNTS, 0),
-                **{k: v for r in _OUT_RATES for k, v in ((r, None), (f"{r}_ci", None))}}
-    out = {k: _clean(row[k]) for k in _OUT_COUNTS}
-    for r in _OUT_RATES:
-        out[r], out[f"{r}_ci"] = _clean(row[r]), _ci(row, r)
-    return out
-
-
 _GROUP_RATES = ("early_alliance", "dropout_rate", "repair_rate", "reliable_improvement_rate")
 
 
-def _groups(records: list[Row]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    rows = {str(r["group"]): r for r in records}
-    for g in NEUROTYPE_GROUPS:
-        r = rows.get(g)
-        if r is None:
-            out[g] = {"episodes": 0, "suppressed": False,
-                      **{k: v for x in _GROUP_RATES for k, v in ((x, None), (f"{x}_ci", None))}}
-            continue
-        cell = {"episodes": _count(r["episodes"]), "suppressed": bool(r["suppressed"])}
-        for x in _GROUP_RATES:
-            cell[x], cell[f"{x}_ci"] = _clean(r[x]), _ci(r, x)
-        cell["ended"] = _count(r["ended"])
-        out[g] = cell
-    return out
+def _scopes(df: pd.DataFrame, key: EpisodeTableKey) -> list[dict[str, Any]]:
+    """The M dict (without ``neurotype`` and ``cases``) of each row of :func:`scope_figures`."""
+    def v(c: str) -> list[Any]:
+        return _values(df[c])
+
+    def ci(c: str) -> list[Any]:
+        return _pairs(v(f"{c}_low"), v(f"{c}_high"))
+
+    alliance = {k: _records({
+        "rated_sessions": v(col(k, "rated_sessions")), "early_mean": v(col(k, "early_mean")),
+        "mean_slope": v(col(k, "mean_slope")), "low_share": v(col(k, "low_share")),
+        "episodes": v(col(k, "episodes")), "early_mean_ci": ci(col(k, "early_mean")),
+    }) for k in key.alliance}
+    rup = _records({
+        **{x: v(x) for x in ("flagged", "drop", "count", "repaired")},
+        "per_100_sessions": v("per_100_sessions"), "repair_rate": v("repair_rate"),
+        "repair_rate_ci": ci("repair_rate"), "unrepaired_at_end": v("unrepaired_at_end"),
+    })
+    counts = _records({x: v(x) for x in TERMINATION})
+    termination = _records({
+        "ended": v("ended"), "counts": counts, "dropout_rate": v("dropout_rate"),
+        "dropout_rate_ci": ci("dropout_rate"), "intake_only": v("intake_only"),
+        "intake_only_rate": v("intake_only_rate"),
+    })
+    outcomes = {}
+    for k in key.outcome:
+        cols = {x: v(col(k, x)) for x in OUTCOME_COUNTS}
+        for r in _OUT_RATES:
+            cols[r], cols[f"{r}_ci"] = v(col(k, r)), ci(col(k, r))
+        outcomes[k] = _records(cols)
+    episodes, sessions = v("episodes"), v("sessions_attended")
+    return [
+        {"episodes": episodes[i], "sessions_attended": sessions[i],
+         "alliance": {k: rows[i] for k, rows in alliance.items()}, "ruptures": rup[i],
+         "termination": termination[i],
+         "outcomes": {k: rows[i] for k, rows in outcomes.items()}}
+        for i in range(len(df))
+    ]
 
 
-def _zero_termination() -> Row:
-    return {"ended": 0, **dict.fromkeys(TERMINATION, 0), "dropout_rate": None,
-                      "intake_only": 0, "intake_only_rate": None, "episodes": 0,
-                      "sessions_attended": 0}
+def _empty_group() -> dict[str, Any]:
+    return {"episodes": 0, "suppressed": False,
+            **{k: v for x in _GROUP_RATES for k, v in ((x, None), (f"{x}_ci", None))}}
 
 
-def _assemble(key: str | None, parts: dict[str, Any]) -> dict[str, Any]:
-    """The M dict of one scope (key None = practice) from the precomputed row maps."""
-    t = parts["termination"].get(key)
-    t = _zero_termination() if t is None else t
-    m: dict[str, Any] = {"episodes": _clean(t["episodes"]),
-                         "sessions_attended": _clean(t["sessions_attended"])}
-    m["alliance"] = {k: _alliance(rows.get(key)) for k, rows in parts["alliance"].items()}
-    m["ruptures"] = _ruptures(parts["ruptures"].get(key))
-    m["termination"] = _termination(t)
-    m["outcomes"] = {k: _outcome(rows.get(key)) for k, rows in parts["outcomes"].items()}
-    m["neurotype"] = {"groups": _groups(parts["groups"].get(key, []))}
-    return m
+def _groups(df: pd.DataFrame, by: str | None) -> dict[str | None, dict[str, dict[str, Any]]]:
+    """The ``neurotype.groups`` dict of each scope, from :func:`group_figures` rows."""
+    cols: dict[str, list[Any]] = {"episodes": _counts(df["episodes"]),
+                                  "suppressed": [bool(x) for x in df["suppressed"].tolist()]}
+    for x in _GROUP_RATES:
+        cols[x], cols[f"{x}_ci"] = _values(df[x]), _pairs(_values(df[f"{x}_low"]),
+                                                            _values(df[f"{x}_high"]))
+    cols["ended"] = _counts(df["ended"])
+    cells = _records(cols)
+    keys = [None] * len(df) if by is None else [
+        None if pd.isna(x) else str(x) for x in df[by].tolist()]
+    found: dict[str | None, dict[str, dict[str, Any]]] = {}
+    for k, g, cell in zip(keys, df["group"].tolist(), cells, strict=True):
+        found.setdefault(k, {})[str(g)] = cell
+    return {k: {g: cells.get(g) or _empty_group() for g in NEUROTYPE_GROUPS}
+            for k, cells in found.items()}
 
 
-def _cases(df: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+def _cases(cl: Caseload) -> dict[str, list[dict[str, Any]]]:
+    """Open episodes with at least one §7 reason, by therapist then episode (domain.md §7)."""
+    t = episode_table(cl)
+    flags = [t[reason_col(r)] for r in REASONS]
+    any_reason = flags[0]
+    for f in flags[1:]:
+        any_reason = any_reason | f
+    q = t.filter((t.termination == "ongoing") & any_reason)
+    df = q.select("therapist_id", "episode_id", *[reason_col(r) for r in REASONS])
+    df = df.to_pyarrow().to_pandas()
+    df = df.assign(therapist_id=df["therapist_id"].astype(str),
+                   episode_id=df["episode_id"].astype(str))
+    df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
+    columns = [df[reason_col(r)].tolist() for r in REASONS]
     out: dict[str, list[dict[str, Any]]] = {}
-    for tid, ep, reasons in df[["therapist_id", "episode_id", "reasons"]].itertuples(index=False):
-        out.setdefault(str(tid), []).append({"episode_id": str(ep), "reasons": list(reasons)})
+    for tid, ep, *marks in zip(df["therapist_id"], df["episode_id"], *columns, strict=True):
+        reasons = [r for r, m in zip(REASONS, marks, strict=True) if m]
+        out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons})
     return out
 
 
 def _iso(d: dt.date | None) -> str | None:
     return None if d is None else d.isoformat()
-
-
-def _grouped(t: ir.Table, aggs: dict[str, ir.Value]) -> pd.DataFrame:
-    """One whole-table and one by-therapist aggregate of a (cached) per-episode table;
-    the practice row has ``therapist_id`` None."""
-    whole = t.aggregate(**aggs).execute().assign(**{_BY: None})
-    by = t.group_by(_BY).aggregate(**aggs).execute()
-    return pd.concat([whole, by], ignore_index=True)
-
-
-def _keyed(df: pd.DataFrame) -> dict[str | None, Row]:
-    return {(None if r[_BY] is None else str(r[_BY])): r for r in df.to_dict("records")}
-
-
-def _alliance_rows(ep: ir.Table) -> dict[str | None, Row]:
-    """The figures of :func:`alliance.alliance_summary` from a cached ``episode_alliance``."""
-    df = _grouped(ep, {
-        "episodes": ep.episode_id.count(), "rated_sessions": ep.rated_sessions.sum(),
-        "early_mean": ep.early_mean.mean(), "early_sd": ep.early_mean.std(how="sample"),
-        "mean_slope": ep.slope.mean(), "low_sum": ep.low_sessions.sum(),
-    })
-    for c in ("episodes", "rated_sessions"):
-        df[c] = pd.to_numeric(df[c]).fillna(0).astype("int64")
-    for c in ("early_mean", "early_sd", "mean_slope", "low_sum"):
-        df[c] = pd.to_numeric(df[c]).astype("float64")
-    df["low_share"] = df["low_sum"] / df["rated_sessions"].where(df["rated_sessions"] > 0)
-    df["early_mean_low"], df["early_mean_high"] = mean_ci_frame(
-        df["early_mean"], df["early_sd"], df["episodes"])
-    return _keyed(df)
-
-
-def _rupture_rows(ep: ir.Table) -> dict[str | None, Row]:
-    """The §9 figures of :func:`ruptures.rupture_summary` from cached ``episode_ruptures``."""
-    aggs = {c: ep[c].sum() for c in ("flagged", "drop", "count", "repaired", "attended_sessions")}
-    aggs["unrepaired_at_end"] = ep.episode_id.count(where=ep.ended & ~ep.last_repaired)
-    df = _grouped(ep, aggs)
-    for c in aggs:
-        df[c] = pd.to_numeric(df[c]).fillna(0).astype("int64")
-    sessions = df["attended_sessions"].where(df["attended_sessions"] > 0).astype("float64")
-    df["per_100_sessions"] = 100.0 * df["count"] / sessions
-    df = term.add_rate(df, "repair_rate", "repaired", "count")
-    return _keyed(df)
-
-
-def _needs_sample(m: Measure) -> bool:
-    """Whether a measure's reliable change or cut-off depends on the caseload's own sample."""
-    sd = m.reliable_change is None and m.reliability is not None and m.norm_sd is None
-    c = m.clinical_cutoff is None and m.functional_mean is not None and (
-        m.clinical_mean is None or m.clinical_sd is None)
-    return sd or c
-
-
-def _open_only(cl: Caseload) -> Caseload:
-    """The open episodes and their sessions, for the cases list (§7 lists open episodes only).
-
-    Every reason is computed from an episode's own sessions, so the restriction changes
-    nothing — except for a measure whose reliable change or cut-off uses the sample's
-    pre-treatment SD (a practice's Jacobson–Truax measure without norms): then the whole
-    caseload is kept, so that the sample stays the same as for the outcome figures.
-    """
-    if any(_needs_sample(m) for m in cl.registry.outcome):
-        return cl
-    e = cl.episodes.filter(cl.episodes.termination == "ongoing")
-    s = cl.sessions.filter(cl.sessions.episode_id.isin(e.episode_id)).cache()
-    return replace(cl, sessions=s, episodes=e, _root=cl.root, _cut=cl.session_cut)
-
-
-def _group_records(cl: Caseload, min_cell: int, figures: ir.Table) -> dict[str | None, list[Row]]:
-    """Neurotype-group rows of the practice (key None) and of each therapist.
-
-    One call suppresses both together (``total=True``): the JSON publishes the practice's
-    groups beside every therapist's, so they are one table whose columns add up.
-    """
-    out: dict[str | None, list[Row]] = {None: []}
-    both = neurotype.group_summary(cl, min_cell=min_cell, by=_BY, figures=figures, total=True)
-    for r in both.to_dict("records"):
-        key = None if pd.isna(r[_BY]) else str(r[_BY])
-        out.setdefault(key, []).append(r)
-    return out
-
-
-def _parts(cl: Caseload, min_cell: int) -> tuple[dict[str, Any], list[str]]:
-    """Every summary, practice-wide and by therapist, from per-episode tables computed once.
-
-    Each per-episode table (termination, alliance per measure, ruptures, outcomes per
-    measure) is materialised once with Ibis ``cache()`` and then aggregated twice (whole
-    practice, by therapist) and joined for the neurotype groups.
-    """
-    present = cl.measures_present()
-    al = [k for k in present if cl.registry[k].kind == "alliance"]
-    outs = [k for k in present if cl.registry[k].kind == "outcome"]
-    if {"phq9", "gad7"} <= set(outs):
-        outs.append(oc.PAIRED)
-    tt = term.episode_termination(cl).cache()
-    tables: dict[str, ir.Table] = {"termination": tt}
-    rup = ruptures.episode_ruptures(cl)
-    rup = rup.join(tt.select("episode_id", "ended"), "episode_id").cache()
-    tables["ruptures"] = rup
-    for k in al:
-        tables[f"alliance:{k}"] = alliance.episode_alliance(cl, k).cache()
-    for k in outs:
-        tables[f"outcome:{k}"] = oc.per_episode(cl, k).cache()
-    figures = neurotype.episode_figures(cl, present, tables=tables).cache()
-    parts: dict[str, Any] = {
-        "termination": _rows(term.summarise_termination(tt, None), None)
-        | _rows(term.summarise_termination(tt, _BY), _BY),
-        "alliance": {k: _alliance_rows(tables[f"alliance:{k}"]) for k in al},
-        "ruptures": _rupture_rows(rup),
-        "outcomes": {k: _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], None), None)
-                     | _rows(oc.summarise_outcomes(tables[f"outcome:{k}"], _BY), _BY)
-                     for k in outs},
-        "groups": _group_records(cl, min_cell, figures),
-        "cases": _cases(cases.cases_to_discuss(_open_only(cl), tables=tables)),
-    }
-    return parts, present
 
 
 def compute_metrics(
@@ -308,6 +168,10 @@ def compute_metrics(
     min_cell: int = MIN_CELL,
 ) -> dict[str, Any]:
     """All figures of domain.md §9 for the practice and each therapist.
+
+    Every figure is a grouped aggregate of the window's one-pass per-episode table
+    (:func:`supervision.episodes.episode_table`, :mod:`supervision.figures`): one query for the
+    practice, one by therapist, two for the neurotype groups, one for the cases.
 
     Parameters
     ----------
@@ -333,14 +197,24 @@ def compute_metrics(
     if therapist is not None and therapist not in known:
         raise ScopeError(f"no therapist {therapist!r} in this export ({len(known)} therapists)")
     scoped = cl.scoped(since=since, until=until)
-    parts, present = _parts(scoped, min_cell)
-    with_episodes = [k for k in parts["termination"] if k is not None]
-    ids = [therapist] if therapist is not None else sorted(with_episodes)
-    therapists: dict[str, Any] = {}
-    for tid in ids:
-        m = _assemble(tid, parts)
-        m["cases"] = parts["cases"].get(tid, [])
-        therapists[tid] = m
+    key = measures(scoped)
+    df = scope_figures(scoped, by=_BY, keys=[therapist] if therapist is not None else None)
+    ms = _scopes(df, key)
+    ids = [None, *(str(x) for x in df[_BY].tolist()[1:])]
+    by_id = dict(zip(ids, ms, strict=True))
+    # One table: the practice's groups are published beside every therapist's, so they
+    # are suppressed together (``total=True``) and no hidden cell comes back by subtraction.
+    groups = _groups(group_figures(scoped, min_cell=min_cell, by=_BY, total=True), _BY)
+    cases = _cases(scoped)
+    empty = {g: _empty_group() for g in NEUROTYPE_GROUPS}
+    for k, m in by_id.items():
+        m["neurotype"] = {"groups": groups.get(k, empty)}
+        if k is not None:
+            m["cases"] = cases.get(k, [])
+    with_episodes = [k for k, m in by_id.items() if k is not None and m["episodes"]]
+    ids_out = [therapist] if therapist is not None else sorted(with_episodes)
+    therapists = {tid: by_id[tid] for tid in ids_out}
+    present = scoped.measures_present()
     reg = scoped.registry
     meta = {
         "window": {"since": _iso(scoped.window[0]), "until": _iso(scoped.window[1])},
@@ -350,7 +224,8 @@ def compute_metrics(
                      "outcome": [k for k in present if reg[k].kind == "outcome"]},
         "note": NOTE,
     }
-    return {"practice": _assemble(None, parts), "therapists": therapists, "meta": meta}
+    return {"practice": by_id[None], "therapists": therapists, "meta": meta}
+
 
 
 def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:

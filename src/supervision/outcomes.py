@@ -154,7 +154,7 @@ def _outcome_measure(cl: Caseload, measure: str) -> Measure:
     return m
 
 
-def episode_outcomes(cl: Caseload, measure: str) -> ir.Table:
+def episode_outcomes(cl: Caseload, measure: str, *, scores: ir.Table | None = None) -> ir.Table:
     """First → last score of each episode with ≥ 2 scores on ``measure``, classified.
 
     Parameters
@@ -172,11 +172,15 @@ def episode_outcomes(cl: Caseload, measure: str) -> ir.Table:
         in the measure's points), ``first_clinical, last_clinical`` (NULL when the measure
         has no cut-off), ``reliable_improvement, reliable_deterioration, recovered,
         reliable_recovery`` (see the module docstring for the formulas).
+
+    ``scores`` may give the first and last scores already found (``episode_id,
+    therapist_id, n_scores, <measure>_first, <measure>_last``, episodes with ≥ 2 scores).
     """
     m = _outcome_measure(cl, measure)
-    s = _attended(cl)
-    t = _first_last(s.filter(s[measure].notnull()), [measure])
-    t = t.rename(first_score=f"{measure}_first", last_score=f"{measure}_last")
+    if scores is None:
+        s = _attended(cl)
+        scores = _first_last(s.filter(s[measure].notnull()), [measure])
+    t = scores.rename(first_score=f"{measure}_first", last_score=f"{measure}_last")
     t, pre_mean, pre_sd = _with_sample(t, "first_score", m)
     f = _flags(t, "first_score", "last_score", m, pre_mean, pre_sd)
     recovered = f.first_clinical & ~f.last_clinical
@@ -189,7 +193,7 @@ def episode_outcomes(cl: Caseload, measure: str) -> ir.Table:
     )
 
 
-def episode_phq9_gad7(cl: Caseload) -> ir.Table:
+def episode_phq9_gad7(cl: Caseload, *, scores: ir.Table | None = None) -> ir.Table:
     """The NHS Talking Therapies paired PHQ-9 + GAD-7 rule, per episode.
 
     Only attended sessions with **both** scores count; an episode needs at least two of
@@ -210,11 +214,14 @@ def episode_phq9_gad7(cl: Caseload) -> ir.Table:
     -------
     ir.Table
         ``episode_id, therapist_id, n_scores, case_at_start, recovered,
-        reliable_improvement, reliable_deterioration, reliable_recovery``.
+        reliable_improvement, reliable_deterioration, reliable_recovery``.  ``scores``: the
+        first and last paired scores already found (``phq9_first`` ... ``gad7_last``).
     """
     phq, gad = _outcome_measure(cl, "phq9"), _outcome_measure(cl, "gad7")
-    s = _attended(cl)
-    t = _first_last(s.filter(s.phq9.notnull() & s.gad7.notnull()), ["phq9", "gad7"])
+    if scores is None:
+        s = _attended(cl)
+        scores = _first_last(s.filter(s.phq9.notnull() & s.gad7.notnull()), ["phq9", "gad7"])
+    t = scores
     t, pm, psd = _with_sample(t, "phq9_first", phq)
     t, gm, gsd = _with_sample(t, "gad7_first", gad)
     p = _flags(t, "phq9_first", "phq9_last", phq, pm, psd)
@@ -230,13 +237,13 @@ def episode_phq9_gad7(cl: Caseload) -> ir.Table:
     )
 
 
-def per_episode(cl: Caseload, measure: str) -> ir.Table:
+def per_episode(cl: Caseload, measure: str, *, scores: ir.Table | None = None) -> ir.Table:
     """:func:`episode_outcomes` or, for ``"phq9_gad7"``, :func:`episode_phq9_gad7`, with a
     common ``started_clinical`` column (``first_clinical`` / ``case_at_start``)."""
     if measure == PAIRED:
-        t = episode_phq9_gad7(cl)
+        t = episode_phq9_gad7(cl, scores=scores)
         return t.mutate(started_clinical=t.case_at_start)
-    t = episode_outcomes(cl, measure)
+    t = episode_outcomes(cl, measure, scores=scores)
     return t.mutate(started_clinical=t.first_clinical)
 
 

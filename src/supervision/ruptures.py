@@ -42,6 +42,19 @@ _EVENT_COLUMNS = (
 )
 
 
+def is_drop(prev: ir.NumericValue, value: ir.NumericValue, points: float) -> ir.BooleanValue:
+    """The drop rule: a previous rated value, a fall below it, of at least ``points``."""
+    drop = prev - value
+    return prev.notnull() & (drop > 0) & (drop >= ibis.literal(float(points)))
+
+
+def repair_k(prev: ir.NumericValue, nexts: list[ir.NumericValue]) -> ir.IntegerValue:
+    """The repair rule: the first k (1..:data:`REPAIR_WINDOW`) whose k-th next rated value is
+    back at or above the rating before the drop; NULL if none."""
+    return ibis.cases(*[(n >= prev, k) for k, n in enumerate(nexts, start=1)],
+                      else_=ibis.null("int64")).cast("int64")
+
+
 def _thresholds(
     cl: Caseload, drop_points: Mapping[str, float] | None, drop_sd: float | None
 ) -> dict[str, float]:
@@ -85,16 +98,13 @@ def measure_drops(
     )
     drop = r.prev - r.value
     if drop_sd is None:
-        big = drop >= ibis.literal(float(points if points is not None else 0.0))
+        r = r.filter(is_drop(r.prev, r.value, points if points is not None else 0.0))
     else:
         n = r.n_rated.cast("float64")
         k2 = ibis.literal(float(drop_sd) ** 2)
         big = (r.n_rated >= 3) & (drop * drop * n * (n - 1) >= k2 * (n * r.syy - r.sy * r.sy))
-    r = r.filter(r.prev.notnull() & (drop > 0) & big)
-    to_repair = ibis.cases(
-        *[(r[f"next{k}"] >= r.prev, k) for k in range(1, REPAIR_WINDOW + 1)],
-        else_=ibis.null("int64"),
-    )
+        r = r.filter(r.prev.notnull() & (drop > 0) & big)
+    to_repair = repair_k(r.prev, [r[f"next{k}"] for k in range(1, REPAIR_WINDOW + 1)])
     return r.select(
         "episode_id", "therapist_id", "session_date", "source_row", "rupture",
         "rated_index", "n_rated",
@@ -185,16 +195,13 @@ def _drop_candidates(s: ir.Table, measure: str, points: float, order: int) -> ir
         **{f"next{k}": y.lead(k).over(w) for k in ks},
         **{f"date{k}": r.session_date.lead(k).over(w) for k in ks},
     )
-    drop = r.prev - r.value
-    r = r.filter(r.prev.notnull() & (drop > 0) & (drop >= ibis.literal(float(points)))
-                 & (r.rupture == "none"))
+    r = r.filter(is_drop(r.prev, r.value, points) & (r.rupture == "none"))
     back = [r[f"next{k}"] >= r.prev for k in ks]
     return r.select(
         "episode_id", "therapist_id", "session_date", "source_row",
         attended_index=r.attended_upto, measure=ibis.literal(measure),
         measure_order=ibis.literal(order), drop_points=(r.prev - r.value).cast("float64"),
-        repair_k=ibis.cases(*[(b, k) for b, k in zip(back, ks, strict=True)],
-                            else_=ibis.null("int64")).cast("int64"),
+        repair_k=repair_k(r.prev, [r[f"next{k}"] for k in ks]),
         repair_date=ibis.cases(*[(b, r[f"date{k}"]) for b, k in zip(back, ks, strict=True)],
                                else_=ibis.null("date")),
     )
@@ -348,12 +355,15 @@ def episode_ruptures(
     *,
     drop_points: Mapping[str, float] | None = None,
     drop_sd: float | None = None,
+    attended: ir.Table | None = None,
 ) -> ir.Table:
     """Per episode (every episode of the caseload): rupture counts and repair.
 
     Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
     unrepaired_flagged`` (a flagged rupture not repaired) and ``last_repaired`` (whether the
     episode's last rupture, by session order, was repaired; NULL with no rupture).
+    ``attended`` may be :func:`supervision.termination.episode_termination` of ``cl``, whose
+    ``attended_sessions`` is then used instead of counting them again.
     """
     ev = rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd)
     last = ibis.window(group_by=ev.episode_id, order_by=[ibis.desc(ev[c]) for c in ORDER])
@@ -365,7 +375,8 @@ def episode_ruptures(
         unrepaired=(ev.is_flagged & ~ev.repaired).cast("int64").sum(),
         last_repaired=ev.repaired.cast("int64").max(where=ev.rank == 0),
     )
-    base = _attended(cl)
+    base = _attended(cl) if attended is None else attended.select(
+        "episode_id", "therapist_id", "attended_sessions")
     j = base.left_join(per, "episode_id")
     flagged = ibis.coalesce(j.flagged, 0)
     count = ibis.coalesce(j["count"], 0)
@@ -444,7 +455,9 @@ __all__ = [
     "fit_alerts",
     "flagged_events",
     "flagged_ruptures",
+    "is_drop",
     "measure_drops",
+    "repair_k",
     "rupture_events",
     "rupture_summary",
 ]

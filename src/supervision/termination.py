@@ -26,7 +26,7 @@ from supervision.schema import ENDED, TERMINATION
 from supervision.stats import km_retention, wilson_frame
 
 
-def episode_termination(cl: Caseload) -> ir.Table:
+def episode_termination(cl: Caseload, *, attended: ir.Table | None = None) -> ir.Table:
     """One row per episode: how it ended and how many sessions were attended.
 
     Returns
@@ -34,11 +34,15 @@ def episode_termination(cl: Caseload) -> ir.Table:
     ir.Table
         ``episode_id, therapist_id, termination, ended`` (termination ≠ ongoing),
         ``attended_sessions`` (0 when none), ``intake_only`` (ended with exactly one
-        attended session).
+        attended session).  ``attended`` may give the attended sessions already counted
+        (``episode_id, attended_sessions``, episodes with sessions).
     """
     e, s = cl.episodes, cl.sessions
-    att = s.filter(s.attendance == "attended")
-    att = att.group_by("episode_id").aggregate(_attended=att.episode_id.count())
+    if attended is None:
+        att = s.filter(s.attendance == "attended")
+        att = att.group_by("episode_id").aggregate(_attended=att.episode_id.count())
+    else:
+        att = attended.select("episode_id", _attended=attended.attended_sessions)
     j = e.left_join(att, e.episode_id == att.episode_id)
     n = j._attended.fill_null(0)
     ended = j.termination != "ongoing"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from supervision import alliance, outcomes, ruptures, termination
+from supervision import alliance, episodes, figures, ruptures, termination
 from supervision.caseload import Caseload
 
 PAIRED = "phq9_gad7"
@@ -97,12 +97,44 @@ def termination_row(cl: Caseload) -> dict[str, Any] | None:
     return cl.memo("termination_row", lambda: row(termination.termination_summary(cl)))
 
 
+def _scope_rows(df: pd.DataFrame, alliance_key: str | None,
+                outcome_key: str | None) -> list[tuple[dict, dict, dict | None, dict | None]]:
+    """The summary rows :func:`_headline` packs, for each row of
+    :func:`supervision.figures.scope_figures` (whole columns, no per-row pandas access)."""
+    def vals(c: str, zero: Any = None) -> list[Any]:
+        if c not in df.columns:
+            return [zero] * len(df)
+        return [_clean(v) for v in df[c].tolist()]
+
+    def pack(names: dict[str, str], zero: dict[str, Any] | None = None) -> list[dict]:
+        cols = {k: vals(c, (zero or {}).get(k)) for k, c in names.items()}
+        return [dict(zip(cols, v, strict=True)) for v in zip(*cols.values(), strict=True)]
+
+    rate = ("", "_low", "_high")
+    term = pack({"episodes": "episodes", "ended": "ended",
+                 **{f"dropout_rate{x}": f"dropout_rate{x}" for x in rate}})
+    rup = pack({"attended_sessions": "sessions_attended", "count": "count",
+                **{f"repair_rate{x}": f"repair_rate{x}" for x in rate}})
+    a: list[dict | None] = [None] * len(df)
+    if alliance_key:
+        a = pack({"episodes": episodes.col(alliance_key, "episodes"),
+                  **{f"early_mean{x}": episodes.col(alliance_key, f"early_mean{x}")
+                     for x in rate}}, {"episodes": 0})
+    o: list[dict | None] = [None] * len(df)
+    if outcome_key:
+        o = pack({"paired": episodes.col(outcome_key, "paired"),
+                  **{f"reliable_improvement_rate{x}":
+                     episodes.col(outcome_key, f"reliable_improvement_rate{x}") for x in rate}},
+                 {"paired": 0})
+    return list(zip(term, rup, a, o, strict=True))
+
+
 def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
-    """The six headline figures of a (scoped) caseload, each with its n and interval."""
-    a = row(alliance.alliance_summary(cl, alliance_key)) if alliance_key else None
-    o = row(outcomes.outcome_summary(cl, outcome_key)) if outcome_key else None
-    return _headline(termination_row(cl) or {}, rupture_row(cl) or {}, a, o,
-                     alliance_key=alliance_key, outcome_key=outcome_key)
+    """The six headline figures of a (scoped) caseload, each with its n and interval: one
+    aggregate of its per-episode table (:func:`supervision.figures.scope_figures`)."""
+    df = figures.scope_figures(cl, by=None)
+    t, r, a, o = _scope_rows(df, alliance_key, outcome_key)[0]
+    return _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key)
 
 
 def _headline(term: dict, rup: dict, a: dict | None, o: dict | None, *,
@@ -156,20 +188,13 @@ def headlines_by_therapist(
     therapist-scoped kernel: it names every therapist.
     """
     by = "therapist_id"
-
-    def rows(df: pd.DataFrame | None) -> dict[str, dict]:
-        if df is None:
-            return {}
-        return {str(r[by]): {k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")}
-
-    term = rows(termination.termination_summary(cl, by=by))
-    rup = rows(ruptures.rupture_summary(cl, by=by))
-    a = rows(alliance.alliance_summary(cl, alliance_key, by=by) if alliance_key else None)
-    o = rows(outcomes.outcome_summary(cl, outcome_key, by=by) if outcome_key else None)
+    df = figures.scope_figures(cl, by=by)
+    ids = [str(x) for x in df[by].tolist()]
     return {
-        tid: _headline(t, rup.get(tid) or {}, a.get(tid), o.get(tid),
-                       alliance_key=alliance_key, outcome_key=outcome_key)
-        for tid, t in term.items() if t.get("episodes")
+        tid: _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key)
+        for tid, (t, r, a, o) in zip(ids[1:], _scope_rows(df, alliance_key, outcome_key)[1:],
+                                     strict=True)
+        if t.get("episodes")
     }
 
 

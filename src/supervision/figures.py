@@ -1,0 +1,168 @@
+"""The figures of a scope: grouped aggregates of the one-pass per-episode table.
+
+:func:`scope_figures` aggregates :func:`supervision.episodes.episode_table` once for the whole
+table and once per value of a grouping column (``therapist_id``, ``group``, ...), in two
+queries, and adds every rate and interval as whole columns.  The result is one pandas row per
+scope (``by`` None for the whole table), the columns named as the summaries of the metric
+modules name them:
+
+* termination (domain.md §5): ``episodes, ended, <each ending>, intake_only,
+  sessions_attended, dropout_rate(_low, _high), intake_only_rate``;
+* ruptures (§4): ``flagged, drop, count, repaired, unrepaired_at_end, per_100_sessions,
+  repair_rate(_low, _high)``;
+* alliance (§3), per measure ``<a>``: ``<a>__episodes, <a>__rated_sessions, <a>__early_mean
+  (_low, _high), <a>__early_sd, <a>__mean_slope, <a>__slope_episodes, <a>__low_share``;
+* outcomes (§5), per measure ``<o>``: ``<o>__paired`` and the counts and rates of
+  :func:`supervision.outcomes.summarise_outcomes`, each rate with ``_low`` / ``_high``.
+
+A rate with denominator 0 is NaN.  :func:`group_figures` gives the neurotype-group cells (§6,
+with the small-cell suppression of :func:`supervision.neurotype.group_summary`).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from supervision import neurotype
+from supervision.caseload import Caseload
+from supervision.episodes import EpisodeTableKey, col, episode_table, measures
+from supervision.schema import TERMINATION
+from supervision.stats import mean_ci_frame, wilson_frame
+
+OUTCOME_COUNTS = ("paired", "reliable_improvement", "reliable_deterioration", "recovered",
+                  "reliable_recovery", "started_clinical")
+#: rate name -> (numerator, denominator) of each outcome rate.
+OUTCOME_RATES = {
+    "recovery_rate": ("recovered", "started_clinical"),
+    "reliable_improvement_rate": ("reliable_improvement", "_assessed"),
+    "reliable_deterioration_rate": ("reliable_deterioration", "_assessed"),
+    "reliable_recovery_rate": ("reliable_recovery", "started_clinical"),
+}
+_RUPTURE_COUNTS = ("flagged", "drop", "count", "repaired")
+
+
+def _aggs(t: ir.Table, key: EpisodeTableKey) -> dict[str, ir.Value]:
+    c = t.episode_id.count
+    aggs: dict[str, ir.Value] = {
+        "episodes": c(), "ended": c(where=t.ended),
+        **{x: c(where=t.termination == x) for x in TERMINATION},
+        "intake_only": c(where=t.intake_only), "sessions_attended": t.attended_sessions.sum(),
+        **{x: t[x].sum() for x in _RUPTURE_COUNTS},
+        "unrepaired_at_end": c(where=t.ended & ~t.last_repaired),
+    }
+    for k in key.alliance:
+        early, slope = t[col(k, "early_mean")], t[col(k, "slope")]
+        aggs |= {
+            col(k, "episodes"): t[col(k, "rated_sessions")].count(),
+            col(k, "rated_sessions"): t[col(k, "rated_sessions")].sum(),
+            col(k, "early_mean"): early.mean(), col(k, "early_sd"): early.std(how="sample"),
+            col(k, "mean_slope"): slope.mean(), col(k, "slope_episodes"): slope.count(),
+            col(k, "low_sum"): t[col(k, "low_sessions")].sum(),
+        }
+    for k in key.outcome:
+        aggs[col(k, "paired")] = t[col(k, "n_scores")].count()
+        for x in OUTCOME_COUNTS[1:]:
+            aggs[col(k, x)] = c(where=t[col(k, x)])
+        aggs[col(k, "_assessed")] = t[col(k, "reliable_improvement")].count()
+    return aggs
+
+
+def _rate(df: pd.DataFrame, name: str, k: str, n: str) -> dict[str, pd.Series]:
+    kk, nn = df[k].astype("float64"), df[n].astype("float64")
+    low, high = wilson_frame(kk.fillna(0), nn.fillna(0))
+    return {name: kk / nn.where(nn > 0), f"{name}_low": low, f"{name}_high": high}
+
+
+def _rates(df: pd.DataFrame, key: EpisodeTableKey) -> pd.DataFrame:
+    """Counts as int64 (0 where NULL), then every rate and interval, column by column."""
+    counts = ["episodes", "ended", *TERMINATION, "intake_only", "sessions_attended",
+              *_RUPTURE_COUNTS, "unrepaired_at_end"]
+    counts += [col(k, x) for k in key.alliance for x in ("episodes", "rated_sessions",
+                                                          "slope_episodes")]
+    counts += [col(k, x) for k in key.outcome for x in (*OUTCOME_COUNTS, "_assessed")]
+    new: dict[str, pd.Series] = {
+        c: pd.to_numeric(df[c]).fillna(0).astype("int64") for c in counts}
+    df = _with(df, new)
+    ended = df["ended"].astype("float64").where(df["ended"] > 0)
+    sessions = df["sessions_attended"].astype("float64").where(df["sessions_attended"] > 0)
+    new = {**_rate(df, "dropout_rate", "dropout", "ended"),
+           "intake_only_rate": df["intake_only"] / ended,
+           "per_100_sessions": 100.0 * df["count"] / sessions,
+           **_rate(df, "repair_rate", "repaired", "count")}
+    for k in key.alliance:
+        fl = {x: pd.to_numeric(df[col(k, x)]).astype("float64")
+              for x in ("early_mean", "early_sd", "mean_slope", "low_sum")}
+        rated = df[col(k, "rated_sessions")].astype("float64")
+        low, high = mean_ci_frame(fl["early_mean"], fl["early_sd"], df[col(k, "episodes")])
+        new |= {col(k, x): v for x, v in fl.items()}
+        new |= {col(k, "low_share"): fl["low_sum"] / rated.where(rated > 0),
+                col(k, "early_mean_low"): low, col(k, "early_mean_high"): high}
+    for k in key.outcome:
+        for name, (num, den) in OUTCOME_RATES.items():
+            new |= {col(k, x): v for x, v in _rate(df, name, col(k, num), col(k, den)).items()}
+    return _with(df, new)
+
+
+def _with(df: pd.DataFrame, new: dict[str, pd.Series]) -> pd.DataFrame:
+    """``df`` with the columns ``new`` (replacing any of the same name), in one concat."""
+    kept = df.drop(columns=[c for c in new if c in df.columns])
+    return pd.concat([kept, pd.DataFrame(new, index=df.index)], axis=1)
+
+
+def scope_figures(
+    cl: Caseload, *, by: str | None = "therapist_id", keys: list[str] | None = None,
+    table: ir.Table | None = None,
+) -> pd.DataFrame:
+    """The figures of the whole caseload (first row, ``by`` None) and of each ``by`` value.
+
+    ``by`` is a column of the per-episode table (``therapist_id``, ``group``,
+    ``termination``) or None (the whole row only).  ``keys``: ``by`` values to have a row
+    for even without an episode (counts 0, rates NaN).  ``table`` defaults to
+    :func:`~supervision.episodes.episode_table` of ``cl``.
+    """
+    key = measures(cl)
+    t = episode_table(cl) if table is None else table
+    aggs = _aggs(t, key)
+    frames = [t.aggregate(**aggs).to_pyarrow().to_pandas()]
+    if by is not None:
+        frames[0].insert(0, by, None)
+        g = t.group_by(by).aggregate(**aggs).to_pyarrow().to_pandas()
+        g[by] = g[by].astype(object)
+        frames.append(g.sort_values(by, ignore_index=True, key=_str_key))
+        missing = [k for k in (keys or []) if k not in set(g[by])]
+        if missing:
+            frames.append(pd.DataFrame({by: missing}))
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return _rates(df, key)
+
+
+def _str_key(s: pd.Series) -> pd.Series:
+    return s.map(str)
+
+
+def neurotype_table(cl: Caseload, table: ir.Table | None = None) -> ir.Table:
+    """The columns :func:`supervision.neurotype.group_summary` averages, from the per-episode
+    table: episodes with a therapist row, their group, ending, ruptures, early mean on the
+    default alliance measure and reliable improvement on the default outcome."""
+    t = episode_table(cl) if table is None else table
+    present = cl.measures_present()
+    a_key, o_key = neurotype.alliance_key(cl, present), neurotype.outcome_key(cl, present)
+    t = t.filter(t.group.notnull())
+    early = t[col(a_key, "early_mean")] if a_key else ibis.null("float64")
+    ri = t[col(o_key, "reliable_improvement")] if o_key else ibis.null("boolean")
+    return t.select("episode_id", "therapist_id", "group", "termination", "ended", "count",
+                    "repaired", early_mean=early, reliable_improvement=ri)
+
+
+def group_figures(cl: Caseload, *, min_cell: int, by: str | None = None,
+                  table: ir.Table | None = None, total: bool = False) -> pd.DataFrame:
+    """:func:`supervision.neurotype.group_summary` from the per-episode table (``total``:
+    with the whole scope's groups as rows whose ``by`` is missing, suppressed together)."""
+    fig = neurotype_table(cl, table)
+    return neurotype.group_summary(cl, min_cell=min_cell, by=by, figures=fig, total=total)
+
+
+__all__ = ["OUTCOME_COUNTS", "OUTCOME_RATES", "group_figures", "neurotype_table",
+           "scope_figures"]

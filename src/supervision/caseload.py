@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 _counter = itertools.count()
+_MISSING = object()
 T = TypeVar("T")
 
 
@@ -216,6 +217,20 @@ class Caseload:
         if key not in self._memo:
             self._memo[key] = build()
         return self._memo[key]
+
+    def memo_recent(self, key: Hashable, build: Callable[[], T], *, keep: int) -> T:
+        """:meth:`memo`, keeping only the ``keep`` most recently used keys of ``key``'s type.
+
+        For what is made per date window (a dashboard user may try many): the windows in
+        use stay, older ones are let go so that memory does not grow with every window tried.
+        """
+        found = self._memo.pop(key, _MISSING)
+        value = build() if found is _MISSING else found
+        self._memo[key] = value  # dicts keep insertion order: the newest at the end
+        same = [k for k in self._memo if type(k) is type(key)]
+        for old in same[:-keep]:
+            del self._memo[old]
+        return value
 
     def memoised(self, key: Hashable) -> object | None:
         """What :meth:`memo` holds under ``key``, or None: never computes."""

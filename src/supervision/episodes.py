@@ -244,10 +244,23 @@ def _reasons(cl: Caseload, per: ir.Table, drops: ir.Table | None, al: dict[str, 
 
 
 def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
+    """The per-episode table, materialised; the ordered sessions and the other intermediate
+    tables are dropped as soon as it is made (Ibis keeps a cached table's source expression,
+    so without the release every window would keep a copy of its sessions)."""
     o = ordered_sessions(cl, key).cache()
     per = _per_episode_sessions(o, key).cache()
     drops = _drops(o, per, cl, key)
     drops = None if drops is None else drops.cache()
+    try:
+        return _table(cl, key, o, per, drops).cache()
+    finally:
+        for t in (o, per, drops):
+            if t is not None:
+                t.release()
+
+
+def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
+           drops: ir.Table | None) -> ir.Table:
     tt = term.episode_termination(cl, attended=per)
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
@@ -272,6 +285,10 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     return t.mutate(**fill)
 
 
+KEEP_WINDOWS = 3
+"""How many windows' per-episode tables the root keeps for therapist changes within them."""
+
+
 @dataclass(frozen=True)
 class WindowKey:
     """The root's memo key of the per-episode table of one date window (every therapist)."""
@@ -294,9 +311,9 @@ def episode_table(cl: Caseload) -> ir.Table:
         if whole is not None:
             tid = sc.therapist_id
             return cl.memo(key, lambda: whole.filter(whole.therapist_id == tid))
-    table = cl.memo(key, lambda: _build(cl, key).cache())
+    table = cl.memo(key, lambda: _build(cl, key))
     if sc is not None and sc.therapist_id is None:
-        cl.root.memo(WindowKey(sc.since, sc.until), lambda: table)
+        cl.root.memo_recent(WindowKey(sc.since, sc.until), lambda: table, keep=KEEP_WINDOWS)
     return table
 
 

@@ -112,13 +112,13 @@ def supervisor_summaries(cl: Any, therapist_id: str, since: dt.date, until: dt.d
     first tab (Alliance) open: ``caseload.scoped(...).materialised()``, the practice
     aggregates of the new window, the headline figures and the alliance tab's summaries.
     """
-    from supervision import alliance
-    from supervision.views import gather
+    from supervision import scopes
+    from supervision.clinical import alliance
 
     own = cl.scoped(therapist_id=therapist_id, since=since, until=until).materialised()
-    practice = gather.practice_for(cl, since, until)  # once per window, as the dashboard
+    practice = scopes.practice_for(cl, since, until)  # once per window, as the dashboard
     key = practice.get("alliance_key")
-    gather.scope_headline(own, alliance_key=key, outcome_key=practice.get("outcome_key"))
+    scopes.scope_headline(own, alliance_key=key, outcome_key=practice.get("outcome_key"))
     if key:
         alliance.alliance_by_session(own, key)
         alliance.alliance_by_quarter(own, key)
@@ -151,7 +151,7 @@ def _app_change(app: Any, tid: str, since: dt.date, until: dt.date) -> float:
 
 def task_filter(path: str) -> dict[str, float]:
     """Time one filter change: summaries alone, and the whole app refresh (summaries + figures)."""
-    from supervision.views import gather
+    from supervision import periods
     from supervision.views.apps import SupervisorApp
 
     cl, load, prep = _kernel_caseload(path)
@@ -168,7 +168,7 @@ def task_filter(path: str) -> dict[str, float]:
     others = [(ids[(11 * i + 3) % len(ids)], since, until) for i in range(len(changes))]
     alone = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in others]
     # therapist only, in the default window (the whole date range the dashboard opens on)
-    lo, hi = gather.date_span(cl)
+    lo, hi = periods.date_span(cl)
     default = [(ids[(13 * i + 5) % len(ids)], lo, hi) for i in range(len(changes))]
     opened = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in default]
     return {"load_s": load, "prepare_s": prep, "first_s": build + first,

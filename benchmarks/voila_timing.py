@@ -16,12 +16,19 @@ in a fresh browser context; the clock runs from ``page.goto`` to
 * supervisor: the same, and as many drawn Plotly figures (``.js-plotly-plot .main-svg``) as a
   warm-up visit found once the page had settled (the headline and the Alliance tab).
 
+Then, on one open supervisor page, the two filter changes a supervisor makes: another therapist
+(the first ``<select>``) and another start date (the first date input), each timed from the
+change until the first figure shows new data and no loading line is visible (the condition of
+``tests/e2e/test_dashboards.py``).  Each change picks a therapist, or a date, not shown before.
+
 The peak RSS is that of the Voilà server and all its kernels together (psutil, sampled every
 0.1 s) during the supervisor visits.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
 import socket
 import statistics
@@ -43,6 +50,19 @@ SHOWN = """(n) => {
   return document.querySelectorAll('.js-plotly-plot .main-svg').length >= Math.max(n, 0) * 1;
 }"""
 PLOTS = "() => document.querySelectorAll('.js-plotly-plot').length"
+RENDERED = """() => {
+  const vis = el => el.offsetParent !== null;
+  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
+  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
+  if (!tab) return false;
+  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
+  return panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
+}"""
+FIRST_DATA = """() => {
+  const p = [...document.querySelectorAll('.sv-figure-panel .js-plotly-plot')]
+    .find(el => el.offsetParent !== null);
+  return p ? JSON.stringify(p._fullData.map(t => [t.name, t.x, t.y])) : null;
+}"""
 
 
 def _free_port() -> int:
@@ -136,6 +156,35 @@ def _settled_plots(browser: Any, url: str) -> int:
     return int(last)
 
 
+def _changed(page: Any, change: Any) -> float:
+    """Seconds from ``change()`` until the first figure's data differ and nothing is loading."""
+    before = page.evaluate(FIRST_DATA)
+    t0 = time.perf_counter()
+    change()
+    page.wait_for_function(f"() => ({FIRST_DATA})() !== {json.dumps(before)} && ({RENDERED})()",
+                           timeout=TIMEOUT_MS, polling=20)
+    return time.perf_counter() - t0
+
+
+def _filter_changes(browser: Any, url: str, plots: int, repeat: int) -> dict[str, list[float]]:
+    """On one supervisor page: ``repeat`` therapist changes, then ``repeat`` start dates."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+    page.wait_for_function(SHOWN, arg=plots, timeout=TIMEOUT_MS, polling=50)
+    page.wait_for_function(RENDERED, timeout=TIMEOUT_MS)
+    pick = page.locator("select").first
+    n = pick.locator("option").count()
+    therapist = [_changed(page, lambda i=i: pick.select_option(index=(7 * i + 3) % n))
+                 for i in range(1, repeat + 1)]
+    start = page.locator('input[type="date"]').first
+    lo = dt.date.fromisoformat(start.input_value())
+    dates = [_changed(page, lambda i=i: start.fill((lo + dt.timedelta(days=61 * i)).isoformat()))
+             for i in range(1, repeat + 1)]
+    ctx.close()
+    return {"therapist_change": therapist, "date_change": dates}
+
+
 def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
     """Median seconds to show the empty notebook and the supervisor dashboard (all plots)."""
     from playwright.sync_api import sync_playwright
@@ -156,6 +205,7 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
                 with PeakRSS(proc.pid) as rss:
                     sup = [_visit(browser, f"{base}/supervisor.ipynb", plots)
                            for _ in range(repeat)]
+                changes = _filter_changes(browser, f"{base}/supervisor.ipynb", plots, repeat)
                 browser.close()
         finally:
             proc.terminate()
@@ -163,4 +213,7 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
     return {"plots": plots, "runs": repeat, "prepare_s": prepare_s,
             "empty_s": statistics.median(empty),
             "supervisor_s": statistics.median(sup), "rss_mib": rss.peak / 2**20,
-            "empty_samples": empty, "supervisor_samples": sup}
+            "therapist_change_s": statistics.median(changes["therapist_change"]),
+            "date_change_s": statistics.median(changes["date_change"]),
+            "empty_samples": empty, "supervisor_samples": sup, **{
+                f"{k}_samples": v for k, v in changes.items()}}

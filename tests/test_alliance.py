@@ -56,8 +56,8 @@ import reference as ref
 from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
-from supervision import alliance
 from supervision.caseload import Caseload
+from supervision.clinical import alliance
 from supervision.errors import ConfigError
 from supervision.measures import default_registry
 
@@ -215,7 +215,7 @@ def test_outcome_or_unknown_measure_is_a_config_error(hand: Caseload) -> None:
         alliance.episode_alliance(hand, "phq9")
     with pytest.raises(ConfigError, match="unknown measure"):
         alliance.alliance_summary(hand, "hamd")
-    with pytest.raises(ConfigError, match="cannot group by"):
+    with pytest.raises(ConfigError, match="cannot break figures down by"):
         alliance.alliance_summary(hand, "srs", by="postcode")
 
 

@@ -31,8 +31,8 @@ import reference as ref
 from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
-from supervision import cases
 from supervision.caseload import Caseload
+from supervision.clinical import cases
 from supervision.measures import default_registry
 
 N = None

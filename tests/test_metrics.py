@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 from test_termination import hand_frames
 
-from supervision import alliance, ruptures
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, ruptures
 from supervision.errors import ConfigError, ScopeError
 from supervision.metrics import compute_metrics, metrics_to_csv, metrics_to_json
 

@@ -55,7 +55,8 @@ from hypothesis import strategies as st
 from strategies import caseload_frames
 
 from supervision.caseload import Caseload
-from supervision.neurotype import episode_pairs, group_summary, tag_grid
+from supervision.clinical.neurotype import group_summary, tag_grid
+from supervision.clinical.pairing import episode_pairs
 from supervision.schema import NEUROTYPE_GROUPS
 
 D = dt.date(2024, 5, 6)

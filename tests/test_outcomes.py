@@ -44,9 +44,8 @@ from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
 from supervision.caseload import Caseload
-from supervision.errors import ConfigError
-from supervision.measures import default_registry
-from supervision.outcomes import (
+from supervision.clinical.breakdown import with_by
+from supervision.clinical.outcomes import (
     RECOVERY_COLUMNS,
     category_summary,
     episode_outcomes,
@@ -57,7 +56,8 @@ from supervision.outcomes import (
     per_episode,
     summarise_outcomes,
 )
-from supervision.termination import with_by
+from supervision.errors import ConfigError
+from supervision.measures import default_registry
 
 D = dt.date(2024, 3, 4)
 X = None

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import START, caseload_frames
 
-from supervision import alliance, cases, outcomes, ruptures
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, cases, outcomes, ruptures
 from supervision.measures import default_registry
 
 CON = ibis.duckdb.connect()

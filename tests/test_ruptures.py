@@ -49,8 +49,8 @@ import reference as ref
 from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
-from supervision import ruptures
 from supervision.caseload import Caseload
+from supervision.clinical import ruptures
 from supervision.errors import ConfigError
 from supervision.measures import default_registry
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 from pathlib import Path
 
@@ -10,15 +9,9 @@ import pandas as pd
 import pytest
 from compare import nested_close
 
+from supervision import opening
 from supervision import serve as sv
-from supervision import session
 from supervision.errors import ConfigError, ExportError, ScopeError
-
-READY = all(
-    importlib.util.find_spec(f"supervision.{m}") is not None
-    for m in ("io", "alliance", "ruptures", "termination", "outcomes", "neurotype")
-)
-needs_stack = pytest.mark.skipif(not READY, reason="reader/metric modules not installed yet")
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +54,12 @@ def test_dashboards_are_found_and_thin() -> None:
                                                    "plotly", "observe"))
 
 
-@needs_stack
 def test_min_cell_below_five_is_refused(demo_export: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="upward only"):
         sv.prepare(demo_export, therapist=None, mapping=None, measures=None, min_cell=3,
                    workdir=tmp_path)
 
 
-@needs_stack
 def test_bad_export_fails_before_voila(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -79,22 +70,20 @@ def test_bad_export_fails_before_voila(tmp_path: Path) -> None:
                    workdir=tmp_path / "w")
 
 
-@needs_stack
 def test_full_server_env_names_the_export(demo_export: Path, tmp_path: Path) -> None:
     root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
                            min_cell=8, workdir=tmp_path)
     assert root == sv.find_dashboards()
-    assert env[session.EXPORT] == str(demo_export.resolve())
-    assert env[session.MIN_CELL] == "8" and session.THERAPIST not in env
+    assert env[opening.EXPORT] == str(demo_export.resolve())
+    assert env[opening.MIN_CELL] == "8" and opening.THERAPIST not in env
 
 
-@needs_stack
 def test_kernels_open_the_servers_validated_copy(
     demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server validates once and saves a DuckDB file; a kernel opens it read-only.
 
-    The kernel's caseload (``session.caseload`` with the server's environment) has the same
+    The kernel's caseload (``opening.caseload`` with the server's environment) has the same
     provenance and gives the same metrics as reading the export itself, and it cannot write
     to the shared file.
     """
@@ -105,19 +94,19 @@ def test_kernels_open_the_servers_validated_copy(
 
     _root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
                             min_cell=5, workdir=tmp_path)
-    prepared = Path(env[session.PREPARED])
+    prepared = Path(env[opening.PREPARED])
     assert prepared.parent == tmp_path / "data" and prepared.is_file()
     assert (prepared.parent.stat().st_mode & 0o777) == 0o700
-    for var in session.ALL_VARS:
+    for var in opening.ALL_VARS:
         monkeypatch.delenv(var, raising=False)
-    for var in (session.EXPORT, session.PREPARED, session.MIN_CELL):
+    for var in (opening.EXPORT, opening.PREPARED, opening.MIN_CELL):
         monkeypatch.setenv(var, env[var])
-    monkeypatch.setenv(session.EXPORT, "/no/such/export")  # proves the export is not re-read
-    session.caseload.cache_clear()
+    monkeypatch.setenv(opening.EXPORT, "/no/such/export")  # proves the export is not re-read
+    opening.caseload.cache_clear()
     try:
-        kernel = session.caseload()
+        kernel = opening.caseload()
     finally:
-        session.caseload.cache_clear()
+        opening.caseload.cache_clear()
     direct = load_export(demo_export, progress=False)
     assert (kernel.source, kernel.checksum, kernel.notices) == (
         direct.source, direct.checksum, direct.notices)
@@ -128,7 +117,6 @@ def test_kernels_open_the_servers_validated_copy(
         kernel.con.con.execute("DELETE FROM prepared.sessions")
 
 
-@needs_stack
 def test_prepared_copy_carries_what_every_kernel_would_compute(
     demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,30 +125,29 @@ def test_prepared_copy_carries_what_every_kernel_would_compute(
     A kernel finds both in its caseload's memo (so it does not compute them: the builders
     below would fail if called), and they equal what a kernel reading the export computes.
     """
-    from supervision import ruptures
+    from supervision import periods, scopes
+    from supervision.clinical import ruptures
     from supervision.io import load_export
     from supervision.io.prepared import open_prepared
     from supervision.measures import default_registry
-    from supervision.views import gather
 
     _root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
                             min_cell=5, workdir=tmp_path)
-    kernel = open_prepared(env[session.PREPARED], registry=default_registry())
+    kernel = open_prepared(env[opening.PREPARED], registry=default_registry())
     direct = load_export(demo_export, progress=False)
-    lo, hi = gather.date_span(direct)
-    monkeypatch.setattr(gather, "practice_aggregates", lambda cl: pytest.fail("recomputed"))
+    lo, hi = periods.date_span(direct)
+    monkeypatch.setattr(scopes, "practice_aggregates", lambda cl: pytest.fail("recomputed"))
     monkeypatch.setattr(ruptures, "ordered_sessions", lambda cl: pytest.fail("recomputed"))
-    got = gather.practice_for(kernel, lo, hi)
+    got = scopes.practice_for(kernel, lo, hi)
     got_events = ruptures.rupture_events(kernel).order_by("source_row", "kind").execute()
     monkeypatch.undo()
-    assert nested_close(got, gather.practice_for(direct, lo, hi)) == []
+    assert nested_close(got, scopes.practice_for(direct, lo, hi)) == []
     want_events = ruptures.rupture_events(direct).order_by("source_row", "kind").execute()
     assert len(got_events) > 0
     pd.testing.assert_frame_equal(got_events.reset_index(drop=True),
                                   want_events.reset_index(drop=True))
 
 
-@needs_stack
 def test_unknown_therapist_says_how_many_exist(demo_export: Path, tmp_path: Path) -> None:
     msg = r"unknown therapist 'NOPE': the export has \d+ therapists"
     with pytest.raises(ScopeError, match=msg):
@@ -168,20 +155,19 @@ def test_unknown_therapist_says_how_many_exist(demo_export: Path, tmp_path: Path
                    workdir=tmp_path)
 
 
-@needs_stack
 def test_therapist_server_serves_one_notebook_and_hides_the_export(
     demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from supervision.io import load_export
 
     ids = load_export(demo_export, progress=False).therapist_ids()
-    monkeypatch.setenv(session.EXPORT, "/somewhere/else")  # inherited from a user's shell
+    monkeypatch.setenv(opening.EXPORT, "/somewhere/else")  # inherited from a user's shell
     root, env = sv.prepare(demo_export, therapist=ids[0], mapping=None, measures=None,
                            min_cell=5, workdir=tmp_path)
     assert sorted(p.name for p in root.iterdir()) == ["therapist.ipynb"]
-    assert session.EXPORT not in env and env[session.THERAPIST] == ids[0]
-    data = Path(env[session.SCOPED_DIR])
-    cl, practice = session.read_bundle(data, ids[0])
+    assert opening.EXPORT not in env and env[opening.THERAPIST] == ids[0]
+    data = Path(env[opening.SCOPED_DIR])
+    cl, practice = opening.read_bundle(data, ids[0])
     assert cl.therapist_ids() == [ids[0]] and cl.therapist_scope == ids[0]
     with pytest.raises(ScopeError):
         cl.scoped(therapist_id=ids[1])

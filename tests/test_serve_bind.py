@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from e2e_support import e2e_conftest
 
+from supervision import opening
 from supervision import serve as sv
 from supervision.errors import ConfigError
 
@@ -95,9 +96,9 @@ def test_loopback_needs_no_token_and_any_other_address_does() -> None:
 def test_token_from_environment_or_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(sv.TOKEN_VAR, raising=False)
+    monkeypatch.delenv(opening.TOKEN_VAR, raising=False)
     assert sv.read_token(None) is None
-    monkeypatch.setenv(sv.TOKEN_VAR, f"  {TOKEN}\n")
+    monkeypatch.setenv(opening.TOKEN_VAR, f"  {TOKEN}\n")
     assert sv.read_token(None) == TOKEN
     f = tmp_path / "token"
     f.write_text("file-" + TOKEN + "\n")
@@ -135,18 +136,18 @@ def test_token_reaches_voila_through_a_private_file_not_argv(tmp_path: Path) -> 
 
 
 def test_no_kernel_inherits_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sv.TOKEN_VAR, TOKEN)
+    monkeypatch.setenv(opening.TOKEN_VAR, TOKEN)
     monkeypatch.setenv("JUPYTER_TOKEN", TOKEN)
     for scoped in (False, True):
         env = sv.kernel_environment(scoped=scoped)
-        assert TOKEN not in env.values() and sv.TOKEN_VAR not in env
+        assert TOKEN not in env.values() and opening.TOKEN_VAR not in env
 
 
 # ------------------------------------------------------------------ the command line
 @pytest.mark.parametrize("ip", ["0.0.0.0", "10.1.2.3", "::"])
 def test_refused_without_a_token_exit_2_nothing_listening(ip: str) -> None:
     port = _free_port()
-    env = {sv.TOKEN_VAR: ""}
+    env = {opening.TOKEN_VAR: ""}
     done = _cli(str(DEMO), "--ip", ip, "--port", str(port), env=env)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
@@ -158,7 +159,7 @@ def test_refused_without_a_token_exit_2_nothing_listening(ip: str) -> None:
 def test_weak_token_is_refused_before_anything_starts() -> None:
     port = _free_port()
     done = _cli(str(DEMO), "--ip", "0.0.0.0", "--port", str(port),
-                env={sv.TOKEN_VAR: "1234"})
+                env={opening.TOKEN_VAR: "1234"})
     assert done.returncode == 1 and "too weak" in done.stderr and "1234" not in done.stderr
     assert not _listening(port)
 
@@ -265,7 +266,7 @@ def _assert_token_enforced(server: Any, notebook: str) -> None:
         assert TOKEN not in cmd, "the token shows in ps"
     for pid in kernels:
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
-        assert TOKEN not in environ and sv.TOKEN_VAR not in environ
+        assert TOKEN not in environ and opening.TOKEN_VAR not in environ
     # ?token= in the URL works too (the announcement advises the login page instead: Voilà
     # hands the request URL to the kernels it starts afterwards)
     _render(f"{page}?token={TOKEN}")
@@ -276,7 +277,7 @@ def test_token_on_loopback_guards_page_kernel_and_websocket(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("websocket")
-    monkeypatch.setenv(sv.TOKEN_VAR, TOKEN)
+    monkeypatch.setenv(opening.TOKEN_VAR, TOKEN)
     server = e2e_conftest().Server(DEMO, notebooks=1)
     try:
         _assert_token_enforced(server, "supervisor.ipynb")
@@ -290,7 +291,7 @@ def test_token_on_loopback_guards_page_kernel_and_websocket(
 @pytest.mark.skipif(not _can_bind_all(), reason="this sandbox cannot bind 0.0.0.0")
 def test_token_file_on_every_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("websocket")
-    monkeypatch.delenv(sv.TOKEN_VAR, raising=False)
+    monkeypatch.delenv(opening.TOKEN_VAR, raising=False)
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)

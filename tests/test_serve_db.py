@@ -2,7 +2,7 @@
 
 The demo export is loaded once into a throwaway PostgreSQL (tests/conftest_pg.py).  The
 reference is the same export read into DuckDB: a dashboard kernel opened through the
-server-fixed environment (:mod:`supervision.session`) must show the same headline and
+server-fixed environment (:mod:`supervision.opening`) must show the same headline and
 practice figures from either source (within 1e-9 relative, as in tests/test_warehouse.py:
 PostgreSQL returns ``numeric`` averages), a therapist-scoped kernel must get the same bundle
 and no way to reach the database, and a report pack over ``--db`` must carry the same figures
@@ -28,8 +28,8 @@ import pandas as pd
 import pytest
 from test_warehouse import assert_same_figures
 
+from supervision import opening
 from supervision import serve as sv
-from supervision import session
 from supervision.errors import ConfigError, ScopeError
 from supervision.io import load_export
 from supervision.warehouse import WarehouseError, load_into
@@ -55,26 +55,27 @@ def warehouse(pg_server: Any) -> Iterator[str]:
 
 def _kernel_figures(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What a supervisor kernel started with ``env`` computes: headline + practice aggregates."""
-    from supervision.views import apps, gather
+    from supervision import scopes
+    from supervision.views import apps
 
-    for name in session.ALL_VARS:
+    for name in opening.ALL_VARS:
         monkeypatch.delenv(name, raising=False)
-    for name in session.ALL_VARS:
+    for name in opening.ALL_VARS:
         if name in env:
             monkeypatch.setenv(name, env[name])
-    session.caseload.cache_clear()
+    opening.caseload.cache_clear()
     before = set(_live_widgets())
     try:
         app = apps.supervisor_app()
         assert isinstance(app, apps.SupervisorApp), getattr(app, "message", app)
-        cl = session.caseload()
-        head = gather.headline(cl, alliance_key=gather.alliance_measure(cl),
-                               outcome_key=gather.outcome_measure(cl))
-        figures = {"headline": head, "practice": gather.practice_aggregates(cl),
+        cl = opening.caseload()
+        head = scopes.headline(cl, alliance_key=scopes.alliance_measure(cl),
+                               outcome_key=scopes.outcome_measure(cl))
+        figures = {"headline": head, "practice": scopes.practice_aggregates(cl),
                    "therapists": cl.therapist_ids()}
-        return json.loads(gather.dumps(figures))
+        return json.loads(scopes.dumps(figures))
     finally:
-        session.caseload.cache_clear()
+        opening.caseload.cache_clear()
         _close_widgets_since(before)
 
 
@@ -99,8 +100,8 @@ def test_supervisor_kernel_over_db_shows_the_export_figures(
 ) -> None:
     _, env_db = sv.prepare(None, db=warehouse, schema=SCHEMA, therapist=None, mapping=None,
                            measures=None, min_cell=5, workdir=tmp_path / "db")
-    assert env_db[session.DB] == warehouse and env_db[session.DB_SCHEMA] == SCHEMA
-    assert session.EXPORT not in env_db
+    assert env_db[opening.DB] == warehouse and env_db[opening.DB_SCHEMA] == SCHEMA
+    assert opening.EXPORT not in env_db
     _, env_ex = sv.prepare(DEMO, therapist=None, mapping=None, measures=None, min_cell=5,
                            workdir=tmp_path / "ex")
     expected = _kernel_figures(env_ex, monkeypatch)
@@ -115,27 +116,27 @@ def test_therapist_kernel_gets_the_same_bundle_and_no_database(
     password = warehouse.split(":")[2].split("@")[0]
     monkeypatch.setenv("PGPASSWORD", password)  # as a user's shell might hold it
     monkeypatch.setenv("PGSERVICEFILE", "/somewhere/pg_service.conf")
-    monkeypatch.setenv(session.DB, warehouse)  # inherited from a user's shell
+    monkeypatch.setenv(opening.DB, warehouse)  # inherited from a user's shell
     root, env = sv.prepare(None, db=warehouse, schema=SCHEMA, therapist="T01", mapping=None,
                            measures=None, min_cell=5, workdir=tmp_path / "db")
     assert sorted(p.name for p in root.iterdir()) == ["therapist.ipynb"]
-    assert session.DB not in env and session.DB_SCHEMA not in env and session.EXPORT not in env
+    assert opening.DB not in env and opening.DB_SCHEMA not in env and opening.EXPORT not in env
     assert not [k for k in env if k.startswith("PG")]
     assert not [k for k, v in env.items() if password in v or "postgresql://" in v], "leak"
     _, env_ex = sv.prepare(DEMO, therapist="T01", mapping=None, measures=None, min_cell=5,
                            workdir=tmp_path / "ex")
-    db_dir, ex_dir = Path(env[session.SCOPED_DIR]), Path(env_ex[session.SCOPED_DIR])
-    for file in session.TABLE_FILES.values():
+    db_dir, ex_dir = Path(env[opening.SCOPED_DIR]), Path(env_ex[opening.SCOPED_DIR])
+    for file in opening.TABLE_FILES.values():
         a, b = pd.read_parquet(db_dir / file), pd.read_parquet(ex_dir / file)
         key = next(c for c in ("source_row", "episode_id", "therapist_id") if c in a)
         pd.testing.assert_frame_equal(
             a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True),
             check_dtype=False,
         )
-    practice_db = json.loads((db_dir / session.PRACTICE_FILE).read_text())
-    practice_ex = json.loads((ex_dir / session.PRACTICE_FILE).read_text())
+    practice_db = json.loads((db_dir / opening.PRACTICE_FILE).read_text())
+    practice_ex = json.loads((ex_dir / opening.PRACTICE_FILE).read_text())
     assert_same_figures(practice_ex, practice_db)
-    cl, _ = session.read_bundle(db_dir, "T01")
+    cl, _ = opening.read_bundle(db_dir, "T01")
     assert cl.therapist_ids() == ["T01"]
 
 
@@ -167,17 +168,17 @@ def test_kernel_over_db_error_shows_no_password(
     from supervision.views import apps
 
     url = pg_server.url("no_such_database")
-    for name in session.ALL_VARS:
+    for name in opening.ALL_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(session.DB, url)
-    session.caseload.cache_clear()
+    monkeypatch.setenv(opening.DB, url)
+    opening.caseload.cache_clear()
     before = set(_live_widgets())
     try:
         app = apps.supervisor_app()
         assert isinstance(app, apps.Unavailable)
         text = " ".join(_widget_texts(app.root))
     finally:
-        session.caseload.cache_clear()
+        opening.caseload.cache_clear()
         _close_widgets_since(before)
     assert "no_such_database" in text and pg_server.password not in text
 
@@ -363,10 +364,10 @@ def test_live_therapist_kernels_hold_no_credential(
         for pid in kernels:
             environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
             variables = dict(v.split("=", 1) for v in environ.split("\0") if "=" in v)
-            assert variables.get(session.THERAPIST) == "T01"
+            assert variables.get(opening.THERAPIST) == "T01"
             assert pg_server.password not in environ and "postgresql://" not in environ
             assert not [k for k in variables if k.startswith("PG")]
-            assert session.DB not in variables and session.EXPORT not in variables
+            assert opening.DB not in variables and opening.EXPORT not in variables
         assert pg_server.password not in server.log.read_text(errors="replace")
     finally:
         server.stop()

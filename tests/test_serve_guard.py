@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from e2e_support import e2e_conftest
 
+from supervision import opening
 from supervision import serve as sv
 from supervision.errors import ConfigError
 
@@ -132,7 +133,7 @@ def _login(base: str, token: str) -> str:
 
 
 def _server(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
-    for name in (sv.TOKEN_VAR, "SUPERVISION_PUBLIC_NAMES", "SUPERVISION_MAX_KERNELS",
+    for name in (opening.TOKEN_VAR, "SUPERVISION_PUBLIC_NAMES", "SUPERVISION_MAX_KERNELS",
                  "SUPERVISION_KERNEL_IDLE_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

@@ -28,15 +28,15 @@ from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
 from supervision.caseload import Caseload
-from supervision.errors import ConfigError
-from supervision.termination import (
+from supervision.clinical.breakdown import with_by
+from supervision.clinical.termination import (
     dose_by_termination,
     episode_termination,
     retention,
     summarise_termination,
     termination_summary,
-    with_by,
 )
+from supervision.errors import ConfigError
 
 D = dt.date(2024, 1, 1)
 

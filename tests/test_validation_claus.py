@@ -5,8 +5,9 @@ as shipped in the R package ``clinicalsignificance`` (GPL >= 3; source and terms
 folder's README, which also lists the published counts).  The rows go through the SAME code
 path as any export: a practice's measure file adds HAM-D and BDI-II to the registry, the rows
 become sessions of a :class:`Caseload` (client_id = id, therapist_id = treatment,
-session_date from time, every session attended) and :func:`supervision.outcomes.episode_outcomes` /
-:func:`~supervision.outcomes.category_summary` / :func:`~supervision.outcomes.outcome_summary`
+session_date from time, every session attended) and
+:func:`~supervision.clinical.outcomes.episode_outcomes` / :func:`~.category_summary` /
+:func:`~.outcome_summary`
 classify them.  Only times 1 and 4 are loaded: the published analyses compare time 1 with
 time 4 ("n = 40 complete pairs"), so an episode is paired exactly when it has both.
 
@@ -30,8 +31,8 @@ import pandas as pd
 import pytest
 
 from supervision.caseload import Caseload
+from supervision.clinical.outcomes import category_summary, episode_outcomes, outcome_summary
 from supervision.measures import default_registry
-from supervision.outcomes import category_summary, episode_outcomes, outcome_summary
 
 CSV = Path(__file__).resolve().parent / "fixtures" / "claus_2020" / "claus_2020.csv"
 

@@ -4,7 +4,6 @@ strings; the apps recompute when a filter widget changes (asserted on figure DAT
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 
 import numpy as np
@@ -23,11 +22,6 @@ from supervision.views.common import PLOTLY_MIME, figure_panel, guarded, rate_te
 
 HOSTILE = "<img src=x onerror=window.__xss=1>"
 
-METRICS = all(
-    importlib.util.find_spec(f"supervision.{m}") is not None
-    for m in ("alliance", "ruptures", "termination", "outcomes", "neurotype", "cases")
-)
-needs_metrics = pytest.mark.skipif(not METRICS, reason="metric modules not installed yet")
 
 
 def _texts(fig: go.Figure) -> str:
@@ -191,7 +185,6 @@ def _no_error_panels(app: object) -> None:
             assert "sv-error-panel" not in w._dom_classes, getattr(w, "value", w)
 
 
-@needs_metrics
 def test_supervisor_therapist_dropdown_changes_the_figures(demo_caseload: Caseload) -> None:
     from supervision.views.apps import SupervisorApp
 
@@ -209,7 +202,6 @@ def test_supervisor_therapist_dropdown_changes_the_figures(demo_caseload: Caselo
     _no_error_panels(app)
 
 
-@needs_metrics
 def test_supervisor_date_range_changes_the_figures(demo_caseload: Caseload) -> None:
     import datetime as dt
 
@@ -225,7 +217,6 @@ def test_supervisor_date_range_changes_the_figures(demo_caseload: Caseload) -> N
     assert "after the end date" in app.headline.children[0].value
 
 
-@needs_metrics
 def test_supervisor_client_lines_toggle_adds_capped_traces(demo_caseload: Caseload) -> None:
     from supervision.views.alliance import MAX_CLIENT_LINES
     from supervision.views.apps import SupervisorApp
@@ -238,7 +229,6 @@ def test_supervisor_client_lines_toggle_adds_capped_traces(demo_caseload: Caselo
     assert n0 < n1 <= n0 + MAX_CLIENT_LINES
 
 
-@needs_metrics
 def test_practice_quarter_and_team_change_the_figures(demo_caseload: Caseload) -> None:
     from supervision.views.apps import PracticeApp
 
@@ -255,13 +245,12 @@ def test_practice_quarter_and_team_change_the_figures(demo_caseload: Caseload) -
     _no_error_panels(app)
 
 
-@needs_metrics
 def test_therapist_bundle_holds_one_therapist_and_anonymous_aggregates(
     demo_caseload: Caseload, tmp_path: object
 ) -> None:
     from pathlib import Path
 
-    from supervision.session import read_bundle, write_bundle
+    from supervision.opening import read_bundle, write_bundle
     from supervision.views.apps import TherapistApp
 
     ids = demo_caseload.therapist_ids()

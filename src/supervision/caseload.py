@@ -74,7 +74,7 @@ class Caseload:
     Notes
     -----
     Some figures are computed once over the root (unscoped) caseload and filtered per scope
-    (:meth:`memo`, the rupture candidates of :mod:`supervision.ruptures`).  A caseload made
+    (:meth:`memo`, the rupture candidates of :mod:`supervision.clinical.ruptures`).  A caseload made
     from a scoped one with ``dataclasses.replace`` keeps that root, so its ``sessions`` must
     hold, for each of its episodes, all the root's sessions up to :attr:`session_cut` (as
     :meth:`scoped`, :meth:`materialised`, team or open-episode filters do).

@@ -246,30 +246,12 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 
 def _open_caseload(args: argparse.Namespace) -> Caseload:
     """The export at PATH in DuckDB; the tables behind ``--db``; or PATH computed on Spark."""
-    from supervision import warehouse
-    from supervision.measures import load_registry
+    from supervision.opening import open_caseload
 
-    def read() -> Caseload:
-        from supervision.io import load_export
-
-        return load_export(args.path, mapping=args.mapping, measures=args.measures, progress=False)
-
-    if args.db is None:
-        if args.path is None:
-            args.db_parser.error("the following arguments are required: PATH (or --db URL)")
-        return read()
-    if args.path is None:
-        if args.mapping:
-            raise ConfigError("--mapping applies to an export; warehouse tables are canonical")
-        return warehouse.connect_caseload(
-            args.db, schema=args.schema, registry=load_registry(args.measures)
-        )
-    if warehouse.engine_of(args.db) == "postgres":
-        raise ConfigError(
-            "with --db postgresql://… the tables come from the database: load the export first "
-            "(supervision load PATH --into URL), then run supervision metrics --db URL"
-        )
-    return warehouse.caseload_on_spark(read(), args.db)
+    if args.db is None and args.path is None:
+        args.db_parser.error("the following arguments are required: PATH (or --db URL)")
+    return open_caseload(args.path, db=args.db, schema=args.schema, mapping=args.mapping,
+                         measures=args.measures, spark=True)
 
 
 def cmd_load(args: argparse.Namespace) -> int:

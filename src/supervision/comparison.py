@@ -22,7 +22,7 @@ rule (domain.md §8) on what stands behind it once the viewer's own rows are tak
   suppression included); a rate that would give a hidden count back (the drop-out rate when
   the drop-out count is hidden) goes with it.
 
-The input is :func:`supervision.views.gather.practice_aggregates` of the window, which holds
+The input is :func:`supervision.scopes.practice_aggregates` of the window, which holds
 no id and no row; this module only removes from it.
 """
 
@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from supervision import alliance, termination
+from supervision import scopes
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, termination
 from supervision.privacy import check_min_cell, suppress_groups
 from supervision.schema import TERMINATION
-from supervision.views import gather
 
 #: Keys that are kept when the comparison is withheld whole (they name no figure).
 _KEYS = ("alliance_key", "outcome_key", "window", "cover")
@@ -100,17 +100,17 @@ def others_behind(
                      + r.session_date.quarter().cast("string"))
         by_quarter = q.group_by("quarter").aggregate(
             episodes=q.episode_id.nunique(), therapists=q.therapist_id.nunique()).execute()
-    head = gather.headline(rest, alliance_key=alliance_key, outcome_key=outcome_key)
+    head = scopes.headline(rest, alliance_key=alliance_key, outcome_key=outcome_key)
     grp = None
     if groups:
-        from supervision import neurotype
+        from supervision.clinical import neurotype
 
         grp = neurotype.group_summary(rest, min_cell=min_cell)
     return Others(
         therapists=n_ther, episodes=n_eps, by_session=by_session, by_quarter=by_quarter,
         at_risk=_at_risk(per), headline_n={k: (f or {}).get("n") for k, f in head.items()},
-        termination=gather.termination_row(rest) or {},
-        rupture_count=(gather.rupture_row(rest) or {}).get("count"), groups=grp,
+        termination=scopes.termination_row(rest) or {},
+        rupture_count=(scopes.rupture_row(rest) or {}).get("count"), groups=grp,
     )
 
 
@@ -285,13 +285,13 @@ def practice_comparison(
 ) -> dict[str, Any]:
     """The practice figures of ``window`` that may be shown beside one therapist's own.
 
-    ``aggregates`` is :func:`~supervision.views.gather.practice_aggregates` of ``window``
+    ``aggregates`` is :func:`~supervision.scopes.practice_aggregates` of ``window``
     (computed if not given; a pack passes the quarter's, shared by every therapist).  With
     ``groups`` the aggregates' ``neurotype_groups`` are scrubbed too.  See the module
     docstring for the rule; the result is JSON-serialisable.
     """
     k = check_min_cell(min_cell)
-    agg = gather.practice_aggregates(window) if aggregates is None else aggregates
+    agg = scopes.practice_aggregates(window) if aggregates is None else aggregates
     others = others_behind(
         window, therapist_id, alliance_key=agg.get("alliance_key"),
         outcome_key=agg.get("outcome_key"), groups=groups and "neurotype_groups" in agg,

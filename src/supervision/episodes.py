@@ -7,12 +7,12 @@ team, a neurotype group — is then a grouped aggregate of this table (:mod:`sup
 and a therapist's figures are a filter of it, never a recomputation.
 
 Each quantity comes from the one function that owns its clinical rule (alliance §3:
-:func:`supervision.alliance.episode_alliance`; ruptures §4:
-:func:`supervision.ruptures.episode_ruptures`; termination §5:
-:func:`supervision.termination.episode_termination`; outcomes §5:
-:func:`supervision.outcomes.per_episode`; neurotype pair §6:
-:func:`supervision.neurotype.episode_pairs`; case reasons §7:
-:func:`supervision.cases.episode_reasons`); this module only lays them side by side.
+:func:`supervision.clinical.alliance.episode_alliance`; ruptures §4:
+:func:`supervision.clinical.ruptures.episode_ruptures`; termination §5:
+:func:`supervision.clinical.termination.episode_termination`; outcomes §5:
+:func:`supervision.clinical.outcomes.per_episode`; neurotype pair §6:
+:func:`supervision.clinical.pairing.episode_pairs`; case reasons §7:
+:func:`supervision.clinical.cases.episode_reasons`); this module only lays them side by side.
 
 Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure with values or
 ``phq9_gad7`` when PHQ-9 and GAD-7 both have values):
@@ -26,7 +26,7 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
   ``<o>__reliable_improvement, <o>__reliable_deterioration, <o>__recovered,
   <o>__reliable_recovery, <o>__started_clinical``;
 * case reasons (§7, for open episodes): one boolean column per code of
-  :data:`supervision.cases.REASONS`, prefixed ``reason__``.
+  :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``.
 
 A figure that uses the caseload's own sample (a Jacobson–Truax measure without norms) is
 computed over this caseload's paired episodes; :func:`sample_free` says whether a therapist's
@@ -41,11 +41,11 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from supervision import alliance, cases, neurotype, ruptures
-from supervision import outcomes as oc
-from supervision import termination as term
 from supervision.caseload import Caseload
-from supervision.cases import reason_col
+from supervision.clinical import alliance, cases, pairing, ruptures
+from supervision.clinical import outcomes as oc
+from supervision.clinical import termination as term
+from supervision.clinical.cases import reason_col
 from supervision.measures import Measure
 
 _SEP = "__"
@@ -153,10 +153,10 @@ def _scored_rows(o: ir.Table, per: ir.Table, k: str) -> ir.Table:
 
 
 def _drops(o: ir.Table, per: ir.Table, cl: Caseload, key: EpisodeTableKey) -> ir.Table | None:
-    """Every alliance drop (:func:`supervision.ruptures.is_drop` at the registry's points) on
+    """Every alliance drop (:func:`~.ruptures.is_drop` at the registry's points) on
     each measure: ``episode_id, pos, rupture, measure, recent`` (on one of the last
-    :data:`~supervision.cases.RECENT_RATED` rated sessions) and ``repaired``
-    (:func:`~supervision.ruptures.repair_k`).  Neighbours by rated index: joins, no sort."""
+    :data:`~supervision.clinical.cases.RECENT_RATED` rated sessions) and ``repaired``
+    (:func:`~.ruptures.repair_k`).  Neighbours by rated index: joins, no sort."""
     parts = []
     for k in key.alliance:
         m = cl.registry[k]
@@ -180,7 +180,7 @@ def _drops(o: ir.Table, per: ir.Table, cl: Caseload, key: EpisodeTableKey) -> ir
 
 
 def _first_last(o: ir.Table, per: ir.Table, k: str) -> ir.Table:
-    """:func:`supervision.outcomes.per_episode`'s ``scores``: first and last score(s)."""
+    """:func:`supervision.clinical.outcomes.per_episode`'s ``scores``: first and last score(s)."""
     r = _scored_rows(o, per, k)
     values = ("phq9", "gad7") if k == oc.PAIRED else (k,)
     aggs: dict[str, ir.Value] = {"n_scores": r.episode_id.count()}
@@ -193,7 +193,7 @@ def _first_last(o: ir.Table, per: ir.Table, k: str) -> ir.Table:
 
 def _ruptures(cl: Caseload, o: ir.Table, per: ir.Table, drops: ir.Table | None) -> ir.Table:
     """Per episode with a rupture (§4): ``flagged, drop, count, repaired, unrepaired_flagged,
-    last_repaired`` — the rule of :mod:`supervision.ruptures`: flagged when attended with a
+    last_repaired`` — the rule of :mod:`supervision.clinical.ruptures`: flagged when attended with a
     rupture type, repaired by a ``resolved`` on it or later; a drop on a session not flagged,
     one per session (repaired on any measure)."""
     f = o.filter(o.attended & (o.rupture != "none"))
@@ -222,7 +222,7 @@ def _ruptures(cl: Caseload, o: ir.Table, per: ir.Table, drops: ir.Table | None) 
 
 def _reasons(cl: Caseload, per: ir.Table, drops: ir.Table | None, al: dict[str, ir.Table],
              outs: dict[str, ir.Table], rup: ir.Table) -> ir.Table:
-    """Per episode: one boolean per §7 reason (the codes of :mod:`supervision.cases`)."""
+    """Per episode: one boolean per §7 reason (the codes of :mod:`supervision.clinical.cases`)."""
     tagged = []
 
     def tag(t: ir.Table, reason: str) -> None:
@@ -264,7 +264,7 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     tt = term.episode_termination(cl, attended=per)
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
-    t = _left(t, neurotype.episode_pairs(cl).select("episode_id", "group"))
+    t = _left(t, pairing.episode_pairs(cl).select("episode_id", "group"))
     rup = _ruptures(cl, o, per, drops)
     t = _left(t, rup)
     fill = {x: ibis.coalesce(t[x], 0) for x in ("flagged", "drop", "count", "repaired")}

@@ -13,10 +13,10 @@ modules name them:
 * alliance (§3), per measure ``<a>``: ``<a>__episodes, <a>__rated_sessions, <a>__early_mean
   (_low, _high), <a>__early_sd, <a>__mean_slope, <a>__slope_episodes, <a>__low_share``;
 * outcomes (§5), per measure ``<o>``: ``<o>__paired`` and the counts and rates of
-  :func:`supervision.outcomes.summarise_outcomes`, each rate with ``_low`` / ``_high``.
+  :func:`supervision.clinical.outcomes.summarise_outcomes`, each rate with ``_low`` / ``_high``.
 
 A rate with denominator 0 is NaN.  :func:`group_figures` gives the neurotype-group cells (§6,
-with the small-cell suppression of :func:`supervision.neurotype.group_summary`).
+with the small-cell suppression of :func:`supervision.clinical.neurotype.group_summary`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import neurotype
 from supervision.caseload import Caseload
+from supervision.clinical import neurotype
 from supervision.episodes import EpisodeTableKey, col, episode_table, measures
 from supervision.schema import TERMINATION
 from supervision.stats import mean_ci_frame, wilson_frame
@@ -143,12 +143,12 @@ def _str_key(s: pd.Series) -> pd.Series:
 
 
 def neurotype_table(cl: Caseload, table: ir.Table | None = None) -> ir.Table:
-    """The columns :func:`supervision.neurotype.group_summary` averages, from the per-episode
+    """The columns :func:`~.neurotype.group_summary` averages, from the per-episode
     table: episodes with a therapist row, their group, ending, ruptures, early mean on the
     default alliance measure and reliable improvement on the default outcome."""
     t = episode_table(cl) if table is None else table
     present = cl.measures_present()
-    a_key, o_key = neurotype.alliance_key(cl, present), neurotype.outcome_key(cl, present)
+    a_key, o_key = cl.registry.default_alliance(present), cl.registry.default_outcome(present)
     t = t.filter(t.group.notnull())
     early = t[col(a_key, "early_mean")] if a_key else ibis.null("float64")
     ri = t[col(o_key, "reliable_improvement")] if o_key else ibis.null("boolean")
@@ -158,7 +158,7 @@ def neurotype_table(cl: Caseload, table: ir.Table | None = None) -> ir.Table:
 
 def group_figures(cl: Caseload, *, min_cell: int, by: str | None = None,
                   table: ir.Table | None = None, total: bool = False) -> pd.DataFrame:
-    """:func:`supervision.neurotype.group_summary` from the per-episode table (``total``:
+    """:func:`supervision.clinical.neurotype.group_summary` from the per-episode table (``total``:
     with the whole scope's groups as rows whose ``by`` is missing, suppressed together)."""
     fig = neurotype_table(cl, table)
     return neurotype.group_summary(cl, min_cell=min_cell, by=by, figures=fig, total=total)

@@ -100,6 +100,10 @@ class Measure:
         return score >= cutoff if self.better == "lower" else score < cutoff
 
 
+PAIRED = "phq9_gad7"
+"""The key of NHS Talking Therapies' paired PHQ-9 + GAD-7 rule (an outcome of two measures)."""
+
+
 @dataclass(frozen=True)
 class Registry(Mapping[str, Measure]):
     """An ordered, immutable mapping of measure key to :class:`Measure`."""
@@ -121,6 +125,23 @@ class Registry(Mapping[str, Measure]):
 
     def __hash__(self) -> int:
         return hash(tuple(self.measures.items()))
+
+    def default_alliance(self, present: list[str]) -> str | None:
+        """The alliance measure trends and headlines use: SRS if present, else WAI-SR, else
+        the first alliance measure present (``present``: measure keys with data)."""
+        al = [k for k in present if k in self.measures and self.measures[k].kind == "alliance"]
+        for key in ("srs", "wai_sr", *al):
+            if key in al:
+                return key
+        return None
+
+    def default_outcome(self, present: list[str]) -> str | None:
+        """The outcome of the headline: the PHQ-9 + GAD-7 paired rule (:data:`PAIRED`) when
+        both are present, else the first outcome measure present."""
+        if {"phq9", "gad7"} <= set(present):
+            return PAIRED
+        outs = [k for k in present if k in self.measures and self.measures[k].kind == "outcome"]
+        return outs[0] if outs else None
 
     @property
     def alliance(self) -> list[Measure]:

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.cases import REASONS, reason_col
+from supervision.clinical.cases import REASONS, reason_col
 from supervision.csvsafe import csv_writer
 from supervision.episodes import EpisodeTableKey, col, episode_table, measures
 from supervision.errors import ScopeError

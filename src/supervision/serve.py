@@ -3,7 +3,7 @@
 The export (or the warehouse behind ``--db URL``) is opened and validated here, in the server
 process, so a bad export or an unreachable warehouse fails on the command line with the full
 message instead of in a blank page.  Kernels inherit the server's environment
-(:mod:`supervision.session`); a browser cannot change it.
+(:mod:`supervision.opening`); a browser cannot change it.
 
 With ``--therapist ID`` only the therapist dashboard is served (Voilà over a private
 temporary folder holding only ``therapist.ipynb``), and its kernel reads only that
@@ -44,8 +44,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from supervision import session
+from supervision import opening
 from supervision.errors import ConfigError, ScopeError, SupervisionError
+from supervision.privacy import check_min_cell
 
 if TYPE_CHECKING:
     from supervision.caseload import Caseload
@@ -53,10 +54,8 @@ if TYPE_CHECKING:
 NOTEBOOKS = ("supervisor.ipynb", "therapist.ipynb", "practice_review.ipynb")
 HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
-TOKEN_VAR = "SUPERVISION_TOKEN"
 MIN_TOKEN_CHARS = 16
 #: Variables never handed to a kernel: the server's token (and Jupyter's own token variables).
-SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
 MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 #: Extra host names the server answers to (comma- or space-separated), besides --public-name.
 PUBLIC_NAMES_VAR = "SUPERVISION_PUBLIC_NAMES"
@@ -153,8 +152,8 @@ def read_token(token_file: str | Path | None) -> str | None:
             )
         where = f"--token-file {path}"
     else:
-        token = os.environ.get(TOKEN_VAR, "").strip()
-        where = TOKEN_VAR
+        token = os.environ.get(opening.TOKEN_VAR, "").strip()
+        where = opening.TOKEN_VAR
     if not token:
         if token_file is not None:
             raise ConfigError(f"{where} is empty; write one into it: {MAKE_TOKEN} > {token_file}")
@@ -174,7 +173,7 @@ def check_exposure(ip: str, token: str | None) -> None:
     raise ExposureError(
         f"refusing to listen on {ip or 'every interface'} without a token: anyone who can "
         "reach this machine could open the dashboards. Configure a token, then run the same "
-        f"command again. Either in the environment:\n  export {TOKEN_VAR}=$({MAKE_TOKEN})\n"
+        f"command again. Either in the environment:\n  export {opening.TOKEN_VAR}=$({MAKE_TOKEN})\n"
         f"or in a file only you can read:\n  {MAKE_TOKEN} > ~/.supervision-token && chmod 600 "
         "~/.supervision-token\n  supervision serve ... --ip "
         f"{ip} --token-file ~/.supervision-token\nNever put the token itself on the command "
@@ -307,48 +306,12 @@ def kernel_environment(*, scoped: bool) -> dict[str, str]:
     For a therapist-scoped server (``scoped``) the libpq variables (``PG*``: user, password,
     password file, service) are dropped too: that kernel reads a bundle, never a database.
     """
-    drop = set(session.ALL_VARS) | set(SERVER_ONLY_VARS)
+    drop = set(opening.ALL_VARS) | set(opening.SERVER_ONLY_VARS)
     return {
         k: v
         for k, v in os.environ.items()
         if k not in drop and not (scoped and k.startswith("PG"))
     }
-
-
-def open_caseload(
-    path: str | Path | None,
-    *,
-    db: str | None,
-    schema: str,
-    mapping: str | Path | None,
-    measures: str | Path | None,
-) -> Caseload:
-    """The export at ``path`` (validated) or the warehouse tables behind ``db``: exactly one."""
-    from supervision.measures import load_registry
-
-    if (path is None) == (db is None):
-        raise ConfigError("give exactly one of PATH (an export) and --db URL (a warehouse)")
-    if db is None:
-        from supervision.io import load_export
-
-        return load_export(path, mapping=mapping, measures=measures, progress=False)
-    if mapping:
-        raise ConfigError("--mapping applies to an export; warehouse tables are canonical")
-    from supervision.warehouse import connect_caseload
-
-    return connect_caseload(db, schema=schema, registry=load_registry(measures))
-
-
-def source_vars(
-    path: str | Path | None, *, db: str | None, schema: str, mapping: str | Path | None
-) -> dict[str, str]:
-    """The session variables naming the data for a full-access kernel (never a scoped one)."""
-    if db is not None:
-        return {session.DB: db, session.DB_SCHEMA: schema}
-    values = {session.EXPORT: str(Path(path).resolve())}  # type: ignore[arg-type]
-    if mapping:
-        values[session.MAPPING] = str(Path(mapping).resolve())
-    return values
 
 
 def prepare(
@@ -368,17 +331,17 @@ def prepare(
     exactly one.  With ``therapist`` the bundle of that therapist's rows and the practice
     aggregates is written under ``workdir`` here, in the server, from either source.
     """
-    session_min_cell(min_cell)
-    full = open_caseload(path, db=db, schema=schema, mapping=mapping, measures=measures)
+    check_min_cell(min_cell)
+    full = opening.open_caseload(path, db=db, schema=schema, mapping=mapping, measures=measures)
     env = kernel_environment(scoped=therapist is not None)
-    env[session.MIN_CELL] = str(min_cell)
+    env[opening.MIN_CELL] = str(min_cell)
     if measures:
-        env[session.MEASURES] = str(Path(measures).resolve())
+        env[opening.MEASURES] = str(Path(measures).resolve())
     dashboards = find_dashboards()
     if therapist is None:
-        env.update(source_vars(path, db=db, schema=schema, mapping=mapping))
+        env.update(opening.source_vars(path, db=db, schema=schema, mapping=mapping))
         if db is None:  # kernels open this validated copy instead of reading the export again
-            env[session.PREPARED] = str(_save_prepared(full, workdir / "data"))
+            env[opening.PREPARED] = str(_save_prepared(full, workdir / "data"))
         return dashboards, env
     ids = full.therapist_ids()
     if therapist not in ids:
@@ -387,12 +350,12 @@ def prepare(
             f"unknown therapist {therapist!r}: the export has {len(ids)} therapist"
             f"{'s' if len(ids) != 1 else ''} ({shown})"
         )
-    session.write_bundle(full, therapist, workdir / "data", min_cell=min_cell)
+    opening.write_bundle(full, therapist, workdir / "data", min_cell=min_cell)
     site = workdir / "site"
     site.mkdir()
     shutil.copy2(dashboards / "therapist.ipynb", site / "therapist.ipynb")
-    env[session.THERAPIST] = therapist
-    env[session.SCOPED_DIR] = str(workdir / "data")
+    env[opening.THERAPIST] = therapist
+    env[opening.SCOPED_DIR] = str(workdir / "data")
     return site, env
 
 
@@ -401,29 +364,25 @@ def _save_prepared(full: Caseload, folder: Path) -> Path:
 
     The dashboards open on the export's whole date range; its practice aggregates and every
     therapist's headline in it are the same for every visitor, so they are computed once
-    here (:func:`gather.practice_for`, :func:`gather.headlines_by_therapist`).  Only
+    here (:func:`scopes.practice_for`, :func:`scopes.headlines_by_therapist`).  Only
     full-access kernels open this file; a therapist-scoped server never writes it.
     """
+    from supervision import periods, scopes
+    from supervision.clinical import ruptures
     from supervision.io.prepared import save_prepared
-    from supervision.views import gather
 
     folder.mkdir(mode=0o700, parents=True)
-    lo, hi = gather.date_span(full)
-    practice = gather.practice_for(full, lo, hi)
+    lo, hi = periods.date_span(full)
+    practice = scopes.practice_for(full, lo, hi)
     keys = {"alliance_key": practice["alliance_key"], "outcome_key": practice["outcome_key"]}
     window = full.scoped(since=lo, until=hi).materialised()
     aggregates = {
-        gather.practice_name(lo, hi): practice,
-        gather.headlines_name(lo, hi, *keys.values()): gather.headlines_by_therapist(
+        scopes.practice_name(lo, hi): practice,
+        scopes.headlines_name(lo, hi, *keys.values()): scopes.headlines_by_therapist(
             window, **keys),
     }
-    return save_prepared(full, folder / "caseload.duckdb", aggregates=aggregates)
-
-
-def session_min_cell(min_cell: int) -> None:
-    """Refuse a small-cell threshold below 5 (domain.md §8: configurable upward only)."""
-    if min_cell < 5:
-        raise ConfigError(f"--min-cell {min_cell} is below 5: it is configurable upward only")
+    tables = {ruptures.candidate_key(full): ruptures.candidate_tables(full)}
+    return save_prepared(full, folder / "caseload.duckdb", tables=tables, aggregates=aggregates)
 
 
 def wait_ready(
@@ -515,7 +474,7 @@ def _terminate(signum: int, frame: object) -> None:
 def _token_hint(token: str | None, token_file: str | Path | None) -> str | None:
     if token is None:
         return None
-    where = f"the file {token_file}" if token_file is not None else f"${TOKEN_VAR}"
+    where = f"the file {token_file}" if token_file is not None else f"${opening.TOKEN_VAR}"
     # Not ?token= in the URL: it stays in the browser's history, and Voilà hands the request
     # URL to the kernels it starts afterwards.
     return f"the page asks for it: paste the token from {where}"
@@ -557,7 +516,6 @@ def _stop(proc: subprocess.Popen) -> None:
 
 __all__ = [
     "NOTEBOOKS",
-    "TOKEN_VAR",
     "ExposureError",
     "check_exposure",
     "check_port",
@@ -565,12 +523,10 @@ __all__ = [
     "is_loopback",
     "kernel_environment",
     "kernel_limits",
-    "open_caseload",
     "prepare",
     "public_names",
     "read_token",
     "serve",
-    "source_vars",
     "voila_command",
     "wait_ready",
     "write_voila_config",

@@ -6,7 +6,7 @@ by session number reached n = 1 (another therapist's single long episode, sessio
 session), the retention curve showed 1–4 at risk, and in a practice of two therapists the
 practice minus their own *was* the other therapist.  These tests build such exports, send
 them through the paths that hand practice figures to a therapist (the server's bundle,
-``supervision.session.write_bundle``, and a report pack's bundle,
+``supervision.opening.write_bundle``, and a report pack's bundle,
 ``supervision.report.build.write_therapist_bundle``), and check the rule of
 :mod:`supervision.comparison` against a slow count in pandas.
 """
@@ -25,7 +25,7 @@ from strategies import caseload_frames
 
 from supervision.caseload import Caseload
 from supervision.comparison import practice_comparison
-from supervision.session import read_bundle, write_bundle
+from supervision.opening import read_bundle, write_bundle
 
 K = 5
 START = dt.date(2024, 1, 1)
@@ -201,7 +201,7 @@ def test_practice_curves_of_a_pack_lose_their_points_below_k() -> None:
     """The practice pack's own curves (no viewer subtracted): the long-tail export's alliance
     by session has n = 12 at sessions 1-3 and n = 1 at 4-14 (T7 alone), so 3 points stay;
     its retention steps are at 0 (12 at risk), 3 (12) and 14 (1): cut before 14."""
-    from supervision import alliance, termination
+    from supervision.clinical import alliance, termination
     from supervision.comparison import points_of_k, retention_of_k
 
     cl = _long_tail()

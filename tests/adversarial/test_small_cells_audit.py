@@ -43,9 +43,10 @@ from strategies import caseload_frames
 from test_neurotype import hand_frames
 
 from supervision.caseload import Caseload
+from supervision.clinical.neurotype import group_summary, tag_grid
+from supervision.clinical.pairing import episode_pairs
 from supervision.measures import default_registry
 from supervision.metrics import compute_metrics
-from supervision.neurotype import episode_pairs, group_summary, tag_grid
 from supervision.schema import NEUROTYPE_GROUPS
 from supervision.views import practice as vp
 

@@ -12,8 +12,8 @@ import datetime as dt
 
 import pandas as pd
 
-from supervision import outcomes, termination
 from supervision.caseload import Caseload
+from supervision.clinical import outcomes, termination
 
 START = dt.date(2024, 1, 1)
 

@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import START, caseload_frames
 
-from supervision import outcomes, termination
 from supervision.caseload import Caseload
+from supervision.clinical import outcomes, termination
 from supervision.measures import default_registry
 from supervision.schema import TERMINATION
 

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import caseload_frames
 
-from supervision import neurotype, outcomes, termination
 from supervision.caseload import Caseload
+from supervision.clinical import neurotype, outcomes, termination
 from supervision.measures import default_registry
 from supervision.views import neurotype as vn
 from supervision.views import termination as vt

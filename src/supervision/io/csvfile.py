@@ -35,7 +35,7 @@ import duckdb
 from supervision.errors import ExportError, Problem
 
 if TYPE_CHECKING:
-    from supervision.io.sources import RawTable
+    from supervision.io.raw import RawTable
 
 HEAD = 1 << 16
 CHUNK = 1 << 20

@@ -29,8 +29,9 @@ from supervision.errors import ExportError, IdentifierError, Problem
 from supervision.io import identifiers, near_ids, xlsx
 from supervision.io.mapping import ExportMapping, load_mapping, norm_name
 from supervision.io.progress import Progress, human_bytes
+from supervision.io.raw import RawTable
 from supervision.io.scratch import memory_backend
-from supervision.io.sources import RawTable, checksum, discover, read_header, read_raw
+from supervision.io.sources import checksum, discover, read_header, read_raw
 from supervision.io.stage import EPISODE_EXTRA, THERAPIST_EXTRA, Staged, assign_columns, stage
 from supervision.io.validate import Context, episode_key, validate
 from supervision.measures import Registry, load_registry

@@ -6,13 +6,12 @@ file read-only (:func:`open_prepared`) instead of reading and validating the exp
 At 1M sessions that is about 7 s less per kernel before the first figure, and the kernels
 share the operating system's page cache instead of each holding a copy of the export.
 
-The file also holds what every kernel would otherwise compute the same way: the export's
-rupture candidates (:func:`supervision.ruptures.candidate_tables`, the most expensive
-per-export step) and any JSON-safe aggregates the caller passes (the server passes the
-practice aggregates and every therapist's headline figures of the dashboards' default date
-range).  :func:`open_prepared` puts
-them in the caseload's memo under the keys the computing code uses, so a kernel finds
-them instead of computing them; any other scope is computed as before.
+The file also holds what every kernel would otherwise compute the same way, as the caller
+hands it over: memo entries of tables (the server passes the export's rupture candidates, the
+most expensive per-export step) and JSON-safe aggregates (the practice aggregates and every
+therapist's headline figures of the dashboards' default date range).  This module stores them
+without knowing what they are: :func:`open_prepared` puts each back in the caseload's memo
+under the key it was saved with, so a kernel finds it instead of computing it.
 
 The file is the server's private working copy (in its mode-700 temporary folder, removed
 when the server stops), never written next to the user's export.  Besides the three
@@ -23,7 +22,7 @@ notices and measure columns, so a kernel's caseload carries the same provenance.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +32,13 @@ from supervision.errors import ConfigError
 from supervision.io.scratch import memory_backend
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from supervision.measures import Registry
 
 ALIAS = "prepared"
-LAYOUT = "supervision-prepared-2"
-_CANDIDATES = ("rupture_flagged", "rupture_drops")
+LAYOUT = "supervision-prepared-3"
+MemoTables = Mapping[Hashable, Sequence["ir.Table | None"]]
 
 
 def _quote_path(path: Path) -> str:
@@ -45,34 +46,38 @@ def _quote_path(path: Path) -> str:
 
 
 def save_prepared(
-    cl: Caseload, path: str | Path, *, aggregates: Mapping[str, Any] | None = None
+    cl: Caseload, path: str | Path, *, tables: MemoTables | None = None,
+    aggregates: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``cl``'s canonical tables, rupture candidates and provenance to ``path``.
+    """Write ``cl``'s canonical tables, the memo entries ``tables`` and provenance to ``path``.
 
     ``cl`` must live in DuckDB (an export read by :func:`~supervision.io.load_export`).
     The copy runs inside DuckDB (``ATTACH`` + ``CREATE TABLE … AS``), so no rows pass
-    through Python.  ``aggregates`` maps a name (see :func:`memo_key`) to JSON-safe
+    through Python.  ``tables`` maps a memo key (a tuple of JSON-safe values) to a tuple of
+    tables (or None); ``aggregates`` maps a name (see :func:`memo_key`) to JSON-safe
     results to hand to every kernel.  Returns ``path``.
     """
-    from supervision import ruptures
-
     path = Path(path)
     if path.exists():
         raise ConfigError(f"{path} already exists; a prepared caseload is written once")
     if cl.con.name != "duckdb":
         raise ConfigError("only a caseload held in DuckDB can be saved as a prepared file")
-    candidates = dict(zip(_CANDIDATES, ruptures.candidate_tables(cl), strict=True))
+    entries, extra = [], {}
+    for i, (key, group) in enumerate((tables or {}).items()):
+        names = [None if t is None else f"memo_{i}_{j}" for j, t in enumerate(group)]
+        entries.append([key, names])
+        extra |= {n: t for n, t in zip(names, group, strict=True) if n is not None}
     db = cl.con.con
     db.execute(f"ATTACH {_quote_path(path)} AS {ALIAS}")
     try:
-        tables = {name: getattr(cl, name) for name in schema.TABLES}
-        for name, table in {**tables, **candidates}.items():
+        canonical = {name: getattr(cl, name) for name in schema.TABLES}
+        for name, table in {**canonical, **extra}.items():
             if table is not None:
                 db.execute(f"CREATE TABLE {ALIAS}.{name} AS {cl.con.compile(table)}")
         info = {
             "layout": LAYOUT,
             **cl.provenance(),
-            "rupture_key": json.dumps(ruptures.candidate_key(cl)),
+            "tables": json.dumps(entries, allow_nan=False),
             "aggregates": json.dumps(dict(aggregates or {}), allow_nan=False),
         }
         db.execute(f"CREATE TABLE {ALIAS}.load_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -114,10 +119,9 @@ def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
     tables = {name: con.table(name, database=ALIAS) for name in schema.TABLES}
     cl = Caseload(con=con, registry=registry, **provenance_fields(info, source=str(path)),
                   **tables)
-    present = {r[0] for r in con.con.execute(  # (Ibis' list_tables fails on DuckDB 2.0)
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall()}
-    saved = tuple(con.table(n, database=ALIAS) if n in present else None for n in _CANDIDATES)
-    cl.memo(_as_key(json.loads(info["rupture_key"])), lambda: saved)
+    for key, names in json.loads(info["tables"]):
+        saved = tuple(None if n is None else con.table(n, database=ALIAS) for n in names)
+        cl.memo(_as_key(key), lambda saved=saved: saved)
     for name, value in json.loads(info["aggregates"]).items():
         cl.memo(memo_key(name), lambda value=value: value)
     return cl

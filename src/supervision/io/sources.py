@@ -40,6 +40,7 @@ from supervision.errors import ExportError, Problem
 from supervision.io import csvfile, xlsx
 from supervision.io.mapping import ExportMapping, norm_name
 from supervision.io.progress import human_bytes
+from supervision.io.raw import RawTable
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: A zip may unpack to at most this many bytes (``SUPERVISION_MAX_UNZIP_MB`` changes it).
@@ -48,26 +49,6 @@ MAX_UNZIP_BYTES = 20 * 1000**3
 MAX_ZIP_RATIO = 200
 #: Members smaller than this are not held to the ratio (a tiny file can compress well).
 RATIO_FLOOR = 50 * 1000**2
-
-
-@dataclass
-class RawTable:
-    """One export table as found on disk, and (after :func:`read_raw`) in DuckDB."""
-
-    table: str
-    file: str
-    path: Path
-    kind: str
-    sheet: str | None = None
-    header: list[str] = field(default_factory=list)
-    delimiter: str = ","
-    relation: str = ""
-    cr_only: bool = False
-
-    @property
-    def decimal_comma(self) -> bool:
-        """``;``-delimited CSVs may write 3.5 as ``3,5`` (European locale)."""
-        return self.kind == "csv" and self.delimiter == ";"
 
 
 @dataclass
@@ -387,4 +368,4 @@ def _read_csv(con: duckdb.DuckDBPyConnection, t: RawTable, name: str, tmp: Path)
     return [*notices, f"{t.file} was not UTF-8; read as Windows-1252"]
 
 
-__all__ = ["Found", "RawTable", "checksum", "discover", "read_header", "read_raw"]
+__all__ = ["Found", "checksum", "discover", "read_header", "read_raw"]

@@ -17,7 +17,7 @@ import duckdb
 from supervision import schema
 from supervision.errors import Problem
 from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS, ExportMapping, norm_name
-from supervision.io.sources import RawTable
+from supervision.io.raw import RawTable
 from supervision.measures import Registry
 
 DATE_COLUMNS = ("session_date", "start_date", "end_date")

@@ -23,7 +23,7 @@ import pandas as pd
 from supervision.errors import ExportError, Problem
 
 if TYPE_CHECKING:
-    from supervision.io.sources import RawTable
+    from supervision.io.raw import RawTable
 
 #: Formula cells listed one by one before "… and N more".
 CAP = 50

@@ -3,7 +3,7 @@
 The driver loads and validates the export here (a bad export or quarter fails on the
 command line), then executes a report notebook headless (nbconvert's
 ``ExecutePreprocessor``) with its parameters in the environment, as ``supervision serve``
-does (:mod:`supervision.session`).  The notebook displays one HTML fragment per section;
+does (:mod:`supervision.opening`).  The notebook displays one HTML fragment per section;
 the driver wraps them in a page with plotly.js inlined once, so the file opens offline
 (from a USB stick) with interactive figures and nothing loaded from the network.
 
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from supervision import neurotype, session
+from supervision import opening
 from supervision.caseload import Caseload
+from supervision.clinical import neurotype
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.report import page
 from supervision.report.sections import COVER, QUARTER
@@ -66,7 +67,7 @@ def quarter_window(quarter: str, cl: Caseload) -> tuple[dt.date, dt.date]:
     ScopeError
         The quarter holds none of the export's session dates (the message names the range).
     """
-    from supervision.views.gather import date_span, quarter_bounds
+    from supervision.periods import date_span, quarter_bounds
 
     if not QUARTER_RE.match(quarter or ""):
         raise ConfigError(
@@ -99,7 +100,7 @@ def cover_facts(
     tables is computed: that would read every row out of the warehouse); ``kind`` tells the
     cover which of the two it shows.
     """
-    from supervision.views.gather import date_span
+    from supervision.periods import date_span
 
     lo, hi = date_span(cl)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -159,9 +160,8 @@ def environment(values: dict[str, str], *, scoped: bool = False) -> Iterator[Non
     ``scoped`` (a therapist's pack) also clears the libpq variables (``PG*``) and the
     server's token variables, so that kernel inherits no credential.
     """
-    from supervision.serve import SERVER_ONLY_VARS
 
-    names = [*session.ALL_VARS, QUARTER, COVER, *SERVER_ONLY_VARS]
+    names = [*opening.ALL_VARS, QUARTER, COVER, *opening.SERVER_ONLY_VARS]
     if scoped:
         names += [k for k in os.environ if k.startswith("PG")]
     saved = {k: os.environ.get(k) for k in names}
@@ -220,12 +220,13 @@ def practice_bundle(
     """Anonymous aggregates of the whole practice in ``quarter`` for therapist packs.
 
     Headline, rupture and termination rows, alliance by session and by quarter, retention
-    (:func:`supervision.views.gather.practice_aggregates`) and the neurotype groups with
+    (:func:`supervision.scopes.practice_aggregates`) and the neurotype groups with
     small cells suppressed — no therapist id, no episode id, no row.  Computed once per run
     and shared by every therapist's bundle.
     """
+    from supervision.periods import quarter_bounds
     from supervision.report.sections import materialised
-    from supervision.views.gather import practice_aggregates, quarter_bounds
+    from supervision.scopes import practice_aggregates
 
     q0, q1 = quarter_bounds(quarter)
     practice = materialised(full.scoped(since=q0, until=q1))
@@ -245,23 +246,24 @@ def write_therapist_bundle(
     ``practice`` is :func:`practice_bundle` of the quarter; what is written of it is the
     comparison this therapist may see (:func:`supervision.comparison.practice_comparison`:
     nothing that fewer than ``min_cell`` other therapists' episodes stand behind).  The
-    kernel reads it with :func:`supervision.session.read_bundle`, which refuses a bundle
+    kernel reads it with :func:`supervision.opening.read_bundle`, which refuses a bundle
     holding any other therapist's rows.
     """
     from supervision.comparison import practice_comparison
+    from supervision.periods import previous_quarter, quarter_bounds
     from supervision.report.sections import materialised
-    from supervision.views.gather import dumps, previous_quarter, quarter_bounds
+    from supervision.scopes import dumps
 
     q0, q1 = quarter_bounds(quarter)
     p0 = quarter_bounds(previous_quarter(quarter))[0]
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id, since=p0, until=q1)
-    for name, file in session.TABLE_FILES.items():
+    for name, file in opening.TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
     window = materialised(full.scoped(since=q0, until=q1))
     shown = practice_comparison(window, therapist_id, min_cell=min_cell,
                                 aggregates=practice, groups=True)
-    (folder / session.PRACTICE_FILE).write_text(dumps(shown), encoding="utf-8")
+    (folder / opening.PRACTICE_FILE).write_text(dumps(shown), encoding="utf-8")
     return folder
 
 
@@ -270,13 +272,13 @@ def kernel_values(
 ) -> dict[str, str]:
     """The environment of a report kernel (session variables + quarter + cover facts)."""
     values = {
-        session.MIN_CELL: str(args.min_cell),
+        opening.MIN_CELL: str(args.min_cell),
         QUARTER: args.quarter,
         COVER: json.dumps(cover),
         **(extra or {}),
     }
     if args.measures:
-        values[session.MEASURES] = str(Path(args.measures).resolve())
+        values[opening.MEASURES] = str(Path(args.measures).resolve())
     return values
 
 
@@ -302,7 +304,6 @@ class ReportArgs:
 def build_report(args: ReportArgs) -> list[Path]:
     """Write the pack(s) asked for; return the files written (HTML, then PDF if asked)."""
     from supervision.privacy import check_min_cell
-    from supervision.serve import open_caseload
     from supervision.warehouse import mask_url
 
     check_min_cell(args.min_cell)
@@ -312,7 +313,7 @@ def build_report(args: ReportArgs) -> list[Path]:
         raise ConfigError("--therapist and --per-therapist cannot be combined")
     say = Progress(args.quiet)
     say(f"loading {args.path}" if args.db is None else f"opening {mask_url(args.db)}")
-    cl = open_caseload(args.path, db=args.db, schema=args.schema, mapping=args.mapping,
+    cl = opening.open_caseload(args.path, db=args.db, schema=args.schema, mapping=args.mapping,
                        measures=args.measures)
     quarter_window(args.quarter, cl)
     cover = cover_facts(cl, db=args.db, schema=args.schema)
@@ -348,18 +349,18 @@ def _one_pack(
 
     ``facts`` is the cover (practice pack) or the practice bundle holding it (therapist).
     """
-    from supervision.serve import source_vars
 
     cover = facts.get("cover", facts)
     who = f"therapist {tid}" if tid else "the practice"
     with tempfile.TemporaryDirectory(prefix="supervision-report-") as tmp:
         if tid is None:
-            extra = source_vars(args.path, db=args.db, schema=args.schema, mapping=args.mapping)
+            extra = opening.source_vars(args.path, db=args.db, schema=args.schema,
+                                        mapping=args.mapping)
             name = "practice.ipynb"
         else:
             write_therapist_bundle(cl, tid, args.quarter, Path(tmp), facts,
                                    min_cell=args.min_cell)
-            extra = {session.THERAPIST: tid, session.SCOPED_DIR: tmp}
+            extra = {opening.THERAPIST: tid, opening.SCOPED_DIR: tmp}
             name = "therapist.ipynb"
         say(f"{who}: executing {name} for {args.quarter}")
         fragments = run_notebook(name, kernel_values(args, cover, extra), scoped=tid is not None)

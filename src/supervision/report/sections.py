@@ -2,13 +2,13 @@
 
 The report notebooks (``practice.ipynb``, ``therapist.ipynb`` beside this module) call
 :func:`practice_pack` or :func:`therapist_pack`, which read their parameters from the
-server-fixed environment (:mod:`supervision.session`, plus ``SUPERVISION_QUARTER``) and
+server-fixed environment (:mod:`supervision.opening`, plus ``SUPERVISION_QUARTER``) and
 display one ``text/html`` output per section.  Figures are plain plotly figures written
 with ``to_html(include_plotlyjs=False)``: the driver (:mod:`supervision.report.build`)
 inlines plotly.js once, so the pack works offline and stays interactive.
 
 A therapist's pack is built from that therapist's own rows and the anonymous practice
-aggregates only (:func:`supervision.session.read_bundle` refuses a bundle holding another
+aggregates only (:func:`supervision.opening.read_bundle` refuses a bundle holding another
 therapist's rows); it never shows a per-therapist breakdown of the practice.
 """
 
@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from supervision import alliance, cases, neurotype, outcomes, ruptures, session, termination
+from supervision import opening, periods, scopes
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, cases, neurotype, outcomes, ruptures, termination
 from supervision.comparison import comparison_note, points_of_k, retention_of_k
 from supervision.errors import ConfigError
+from supervision.measures import PAIRED
 from supervision.views import alliance as va
 from supervision.views import cases as vc
-from supervision.views import gather
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import ruptures as vr
@@ -160,10 +161,10 @@ def rates(cl: Caseload, outcome_key: str | None) -> dict[str, dict[str, Any]]:
         low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
         return {"value": r.get(key), "low": low, "high": high, "n": r.get(n_key), "noun": noun}
 
-    t = gather.row(termination.termination_summary(cl)) or {}
+    t = scopes.row(termination.termination_summary(cl)) or {}
     out = {"dropout_rate": fig(t, "dropout_rate", "ended", "ended episodes")}
     if outcome_key:
-        o = gather.row(outcomes.outcome_summary(cl, outcome_key)) or {}
+        o = scopes.row(outcomes.outcome_summary(cl, outcome_key)) or {}
         for key in ("reliable_improvement_rate", "reliable_deterioration_rate",
                     "reliable_recovery_rate"):
             out[key] = fig(o, key, "paired", "paired episodes")
@@ -251,7 +252,7 @@ def rupture_section(
     """Repair rate against the comparison, sessions to repair (and the timeline for one)."""
     sec = Section("ruptures", "Rupture and repair")
     ev = ruptures.rupture_events(cur).execute()
-    own = gather.row(ruptures.rupture_summary(cur))
+    own = scopes.row(ruptures.rupture_summary(cur))
     if timeline:
         add_figure(sec, lambda: vr.rupture_timeline_figure(ev), "No ruptures in this quarter.")
     add_figure(
@@ -283,7 +284,7 @@ def termination_section(
 ) -> Section:
     """Mix of endings, drop-out, outcome and dose by ending, retention."""
     sec = Section("termination", "Termination mix and outcomes")
-    single = "phq9" if o_key == gather.PAIRED else o_key
+    single = "phq9" if o_key == PAIRED else o_key
     empty = "No episodes in this quarter."
     add_figure(sec, lambda: vt.mix_figure(both), empty)
     add_figure(sec, lambda: vt.dropout_figure(both), "No ended episodes in this quarter.")
@@ -294,7 +295,7 @@ def termination_section(
             if single is None
             else vt.outcome_by_ending_figure(
                 outcomes.outcomes_by_termination(cur, single, min_cell=min_cell),
-                gather.measure_name(cur, single),
+                scopes.measure_name(cur, single),
                 min_cell=min_cell,
             )
         ),
@@ -359,26 +360,26 @@ def materialised(cl: Caseload) -> Caseload:
 
 def practice_view(cl: Caseload, q: str, *, min_cell: int) -> PracticeView:
     """The practice dashboard's view of ``q`` (as ``PracticeView.build``), tables cached."""
-    prev_q = gather.previous_quarter(q)
-    (c0, c1), (p0, _p1) = gather.quarter_bounds(q), gather.quarter_bounds(prev_q)
-    year_start = gather.quarter_bounds(gather.previous_quarter(q, 3))[0]
-    a_key, o_key = gather.alliance_measure(cl), gather.outcome_measure(cl)
+    prev_q = periods.previous_quarter(q)
+    (c0, c1), (p0, _p1) = periods.quarter_bounds(q), periods.quarter_bounds(prev_q)
+    year_start = periods.quarter_bounds(periods.previous_quarter(q, 3))[0]
+    a_key, o_key = scopes.alliance_measure(cl), scopes.outcome_measure(cl)
     cur = materialised(cl.scoped(since=c0, until=c1))
     prev = materialised(cl.scoped(since=p0, until=_p1))
     v = PracticeView(cur, prev, q, prev_q, a_key, o_key, min_cell)
     v.year = materialised(cl.scoped(since=year_start, until=c1))
-    v.current_headline = gather.headline(cur, alliance_key=a_key, outcome_key=o_key)
-    v.previous_headline = gather.headline(prev, alliance_key=a_key, outcome_key=o_key)
+    v.current_headline = scopes.headline(cur, alliance_key=a_key, outcome_key=o_key)
+    v.previous_headline = scopes.headline(prev, alliance_key=a_key, outcome_key=o_key)
     return v
 
 
 def practice_pack() -> Pack:
     """The practice-review pack for ``SUPERVISION_QUARTER`` over ``SUPERVISION_EXPORT``."""
-    min_cell, q = session.min_cell(), quarter()
-    v = practice_view(session.caseload(), q, min_cell=min_cell)
+    min_cell, q = opening.min_cell(), quarter()
+    v = practice_view(opening.caseload(), q, min_cell=min_cell)
     prev_label = f"{v.previous} (previous)"
-    cur_t = gather.row(termination.termination_summary(v.current))
-    prev_t = gather.row(termination.termination_summary(v.previous_cl))
+    cur_t = scopes.row(termination.termination_summary(v.current))
+    prev_t = scopes.row(termination.termination_summary(v.previous_cl))
     sections = [
         cover(f"Practice review, {q}", cover_facts(), q, min_cell),
         headline_section(
@@ -393,7 +394,7 @@ def practice_pack() -> Pack:
             labels=(q, prev_label), practice_k=min_cell,
         ),
         rupture_section(
-            v.current, gather.row(ruptures.rupture_summary(v.previous_cl)),
+            v.current, scopes.row(ruptures.rupture_summary(v.previous_cl)),
             own_label=q, timeline=False,
         ),
         neurotype_section(
@@ -440,15 +441,15 @@ def funnel_section(v: PracticeView) -> Section:
 def therapist_pack() -> Pack:
     """A therapist's pack: their own quarter against their previous one and the practice.
 
-    Reads the bundle the driver wrote (:func:`supervision.session.therapist_context`): the
+    Reads the bundle the driver wrote (:func:`supervision.opening.therapist_context`): the
     therapist's rows from the start of the previous quarter to the end of this one, and
     ``practice.json`` holding only anonymous practice aggregates of this quarter.
     """
-    min_cell, q = session.min_cell(), quarter()
-    own_all, practice = session.therapist_context()
+    min_cell, q = opening.min_cell(), quarter()
+    own_all, practice = opening.therapist_context()
     tid = str(own_all.therapist_scope)
-    prev_q = gather.previous_quarter(q)
-    (c0, c1), (p0, p1) = gather.quarter_bounds(q), gather.quarter_bounds(prev_q)
+    prev_q = periods.previous_quarter(q)
+    (c0, c1), (p0, p1) = periods.quarter_bounds(q), periods.quarter_bounds(prev_q)
     cur = materialised(own_all.scoped(since=c0, until=c1))
     prev = materialised(own_all.scoped(since=p0, until=p1))
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
@@ -460,15 +461,15 @@ def therapist_pack() -> Pack:
         front,
         headline_section(
             {
-                you: gather.headline(cur, alliance_key=a_key, outcome_key=o_key),
-                f"You, {prev_q}": gather.headline(prev, alliance_key=a_key, outcome_key=o_key),
+                you: scopes.headline(cur, alliance_key=a_key, outcome_key=o_key),
+                f"You, {prev_q}": scopes.headline(prev, alliance_key=a_key, outcome_key=o_key),
                 prac: practice.get("headline") or {},
             },
             rates(cur, o_key), rates(prev, o_key), q=q, prev_q=prev_q,
         ),
         alliance_section(
             cur, a_key if a_key in cur.registry else None,
-            compare=gather.frame(practice, "alliance_by_session"), labels=(you, prac),
+            compare=scopes.frame(practice, "alliance_by_session"), labels=(you, prac),
             series=alliance.episode_series(cur, a_key) if a_key in cur.registry else None,
         ),
         rupture_section(cur, practice.get("ruptures"), own_label=you, timeline=True),
@@ -480,9 +481,9 @@ def therapist_pack() -> Pack:
         ),
         termination_section(
             cur,
-            {you: gather.row(termination.termination_summary(cur)),
+            {you: scopes.row(termination.termination_summary(cur)),
              prac: practice.get("termination")},
-            {you: termination.retention(cur), prac: gather.frame(practice, "retention")},
+            {you: termination.retention(cur), prac: scopes.frame(practice, "retention")},
             o_key, min_cell=min_cell,
         ),
         cases_section(found),

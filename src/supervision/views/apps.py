@@ -1,7 +1,7 @@
 """The three dashboard apps: supervisor, therapist (server-scoped) and practice review.
 
 A notebook only calls ``supervisor_app()`` / ``therapist_app()`` / ``practice_app()``
-(which read the server-fixed environment through :mod:`supervision.session`), displays
+(which read the server-fixed environment through :mod:`supervision.opening`), displays
 the app and calls ``app.refresh()``.  A filter change recomputes the headline and the
 visible tab only; other tabs are rebuilt when opened.  The ``*App`` classes take a
 caseload directly, for tests.
@@ -16,11 +16,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.comparison import comparison_note
 from supervision.errors import SupervisionError
 from supervision.views import cases as vc
-from supervision.views import gather
 from supervision.views.common import css, error_panel, esc, loading_indicator
 from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
 from supervision.views.tabs import CASELOAD_TABS, View
@@ -132,7 +132,7 @@ class TabbedApp:
 
 
 def _date_pickers(cl: Caseload) -> tuple[widgets.DatePicker, widgets.DatePicker]:
-    lo, hi = gather.date_span(cl)
+    lo, hi = periods.date_span(cl)
     since = widgets.DatePicker(value=lo, description="From", layout={"width": "250px"})
     until = widgets.DatePicker(value=hi, description="To", layout={"width": "250px"})
     return since, until
@@ -173,8 +173,8 @@ class SupervisorApp(TabbedApp):
         self.show_clients.observe(self._toggle_clients, names="value")
 
     def practice(self, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
-        """Practice aggregates over the window (once per window: :func:`gather.practice_for`)."""
-        return gather.practice_for(self.caseload, since, until)
+        """Practice aggregates over the window (once per window: :func:`scopes.practice_for`)."""
+        return scopes.practice_for(self.caseload, since, until)
 
     def make_view(self) -> View:
         if self.therapist.value is None:
@@ -203,7 +203,7 @@ class SupervisorApp(TabbedApp):
 
 
 def _caseload_headline(view: View) -> widgets.Widget:
-    own = gather.scope_headline(
+    own = scopes.scope_headline(
         view.own,
         alliance_key=view.practice.get("alliance_key"),
         outcome_key=view.practice.get("outcome_key"),
@@ -257,7 +257,7 @@ class PracticeApp(TabbedApp):
 
     def __init__(self, caseload: Caseload, *, min_cell: int = 5) -> None:
         self.caseload, self.min_cell = caseload, min_cell
-        qs = gather.quarters(caseload)
+        qs = periods.quarters(caseload)
         self.quarter = widgets.Dropdown(
             options=qs[::-1], value=qs[-1] if qs else None, description="Quarter"
         )
@@ -318,30 +318,30 @@ def _build(what: str, make: Callable[[], TabbedApp]) -> TabbedApp | Unavailable:
 
 def supervisor_app() -> SupervisorApp | Unavailable:
     """The supervisor dashboard over the export the server was started with."""
-    from supervision import session
+    from supervision import opening
 
     return _build(
-        "This dashboard", lambda: SupervisorApp(session.caseload(), min_cell=session.min_cell())
+        "This dashboard", lambda: SupervisorApp(opening.caseload(), min_cell=opening.min_cell())
     )
 
 
 def therapist_app() -> TherapistApp | Unavailable:
     """The therapist dashboard, fixed by the server to one therapist (``--therapist``)."""
-    from supervision import session
+    from supervision import opening
 
     def make() -> TherapistApp:
-        cl, practice = session.therapist_context()
-        return TherapistApp(cl, practice, min_cell=session.min_cell())
+        cl, practice = opening.therapist_context()
+        return TherapistApp(cl, practice, min_cell=opening.min_cell())
 
     return _build("This dashboard", make)
 
 
 def practice_app() -> PracticeApp | Unavailable:
     """The practice-review dashboard over the export the server was started with."""
-    from supervision import session
+    from supervision import opening
 
     return _build(
-        "This dashboard", lambda: PracticeApp(session.caseload(), min_cell=session.min_cell())
+        "This dashboard", lambda: PracticeApp(opening.caseload(), min_cell=opening.min_cell())
     )
 
 

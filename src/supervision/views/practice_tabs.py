@@ -10,16 +10,17 @@ import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
-from supervision import alliance, neurotype, outcomes, termination
+from supervision import periods, scopes
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, neurotype, outcomes, termination
 from supervision.comparison import points_of_k, retention_of_k
+from supervision.measures import PAIRED
+from supervision.scopes import row
 from supervision.views import alliance as va
-from supervision.views import gather
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import termination as vt
 from supervision.views.common import guarded, html_panel
-from supervision.views.gather import PAIRED, row
 
 
 @dataclass
@@ -45,16 +46,16 @@ class PracticeView:
     @classmethod
     def build(cls, cl: Caseload, quarter: str, team: str | None, *, min_cell: int) -> PracticeView:
         """Scope the caseload to ``team`` and to ``quarter`` and the quarter before it."""
-        base = gather.team_scoped(cl, team)
-        prev_q = gather.previous_quarter(quarter)
-        (c0, c1), (p0, p1) = gather.quarter_bounds(quarter), gather.quarter_bounds(prev_q)
+        base = scopes.team_scoped(cl, team)
+        prev_q = periods.previous_quarter(quarter)
+        (c0, c1), (p0, p1) = periods.quarter_bounds(quarter), periods.quarter_bounds(prev_q)
         cur, prev = base.scoped(since=c0, until=c1), base.scoped(since=p0, until=p1)
-        a_key, o_key = gather.alliance_measure(base), gather.outcome_measure(base)
+        a_key, o_key = scopes.alliance_measure(base), scopes.outcome_measure(base)
         view = cls(cur, prev, quarter, prev_q, a_key, o_key, min_cell)
-        year_start = gather.quarter_bounds(gather.previous_quarter(quarter, 3))[0]
+        year_start = periods.quarter_bounds(periods.previous_quarter(quarter, 3))[0]
         view.year = base.scoped(since=year_start, until=c1)
-        view.current_headline = gather.headline(cur, alliance_key=a_key, outcome_key=o_key)
-        view.previous_headline = gather.headline(prev, alliance_key=a_key, outcome_key=o_key)
+        view.current_headline = scopes.headline(cur, alliance_key=a_key, outcome_key=o_key)
+        view.previous_headline = scopes.headline(prev, alliance_key=a_key, outcome_key=o_key)
         return view
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
@@ -223,7 +224,7 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
                 if o_key is None
                 else vt.outcome_by_ending_figure(
                     outcomes.outcomes_by_termination(v.current, o_key, min_cell=v.min_cell),
-                    gather.measure_name(v.current, o_key),
+                    scopes.measure_name(v.current, o_key),
                     min_cell=v.min_cell,
                 )
             ),

@@ -14,15 +14,16 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from supervision import alliance, cases, neurotype, outcomes, ruptures, termination
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, cases, neurotype, outcomes, ruptures, termination
+from supervision.measures import PAIRED
+from supervision.scopes import frame, measure_name, rupture_row
 from supervision.views import alliance as va
 from supervision.views import cases as vc
 from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
 from supervision.views.common import empty_state, guarded, html_panel
-from supervision.views.gather import PAIRED, frame, measure_name, rupture_row
 
 
 @dataclass
@@ -34,7 +35,7 @@ class View:
     own
         The caseload in view, already scoped (one therapist and a date window).
     practice
-        :func:`~.gather.practice_aggregates` of the comparison (anonymous).
+        :func:`~supervision.scopes.practice_aggregates` of the comparison (anonymous).
     own_label, practice_label
         Wording for legends ("Therapist T01" / "Your caseload", "Practice"); HTML-safe
         (an id in it is escaped by the app that builds the view).

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.errors import ConfigError
+from supervision.clinical.breakdown import add_rate, aggregate, with_by
 from supervision.privacy import MIN_CELL, suppress_groups
 from supervision.schema import ENDED, TERMINATION
-from supervision.stats import km_retention, wilson_frame
+from supervision.stats import km_retention
 
 
 def episode_termination(cl: Caseload, *, attended: ir.Table | None = None) -> ir.Table:
@@ -50,47 +50,6 @@ def episode_termination(cl: Caseload, *, attended: ir.Table | None = None) -> ir
         "episode_id", "therapist_id", "termination", ended=ended, attended_sessions=n,
         intake_only=ended & (n == 1),
     )
-
-
-def with_by(cl: Caseload, t: ir.Table, by: str | None) -> ir.Table:
-    """Attach the grouping column ``by`` to a per-episode table ``t`` (if not there yet).
-
-    ``by`` may be a column of ``t``, of the episodes table, of the therapists table
-    (e.g. ``"team"``) or ``"group"`` (the neurotype-match group of
-    :func:`supervision.neurotype.episode_pairs`).
-    """
-    if by is None or by in t.columns:
-        return t
-    if by == "group":
-        from supervision.neurotype import episode_pairs
-
-        p = episode_pairs(cl).select("episode_id", "group")
-        return t.join(p, "episode_id")
-    if by in cl.episodes.columns:
-        return t.join(cl.episodes.select("episode_id", by), "episode_id")
-    if by in cl.therapists.columns:
-        return t.join(cl.therapists.select("therapist_id", by), "therapist_id")
-    known = sorted({*cl.episodes.columns, *cl.therapists.columns, "group"})
-    raise ConfigError(f"cannot break figures down by {by!r}; choose one of: {', '.join(known)}")
-
-
-def add_rate(df: pd.DataFrame, name: str, k: str, n: str) -> pd.DataFrame:
-    """Add ``name = df[k] / df[n]`` (NaN where ``n == 0``) with Wilson ``_low`` / ``_high``."""
-    kk = df[k].astype("float64")
-    nn = df[n].astype("float64")
-    df[name] = (kk / nn.where(nn > 0)).astype("float64")
-    df[f"{name}_low"], df[f"{name}_high"] = wilson_frame(kk.fillna(0), nn.fillna(0))
-    return df
-
-
-def aggregate(t: ir.Table, by: str | None, aggs: dict[str, ir.Value]) -> pd.DataFrame:
-    """Run one grouped (or whole-table) aggregate; NULL sums of an empty table become 0."""
-    q = t.aggregate(**aggs) if by is None else t.group_by(by).aggregate(**aggs).order_by(by)
-    df = q.execute()
-    for c in aggs:
-        if df[c].dtype == object or df[c].isna().any():
-            df[c] = pd.to_numeric(df[c])
-    return df
 
 
 #: Groupings that are a therapist's own caseload (or the whole scope): not a breakdown.
@@ -199,13 +158,10 @@ def retention(cl: Caseload) -> pd.DataFrame:
 __all__ = [
     "ENDED",
     "UNSUPPRESSED_BY",
-    "add_rate",
-    "aggregate",
     "dose_by_termination",
     "episode_termination",
     "mask_breakdown",
     "retention",
     "summarise_termination",
     "termination_summary",
-    "with_by",
 ]

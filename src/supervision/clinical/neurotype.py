@@ -25,64 +25,15 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import alliance, ruptures
-from supervision import outcomes as oc
-from supervision import termination as term
 from supervision.caseload import Caseload
+from supervision.clinical import alliance, ruptures
+from supervision.clinical import outcomes as oc
+from supervision.clinical import termination as term
+from supervision.clinical.breakdown import add_rate, with_by
+from supervision.clinical.pairing import episode_pairs
 from supervision.privacy import MIN_CELL, suppress_groups
-from supervision.schema import ND_TAGS, NEUROTYPE_GROUPS, TAG_SEPARATOR
+from supervision.schema import NEUROTYPE_GROUPS, TAG_SEPARATOR
 from supervision.stats import mean_ci_frame
-
-
-def _has(tags: ir.StringValue, tag: str) -> ir.BooleanValue:
-    wrapped = ibis.literal(TAG_SEPARATOR) + tags + ibis.literal(TAG_SEPARATOR)
-    return wrapped.contains(f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
-
-
-def _any_nd(tags: ir.StringValue) -> ir.BooleanValue:
-    out = _has(tags, ND_TAGS[0])
-    for tag in ND_TAGS[1:]:
-        out = out | _has(tags, tag)
-    return out
-
-
-def episode_pairs(cl: Caseload) -> ir.Table:
-    """Every episode with both sides' tags and its neurotype-match ``group``.
-
-    Returns
-    -------
-    ir.Table
-        ``episode_id, therapist_id, client_neurotype, therapist_neurotype, group``.
-    """
-    e, t = cl.episodes, cl.therapists
-    j = e.select("episode_id", "therapist_id", "client_neurotype").join(
-        t.select("therapist_id", "therapist_neurotype"), "therapist_id"
-    )
-    c = j.client_neurotype.fill_null("unknown")
-    th = j.therapist_neurotype.fill_null("unknown")
-    c_nd, t_nd = _any_nd(c), _any_nd(th)
-    shared = _has(c, ND_TAGS[0]) & _has(th, ND_TAGS[0])
-    for tag in ND_TAGS[1:]:
-        shared = shared | (_has(c, tag) & _has(th, tag))
-    group = ibis.cases(
-        (_has(c, "unknown") | _has(th, "unknown"), "unknown"),
-        (c_nd & t_nd & shared, "shared"),
-        (c_nd & t_nd, "other_nd"),
-        (t_nd, "nd_therapist"),
-        (c_nd, "nt_therapist"),
-        else_="both_nt",
-    )
-    return j.select(
-        "episode_id", "therapist_id", client_neurotype=c, therapist_neurotype=th, group=group
-    )
-
-
-def outcome_key(cl: Caseload, present: list[str]) -> str | None:
-    """PHQ-9 + GAD-7 paired rule when both are present, else the first outcome present."""
-    if {"phq9", "gad7"} <= set(present):
-        return oc.PAIRED
-    outs = [k for k in present if cl.registry[k].kind == "outcome"]
-    return outs[0] if outs else None
 
 
 def episode_figures(
@@ -107,14 +58,14 @@ def episode_figures(
     t = p.join(tt.select("episode_id", "termination", "ended"), "episode_id").join(
         r.select("episode_id", "count", "repaired"), "episode_id"
     )
-    a_key = alliance_key(cl, present)
+    a_key = cl.registry.default_alliance(present)
     if a_key is not None:
         a = tables.get(f"alliance:{a_key}")
         a = alliance.episode_alliance(cl, a_key) if a is None else a
         t = t.left_join(a.select("episode_id", "early_mean"), "episode_id").drop("episode_id_right")
     else:
         t = t.mutate(early_mean=ibis.null("float64"))
-    o_key = outcome_key(cl, present)
+    o_key = cl.registry.default_outcome(present)
     if o_key is not None:
         o = tables.get(f"outcome:{o_key}")
         o = oc.per_episode(cl, o_key) if o is None else o
@@ -123,15 +74,6 @@ def episode_figures(
     else:
         t = t.mutate(reliable_improvement=ibis.null("boolean"))
     return t
-
-
-def alliance_key(cl: Caseload, present: list[str]) -> str | None:
-    """The alliance measure of the neurotype figures: SRS, else WAI-SR, else the first present."""
-    al = [k for k in present if cl.registry[k].kind == "alliance"]
-    for k in ("srs", "wai_sr", *al):
-        if k in al:
-            return k
-    return None
 
 
 def _group_aggs(t: ir.Table) -> dict[str, ir.Value]:
@@ -163,9 +105,9 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
     df["early_alliance_low"], df["early_alliance_high"] = mean_ci_frame(
         df["early_alliance"], df["early_sd"], df["alliance_episodes"]
     )
-    df = term.add_rate(df, "dropout_rate", "dropout", "ended")
-    df = term.add_rate(df, "repair_rate", "repaired", "ruptures")
-    return term.add_rate(df, "reliable_improvement_rate", "reliable_improvement", "paired")
+    df = add_rate(df, "dropout_rate", "dropout", "ended")
+    df = add_rate(df, "repair_rate", "repaired", "ruptures")
+    return add_rate(df, "reliable_improvement_rate", "reliable_improvement", "paired")
 
 
 def group_summary(
@@ -201,7 +143,7 @@ def group_summary(
     """
     t = episode_figures(cl) if figures is None else figures
     keys = [*([by] if by else []), "group"]
-    t = term.with_by(cl, t, by)
+    t = with_by(cl, t, by)
     df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
     df = _complete(df, by, "group", list(NEUROTYPE_GROUPS))
     if by and total:
@@ -296,5 +238,5 @@ def _suppress_grid(df: pd.DataFrame, linked_hidden: bool, *, min_cell: int) -> p
 
 
 __all__ = [
-    "alliance_key", "episode_figures", "episode_pairs", "group_summary", "outcome_key", "tag_grid",
+    "episode_figures", "group_summary", "tag_grid",
 ]

@@ -16,7 +16,7 @@ these patterns, each coded as domain.md names it (and listed in this order):
     A clinician-flagged rupture with no ``resolved`` repair on it or any later session.
 ``reliable_deterioration``
     On any outcome measure, first → latest score so far is a reliable deterioration
-    (:func:`supervision.outcomes.episode_outcomes`: reliable-change value or Jacobson &
+    (:func:`supervision.clinical.outcomes.episode_outcomes`: reliable-change value or Jacobson &
     Truax 1991).
 ``no_shows``
     Two or more consecutive scheduled sessions with attendance ``no_show``, anywhere in the
@@ -33,10 +33,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import outcomes
-from supervision.alliance import ORDER, episode_alliance
 from supervision.caseload import Caseload
-from supervision.ruptures import flagged_events, measure_drops
+from supervision.clinical import outcomes
+from supervision.clinical.alliance import ORDER, episode_alliance
+from supervision.clinical.ruptures import flagged_events, measure_drops
 
 Tables = Mapping[str, ir.Table]
 
@@ -121,7 +121,7 @@ def episode_reasons(
     """Per episode with at least one reason: ``episode_id`` and one boolean column per code
     of :data:`REASONS` (:func:`reason_col`), for every episode (open or ended: the list of
     cases keeps the open ones).  ``tables`` as in :func:`case_reasons`; ``ruptures`` may be
-    :func:`supervision.ruptures.episode_ruptures` of ``cl`` (its ``unrepaired_flagged``)."""
+    :func:`~.ruptures.episode_ruptures` of ``cl`` (its ``unrepaired_flagged``)."""
     r = _reason_rows(cl, tables, ruptures)
     return r.group_by("episode_id").aggregate(
         **{reason_col(code): (r.reason == code).any() for code in REASONS}
@@ -133,8 +133,8 @@ def case_reasons(cl: Caseload, *, tables: Tables | None = None) -> ir.Table:
 
     ``tables`` may hold per-episode tables already computed for these episodes (or for a
     caseload containing them, with the same sample): ``"alliance:<key>"``
-    (:func:`~supervision.alliance.episode_alliance`) and ``"outcome:<key>"``
-    (:func:`~supervision.outcomes.per_episode`), one per measure with values; a measure
+    (:func:`~supervision.clinical.alliance.episode_alliance`) and ``"outcome:<key>"``
+    (:func:`~supervision.clinical.outcomes.per_episode`), one per measure with values; a measure
     without a table has no rated session and gives no reason.
     """
     reasons = _reason_rows(cl, tables, None)

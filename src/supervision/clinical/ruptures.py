@@ -28,8 +28,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision.alliance import ORDER, ordered_sessions, with_groups
 from supervision.caseload import Caseload
+from supervision.clinical.alliance import ORDER, ordered_sessions
+from supervision.clinical.breakdown import with_groups
 from supervision.errors import ConfigError
 from supervision.stats import wilson_frame
 
@@ -163,7 +164,7 @@ def _flagged_candidates(s: ir.Table) -> ir.Table:
     order within an episode, so in a view read as of ``until`` the rupture is repaired exactly
     when ``resolved_date ≤ until``: the first resolved session is then in view (and is the
     first one there), and if it is after ``until`` every later one is too.  ``s`` is
-    :func:`~supervision.alliance.ordered_sessions` of the whole export.
+    :func:`~supervision.clinical.alliance.ordered_sessions` of the whole export.
     """
     after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
     resolved = s.repair == "resolved"
@@ -362,7 +363,7 @@ def episode_ruptures(
     Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
     unrepaired_flagged`` (a flagged rupture not repaired) and ``last_repaired`` (whether the
     episode's last rupture, by session order, was repaired; NULL with no rupture).
-    ``attended`` may be :func:`supervision.termination.episode_termination` of ``cl``, whose
+    ``attended`` may be :func:`~.termination.episode_termination` of ``cl``, whose
     ``attended_sessions`` is then used instead of counting them again.
     """
     ev = rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd)

@@ -1,4 +1,9 @@
-"""What a dashboard kernel knows: read once per kernel from the server-fixed environment.
+"""Opening a caseload — the one place each source is opened: an export (validated into
+DuckDB) or warehouse tables (:func:`open_caseload`), the server's prepared copy or a
+therapist's bundle (:func:`caseload`, :func:`therapist_context`, what a dashboard kernel is
+given), and the session variables that say which.
+
+What a dashboard kernel knows is read once per kernel from the server-fixed environment.
 
 ``supervision serve`` sets these environment variables before it starts Voilà; kernels
 inherit the server's environment, and nothing in a browser (URL, widget, comm message)
@@ -36,6 +41,7 @@ import pandas as pd
 from supervision.caseload import Caseload
 from supervision.errors import ConfigError, ScopeError
 from supervision.measures import load_registry
+from supervision.privacy import check_min_cell
 
 EXPORT = "SUPERVISION_EXPORT"
 PREPARED = "SUPERVISION_PREPARED"
@@ -54,6 +60,9 @@ TABLE_FILES = {
     "therapists": "therapists.parquet",
 }
 PRACTICE_FILE = "practice.json"
+TOKEN_VAR = "SUPERVISION_TOKEN"
+#: Variables only the server process may hold: never handed to a kernel.
+SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
 
 
 def min_cell() -> int:
@@ -63,9 +72,7 @@ def min_cell() -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{MIN_CELL}={raw!r} is not a whole number") from None
-    if value < 5:
-        raise ConfigError(f"min-cell {value} is below 5: it is configurable upward only")
-    return value
+    return check_min_cell(value)
 
 
 @functools.cache
@@ -136,7 +143,7 @@ def write_bundle(full: Caseload, therapist_id: str, folder: Path, *, min_cell: i
     Returns ``folder``.
     """
     from supervision.comparison import practice_comparison
-    from supervision.views.gather import dumps
+    from supervision.scopes import dumps
 
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id)
@@ -165,4 +172,56 @@ def read_bundle(folder: Path, therapist_id: str) -> tuple[Caseload, dict[str, An
     return cl.scoped(therapist_id=therapist_id), practice
 
 
-__all__ = ["ALL_VARS", "caseload", "min_cell", "read_bundle", "therapist_context", "write_bundle"]
+def open_caseload(
+    path: str | Path | None,
+    *,
+    db: str | None,
+    schema: str,
+    mapping: str | Path | None,
+    measures: str | Path | None,
+    spark: bool = False,
+) -> Caseload:
+    """The export at ``path`` (validated into DuckDB) or the warehouse tables behind ``db``.
+
+    Exactly one of the two, except with ``spark`` (``supervision metrics PATH --db local[N]``):
+    then the export is read here and computed on the Spark session ``db`` names.
+    """
+    from supervision import warehouse
+    from supervision.measures import load_registry
+
+    def read() -> Caseload:
+        from supervision.io import load_export
+
+        return load_export(path, mapping=mapping, measures=measures, progress=False)
+
+    both = path is not None and db is not None
+    if (path is None and db is None) or (both and not spark):
+        raise ConfigError("give exactly one of PATH (an export) and --db URL (a warehouse)")
+    if db is None:
+        return read()
+    if path is None:
+        if mapping:
+            raise ConfigError("--mapping applies to an export; warehouse tables are canonical")
+        return warehouse.connect_caseload(db, schema=schema, registry=load_registry(measures))
+    if warehouse.engine_of(db) == "postgres":
+        raise ConfigError(
+            "with --db postgresql://… the tables come from the database: load the export first "
+            "(supervision load PATH --into URL), then run supervision metrics --db URL"
+        )
+    return warehouse.caseload_on_spark(read(), db)
+
+
+def source_vars(
+    path: str | Path | None, *, db: str | None, schema: str, mapping: str | Path | None
+) -> dict[str, str]:
+    """The session variables naming the data for a full-access kernel (never a scoped one)."""
+    if db is not None:
+        return {DB: db, DB_SCHEMA: schema}
+    values = {EXPORT: str(Path(path).resolve())}  # type: ignore[arg-type]
+    if mapping:
+        values[MAPPING] = str(Path(mapping).resolve())
+    return values
+
+
+__all__ = ["ALL_VARS", "SERVER_ONLY_VARS", "TOKEN_VAR", "caseload", "min_cell", "open_caseload",
+           "read_bundle", "source_vars", "therapist_context", "write_bundle"]

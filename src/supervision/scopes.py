@@ -17,27 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from supervision import alliance, episodes, figures, ruptures, termination
+from supervision import episodes, figures
 from supervision.caseload import Caseload
-
-PAIRED = "phq9_gad7"
+from supervision.clinical import alliance, ruptures, termination
+from supervision.measures import PAIRED
 
 
 def alliance_measure(cl: Caseload) -> str | None:
-    """The alliance measure the trend views use: SRS if present, else WAI-SR, else any."""
-    present = cl.measures_present("alliance")
-    for key in ("srs", "wai_sr"):
-        if key in present:
-            return key
-    return present[0] if present else None
+    """The alliance measure the trend views use (:meth:`Registry.default_alliance`)."""
+    return cl.registry.default_alliance(cl.measures_present())
 
 
 def outcome_measure(cl: Caseload) -> str | None:
-    """The outcome measure of the headline: PHQ-9 + GAD-7 paired rule if both, else the first."""
-    present = cl.measures_present("outcome")
-    if "phq9" in present and "gad7" in present:
-        return PAIRED
-    return present[0] if present else None
+    """The outcome measure of the headline (:meth:`Registry.default_outcome`)."""
+    return cl.registry.default_outcome(cl.measures_present())
 
 
 def measure_name(cl: Caseload, key: str | None) -> str:
@@ -300,39 +293,8 @@ def team_scoped(cl: Caseload, team: str | None) -> Caseload:
     )
 
 
-def date_span(cl: Caseload) -> tuple[dt.date | None, dt.date | None]:
-    """First and last session date of the caseload."""
-    s = cl.sessions
-    r = s.aggregate(lo=s.session_date.min(), hi=s.session_date.max()).execute().iloc[0]
-    lo, hi = r["lo"], r["hi"]
-    as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
-    return as_date(lo), as_date(hi)
-
-
-def quarters(cl: Caseload) -> list[str]:
-    """Calendar quarters (``"2024Q1"``) from the first to the last session, oldest first."""
-    lo, hi = date_span(cl)
-    if lo is None or hi is None:
-        return []
-    rng = pd.period_range(pd.Period(lo, "Q"), pd.Period(hi, "Q"), freq="Q")
-    return [str(p) for p in rng]
-
-
-def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
-    """``"2024Q1"`` -> (2024-01-01, 2024-03-31)."""
-    p = pd.Period(quarter, "Q")
-    return p.start_time.date(), p.end_time.date()
-
-
-def previous_quarter(quarter: str, back: int = 1) -> str:
-    """``"2024Q1"`` -> ``"2023Q4"`` (``back`` quarters earlier)."""
-    return str(pd.Period(quarter, "Q") - back)
-
-
 __all__ = [
-    "PAIRED",
     "alliance_measure",
-    "date_span",
     "dumps",
     "frame",
     "headline",
@@ -343,9 +305,6 @@ __all__ = [
     "practice_aggregates",
     "practice_for",
     "practice_name",
-    "previous_quarter",
-    "quarter_bounds",
-    "quarters",
     "row",
     "scope_headline",
     "team_scoped",

@@ -40,17 +40,17 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import termination as term
 from supervision.caseload import Caseload
+from supervision.clinical import termination as term
+from supervision.clinical.breakdown import add_rate, aggregate, with_by
 from supervision.errors import ConfigError
-from supervision.measures import Measure, Registry, default_registry
+from supervision.measures import PAIRED, Measure, Registry, default_registry
 from supervision.privacy import MIN_CELL, suppress_groups
 from supervision.schema import TERMINATION
 
 #: Jacobson & Truax (1991): a change is reliable when |RCI| exceeds this (two-sided 95%).
 RCI_CRITICAL = 1.96
 #: The pseudo-measure key of the NHS Talking Therapies PHQ-9 + GAD-7 paired rule.
-PAIRED = "phq9_gad7"
 #: Jacobson–Truax combined categories (Claus et al. 2020; clinicalsignificance R package).
 CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated", "harmed")
 
@@ -257,9 +257,9 @@ def outcome_summary(
     measure
         An outcome measure key, or ``"phq9_gad7"`` for the NHS Talking Therapies paired rule.
     by
-        None (one row) or a grouping column (see :func:`supervision.termination.with_by`).
+        None (one row) or a grouping column (see :func:`supervision.clinical.breakdown.with_by`).
         A breakdown (anything but None and ``therapist_id``) has its groups of fewer than
-        ``min_cell`` paired episodes suppressed here (:func:`~supervision.termination.
+        ``min_cell`` paired episodes suppressed here (:func:`~supervision.clinical.termination.
         mask_breakdown`).
 
     Returns
@@ -275,7 +275,7 @@ def outcome_summary(
           reliable_recovery / started_clinical (NHS Talking Therapies: "finished treatment
           minus not at caseness at the start").
     """
-    df = summarise_outcomes(term.with_by(cl, per_episode(cl, measure), by), by)
+    df = summarise_outcomes(with_by(cl, per_episode(cl, measure), by), by)
     return term.mask_breakdown(df, by, count_col="paired", min_cell=min_cell)
 
 
@@ -291,14 +291,14 @@ def summarise_outcomes(t: ir.Table, by: str | None) -> pd.DataFrame:
         "started_clinical": c(where=t.started_clinical),
         "_assessed": c(where=t.reliable_improvement.notnull()),
     }
-    df = term.aggregate(t, by, aggs)
+    df = aggregate(t, by, aggs)
     for name, k, n in (
         ("recovery_rate", "recovered", "started_clinical"),
         ("reliable_improvement_rate", "reliable_improvement", "_assessed"),
         ("reliable_deterioration_rate", "reliable_deterioration", "_assessed"),
         ("reliable_recovery_rate", "reliable_recovery", "started_clinical"),
     ):
-        df = term.add_rate(df, name, k, n)
+        df = add_rate(df, name, k, n)
     return df.drop(columns="_assessed")
 
 
@@ -336,7 +336,7 @@ def outcomes_by_termination(
         of :func:`outcome_summary` (counts as float, NaN where suppressed).
     """
     # unsuppressed rows: _suppress_endings applies the two-level rule to them
-    df = summarise_outcomes(term.with_by(cl, per_episode(cl, measure), "termination"),
+    df = summarise_outcomes(with_by(cl, per_episode(cl, measure), "termination"),
                             "termination")
     out = pd.DataFrame({"termination": list(TERMINATION)}).merge(df, on="termination", how="left")
     out[_ENDING_COUNTS] = out[_ENDING_COUNTS].fillna(0).astype("int64")
@@ -395,7 +395,7 @@ def episode_categories(cl: Caseload, measure: str) -> ir.Table:
 
 def category_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
     """Episodes per Jacobson–Truax category: ``<by>, category, episodes`` (all five shown)."""
-    t = term.with_by(cl, episode_categories(cl, measure), by)
+    t = with_by(cl, episode_categories(cl, measure), by)
     keys = [*([by] if by else []), "category"]
     df = t.group_by(keys).aggregate(episodes=t.episode_id.count()).execute()
     frames = [df] if by is None else [g for _, g in df.groupby(by, sort=True)]

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from supervision.caseload import Caseload
+from supervision.clinical.breakdown import with_groups
 from supervision.errors import ConfigError
 from supervision.measures import Measure
 from supervision.stats import mean_ci_frame
@@ -114,40 +115,6 @@ def alliance_figures(r: ir.Table, m: Measure) -> ir.Table:
         last_value=g.last_value,
         last_low=ibis.null("boolean") if no_threshold else g.last_value < concern,
     )
-
-
-def episode_groups(cl: Caseload, by: str) -> ir.Table:
-    """``episode_id`` and the grouping column ``by`` for every episode of the caseload.
-
-    ``by`` is a column of ``episodes`` (``therapist_id``, ``termination``, ...), of
-    ``therapists`` (``team``, ``therapist_neurotype``: joined on the episode's therapist),
-    or ``"group"``, the neurotype-match group of :func:`supervision.neurotype.episode_pairs`.
-    """
-    e = cl.episodes
-    if by in e.columns:
-        return e.select("episode_id", by)
-    t = cl.therapists
-    if by in t.columns:
-        j = e.select("episode_id", "therapist_id").join(
-            t.select("therapist_id", by), "therapist_id"
-        )
-        return j.select("episode_id", by)
-    if by == "group":
-        from supervision import neurotype  # helper B's module; imported late, only here
-
-        return neurotype.episode_pairs(cl).select("episode_id", "group")
-    known = ", ".join([*e.columns, *t.columns[1:], "group"])
-    raise ConfigError(f"cannot group by {by!r}: choose one of {known}")
-
-
-def with_groups(cl: Caseload, table: ir.Table, by: str | None) -> tuple[ir.Table, list[str]]:
-    """``table`` (with ``episode_id``) joined to its ``by`` column, and the group keys."""
-    if by is None:
-        return table, []
-    if by in table.columns:
-        return table, [by]
-    groups = episode_groups(cl, by)
-    return table.join(groups, "episode_id"), [by]
 
 
 def alliance_summary(cl: Caseload, measure: str, *, by: str | None = None) -> pd.DataFrame:
@@ -288,10 +255,8 @@ __all__ = [
     "alliance_measure",
     "alliance_summary",
     "episode_alliance",
-    "episode_groups",
     "episode_series",
     "ordered_sessions",
     "rated_sessions",
     "subscales_by_session",
-    "with_groups",
 ]

@@ -1,0 +1,42 @@
+"""Periods: the date span of a caseload and calendar quarters (the report's and the
+dashboards' date windows; a window itself is applied by :meth:`Caseload.scoped`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from supervision.caseload import Caseload
+
+
+def date_span(cl: Caseload) -> tuple[dt.date | None, dt.date | None]:
+    """First and last session date of the caseload."""
+    s = cl.sessions
+    r = s.aggregate(lo=s.session_date.min(), hi=s.session_date.max()).execute().iloc[0]
+    lo, hi = r["lo"], r["hi"]
+    as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(lo), as_date(hi)
+
+
+def quarters(cl: Caseload) -> list[str]:
+    """Calendar quarters (``"2024Q1"``) from the first to the last session, oldest first."""
+    lo, hi = date_span(cl)
+    if lo is None or hi is None:
+        return []
+    rng = pd.period_range(pd.Period(lo, "Q"), pd.Period(hi, "Q"), freq="Q")
+    return [str(p) for p in rng]
+
+
+def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
+    """``"2024Q1"`` -> (2024-01-01, 2024-03-31)."""
+    p = pd.Period(quarter, "Q")
+    return p.start_time.date(), p.end_time.date()
+
+
+def previous_quarter(quarter: str, back: int = 1) -> str:
+    """``"2024Q1"`` -> ``"2023Q4"`` (``back`` quarters earlier)."""
+    return str(pd.Period(quarter, "Q") - back)
+
+
+__all__ = ["date_span", "previous_quarter", "quarter_bounds", "quarters"]

@@ -98,8 +98,9 @@ def outcome_measure(cl: Caseload, measure: str) -> Measure:
     """The outcome measure ``measure`` of the caseload's registry, or a :class:`ConfigError`
     naming the outcome measures there are (and those with scores in this export)."""
     outcomes = [m.key for m in cl.registry.outcome]
-    if measure not in cl.registry or cl.registry[measure].kind != "outcome":
-        what = "an alliance measure" if measure in cl.registry else "not a measure of the registry"
+    known = cl.registry.measures
+    if measure not in known or known[measure].kind != "outcome":
+        what = "an alliance measure" if measure in known else "not a measure of the registry"
         present = cl.measures_present("outcome")
         raise ConfigError(
             f"{measure!r} is {what}; sudden gains need an outcome measure. Outcome measures: "
@@ -117,7 +118,8 @@ def default_measure(cl: Caseload) -> str:
     if not present:
         known = ", ".join(m.key for m in cl.registry.outcome)
         raise ConfigError(f"this export has no outcome scores; the registry's outcome measures "
-                          f"are {known} (a column per measure in sessions)")
+                          f"are {known} (a column per measure in sessions; a measure of your own "
+                          "goes in a measure file, --measures FILE)")
     raise ConfigError(f"this export has scores on {len(present)} outcome measures "
                       f"({', '.join(present)}): choose one with --measure")
 

@@ -19,6 +19,7 @@ six scores), 3.182 (df 3, one missing), 4.303 (df 2, two missing).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -524,6 +525,29 @@ def test_many_random_episodes_equal_the_reference() -> None:
                 for x in slow_events(xs, cutoff=7, kind=kind)]
         assert got == want
         assert len(want) > 20  # the walk does produce events to compare
+
+
+def test_the_same_events_in_postgresql(pg_database: str) -> None:
+    """The fixture loaded into PostgreSQL (``supervision load``): the same 24 gains and the
+    same losses as in DuckDB, with a fixed cut-off and with one from the sample's SD."""
+    from supervision.warehouse import connect_caseload, load_into
+
+    cl = load_export(EXPORT, measures=MEASURES, progress=False)
+    load_into(cl, pg_database)
+    pg = connect_caseload(pg_database, registry=REG)
+    for kind in ("gain", "loss"):
+        duck = sg.sudden_events(cl, measure="bdi", kind=kind).execute()
+        pd.testing.assert_frame_equal(sg.sudden_events(pg, measure="bdi", kind=kind).execute(),
+                                      duck)
+    assert len(sg.sudden_events(pg, measure="bdi").execute()) == 24
+    # bdi without reliable_change: the Jacobson–Truax cut-off from the sample SD, in the database
+    bdi = dataclasses.replace(REG["bdi"], reliable_change=None, reliability=0.9)
+    no_rc = Registry({**REG.measures, "bdi": bdi})
+    duck_cl = dataclasses.replace(cl, registry=no_rc)
+    pg_cl = connect_caseload(pg_database, registry=no_rc)
+    duck = sg.sudden_events(duck_cl, measure="bdi").execute()
+    pd.testing.assert_frame_equal(sg.sudden_events(pg_cl, measure="bdi").execute(), duck)
+    assert len(duck) > 0
 
 
 # --------------------------------------------------------------------------- the command

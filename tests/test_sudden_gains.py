@@ -548,6 +548,16 @@ def test_the_same_events_in_postgresql(pg_database: str) -> None:
     duck = sg.sudden_events(duck_cl, measure="bdi").execute()
     pd.testing.assert_frame_equal(sg.sudden_events(pg_cl, measure="bdi").execute(), duck)
     assert len(duck) > 0
+    # the edge cases: sides with 0 or 1 score (no division by zero in PostgreSQL), gaps, ties
+    hand = caseload({"A": [_, _, 30, 15, _, _], "B": [30, _, _, 15, _, 14], "C": [_, _, _],
+                     "D": [38, 39, 38, 28, 29, 28, 18, 17, 18], "E": [31, 29, 30, 20, 26, 19],
+                     "F": [10, 12, 11, 22, 21, 23, 16], "G": [5]})
+    load_into(hand, pg_database, schema="hand")
+    pg_hand = connect_caseload(pg_database, schema="hand", registry=REG)
+    for kind in ("gain", "loss"):
+        pd.testing.assert_frame_equal(sg.sudden_events(pg_hand, measure="bdi", kind=kind)
+                                      .execute(), sg.sudden_events(hand, measure="bdi",
+                                                                   kind=kind).execute())
 
 
 # --------------------------------------------------------------------------- the command

@@ -176,9 +176,10 @@ def _series(cl: Caseload, key: str) -> ir.Table:
 
 def _side(values: list[ir.FloatingValue]) -> tuple[ir.IntegerValue, ir.FloatingValue,
                                                    ir.FloatingValue]:
-    """Count, mean and sum of squared deviations of the values present (NULLs left out)."""
+    """Count, mean and sum of squared deviations of the values present (NULLs left out;
+    the mean NULL when none is: PostgreSQL raises on a division by zero)."""
     n = sum(v.notnull().cast("int64") for v in values)
-    mean = sum(v.fill_null(0.0) for v in values) / n
+    mean = sum(v.fill_null(0.0) for v in values) / n.nullif(0)
     ss = sum(ibis.ifelse(v.notnull(), (v - mean) ** 2, 0.0) for v in values)
     return n, mean, ss
 
@@ -222,7 +223,7 @@ def sudden_events(
     n_pre, mean_pre, ss_pre = _side([t.p2, t.p1, t.x])
     n_post, mean_post, ss_post = _side([t.q1, t.q2, t.q3])
     dof = n_pre + n_post - 2
-    s_pooled = ((ss_pre + ss_post) / dof).sqrt()
+    s_pooled = ((ss_pre + ss_post) / dof.nullif(0)).sqrt()
     change = (t.x - t.q1) * sign
     crit3 = (n_pre >= 2) & (n_post >= 2) & ((mean_pre - mean_post) * sign > _critical_t(dof)
                                             * s_pooled)

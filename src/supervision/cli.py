@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_metrics)
 
+    p = sub.add_parser("gains", help="list sudden gains (or losses) on an outcome measure (§10)")
+    p.add_argument("path", metavar="PATH")
+    _add_common(p)
+    p.add_argument("--measure", metavar="M",
+                   help="outcome measure key (default: the export's only outcome measure)")
+    p.add_argument("--losses", action="store_true", help="sudden losses instead of gains")
+    p.add_argument("--therapist", metavar="ID")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.set_defaults(func=_cmd_gains)
+
     p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="export (default data/demo; not with --db)")
@@ -215,6 +225,47 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    return 0
+
+
+def _cmd_gains(args: argparse.Namespace) -> int:
+    """One row per sudden gain or loss (domain.md §10): a JSON list of objects, or CSV."""
+    import io
+    import json
+
+    from supervision.clinical import sudden_gains as sg
+    from supervision.csvsafe import csv_writer
+    from supervision.errors import ScopeError
+    from supervision.io import load_export
+
+    caseload = load_export(args.path, mapping=args.mapping, measures=args.measures,
+                           progress=False)
+    _notify(args.command, caseload.notices)
+    known = caseload.therapist_ids()
+    if args.therapist is not None and args.therapist not in known:
+        raise ScopeError(f"no therapist {args.therapist!r} in this export "
+                         f"({len(known)} therapists)")
+    measure = args.measure or sg.default_measure(caseload)
+    sg.outcome_measure(caseload, measure)
+    if measure not in caseload.measures_present():
+        present = ", ".join(caseload.measures_present("outcome")) or "none"
+        raise ConfigError(f"no {measure} scores in this export; outcome measures with scores: "
+                          f"{present}")
+    # the whole export, then the therapist's rows: a sample-based cut-off stays the practice's
+    events = sg.sudden_events(caseload, measure=measure, kind="loss" if args.losses else "gain")
+    if args.therapist is not None:
+        events = events.filter(events.therapist_id == args.therapist)
+    rows = events.execute().to_dict(orient="records")
+    if args.format == "json":
+        text = json.dumps(rows, indent=2, allow_nan=False) + "\n"
+    else:
+        buf = io.StringIO()
+        w = csv_writer(buf, lineterminator="\n")
+        w.writerow(sg.EVENT_COLUMNS)
+        for r in rows:
+            w.writerow(str(v).lower() if isinstance(v, bool) else v for v in r.values())
+        text = buf.getvalue()
+    sys.stdout.write(text)
     return 0
 
 

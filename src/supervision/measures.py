@@ -25,6 +25,7 @@ _KEYS = {
     "name", "kind", "min", "max", "better", "concern_below", "drop_threshold", "items",
     "subscales", "item_min", "item_max", "clinical_cutoff", "reliable_change", "reliability",
     "norm_sd", "functional_mean", "functional_sd", "clinical_mean", "clinical_sd",
+    "sudden_gain_cutoff",
 }
 
 
@@ -52,6 +53,7 @@ class Measure:
     functional_sd: float | None = None
     clinical_mean: float | None = None
     clinical_sd: float | None = None
+    sudden_gain_cutoff: float | None = None
 
     @property
     def part_columns(self) -> tuple[str, ...]:
@@ -192,7 +194,7 @@ _NUMBERS = {
     "min": False, "max": False, "concern_below": False, "drop_threshold": True,
     "item_min": False, "item_max": False, "clinical_cutoff": False, "reliable_change": True,
     "reliability": False, "norm_sd": True, "functional_mean": False, "functional_sd": True,
-    "clinical_mean": False, "clinical_sd": True,
+    "clinical_mean": False, "clinical_sd": True, "sudden_gain_cutoff": True,
 }
 
 

@@ -1,0 +1,1 @@
+"""The clinical concepts, one module each."""

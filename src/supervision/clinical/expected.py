@@ -80,6 +80,10 @@ FIRST_JUDGED = 3
 BY_SESSION = 4
 #: Jacobson & Truax (1991): reliable when |RCI| exceeds this (as supervision.outcomes).
 RCI_CRITICAL = 1.96
+#: A gain counts as below a percentile only when below it by more than this: the interpolation
+#: position (n − 1)·q is a float, so 30 · 0.1 = 3.0000000000000004 must not turn a change
+#: equal to the 4th order statistic into one "below" it.  Scores have at most a few decimals.
+TIE = 1e-9
 #: Scored sessions are ordered like this (as supervision.outcomes and alliance).
 ORDER = ("session_date", "source_row")
 
@@ -336,7 +340,7 @@ def episode_expected(caseload: Caseload, *, measure: str,
     status = ibis.cases(
         (t.latest_session < FIRST_JUDGED, "too_early"),
         (t.n.isnull(), "not_enough_history"),
-        (t.latest_gain < t._q, "not_on_track"),
+        (t.latest_gain < t._q - TIE, "not_on_track"),
         else_="on_track",
     )
     t = t.mutate(status=status)
@@ -384,7 +388,8 @@ def _leave_one_out(ref: ir.Table, m: Measure, q: float) -> ir.Table:
     grp = ["intake", "session"]
     rows = rows.mutate(pos=ibis.row_number().over(group_by=grp, order_by="gain"))
     h = (rows.n - 2) * q
-    rows = rows.mutate(lo=h.floor().cast("int64"), frac=h - h.floor())
+    lo = (h + TIE).floor()  # 3.0000000000000004 and 2.9999999999999996 are both 3
+    rows = rows.mutate(lo=lo.cast("int64"), frac=ibis.greatest(h - lo, 0.0))
     stats = rows.group_by([*grp, "lo", "frac"]).aggregate(
         **{f"o{i}": rows.gain.max(where=rows.pos == rows.lo + i) for i in range(3)}
     )
@@ -395,7 +400,7 @@ def _leave_one_out(ref: ir.Table, m: Measure, q: float) -> ir.Table:
     r1 = ibis.ifelse(j.lo + 1 < j.pos, j.o1, j.o2)
     loo_q = r0 + j.frac * (r1.fill_null(r0) - r0)
     return j.select("episode_id", "session", "gain", loo_n=j.n - 1, loo_q=loo_q,
-                    flagged=j.gain < loo_q)
+                    flagged=j.gain < loo_q - TIE)
 
 
 def _improved(per_episode: ir.Table, m: Measure) -> ir.BooleanValue:
@@ -502,7 +507,7 @@ def backtest(caseload: Caseload, *, measure: str,
 
 __all__ = [
     "BAND_COLUMNS", "BY_SESSION", "DEFAULT_THRESHOLD", "EPISODE_COLUMNS", "FIRST_JUDGED",
-    "MIN_REFERENCE", "PERCENTILES", "backtest", "episode_backtest", "episode_expected",
+    "MIN_REFERENCE", "PERCENTILES", "TIE", "backtest", "episode_backtest", "episode_expected",
     "expected_bands", "max_width", "not_on_track", "outcome_measure", "reference_caseload",
     "reference_scores", "scored_sessions",
 ]

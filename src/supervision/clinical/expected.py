@@ -424,7 +424,8 @@ def _improved(per_episode: ir.Table, m: Measure) -> ir.BooleanValue:
 
 def episode_backtest(caseload: Caseload, *, measure: str,
                      threshold_percentile: float = DEFAULT_THRESHOLD,
-                     by_session: int = BY_SESSION) -> ir.Table:
+                     by_session: int = BY_SESSION,
+                     as_of: dt.date | str | None = None) -> ir.Table:
     """Per reference episode: how it would have been flagged, judged against the others.
 
     Returns
@@ -435,9 +436,10 @@ def episode_backtest(caseload: Caseload, *, measure: str,
         sessions from the 3rd on), ``ever_flagged``, ``judged_by`` / ``flagged_by`` (the
         same, at sessions 3 to ``by_session``) and ``first_flag_session`` (NULL if never).
     """
-    m = outcome_measure(caseload, measure)
+    cl = _at(caseload, as_of)
+    m = outcome_measure(cl, measure)
     q = _check_threshold(threshold_percentile)
-    ref = reference_scores(caseload, measure)
+    ref = reference_scores(cl, measure)
     last = ref.filter(ref.session == ref.n_scores)
     per = last.select("episode_id", "therapist_id", "intake", "n_scores",
                       final_change=last.change, final_gain=last.gain)
@@ -464,7 +466,8 @@ def _rate(flagged: int, n: int) -> dict[str, object]:
 
 def backtest(caseload: Caseload, *, measure: str,
              threshold_percentile: float = DEFAULT_THRESHOLD,
-             by_session: int = BY_SESSION) -> dict[str, object]:
+             by_session: int = BY_SESSION,
+             as_of: dt.date | str | None = None) -> dict[str, object]:
     """The back-test of the not-on-track flag on the practice's reference (domain.md §11).
 
     Each reference episode is judged at each scored session from the 3rd on against the
@@ -483,7 +486,7 @@ def backtest(caseload: Caseload, *, measure: str,
         statsmodels' ``proportion_confint(method="wilson")``).
     """
     t = episode_backtest(caseload, measure=measure, threshold_percentile=threshold_percentile,
-                         by_session=by_session)
+                         by_session=by_session, as_of=as_of)
     c = t.episode_id.count
     later = t.judged_by & (t.n_scores > by_session)
     agg = t.aggregate(

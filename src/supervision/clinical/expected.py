@@ -81,8 +81,9 @@ BY_SESSION = 4
 #: Jacobson & Truax (1991): reliable when |RCI| exceeds this (as supervision.outcomes).
 RCI_CRITICAL = 1.96
 #: A gain counts as below a percentile only when below it by more than this: the interpolation
-#: position (n − 1)·q is a float, so 30 · 0.1 = 3.0000000000000004 must not turn a change
-#: equal to the 4th order statistic into one "below" it.  Scores have at most a few decimals.
+#: position (n − 1)·q is a float (at the 7th percentile of 101 values, 100 · 0.07 =
+#: 7.000000000000001), which must not turn a change equal to an order statistic into one
+#: "below" it.  Scores have at most a few decimals.
 TIE = 1e-9
 #: Scored sessions are ordered like this (as supervision.outcomes and alliance).
 ORDER = ("session_date", "source_row")
@@ -168,7 +169,7 @@ def _pairs(targets: ir.Table, ref: ir.Table, wmax: int) -> ir.Table:
     tx = targets.select("intake").distinct()
     rv = ref.select(v=ref.intake).distinct()
     p = tx.cross_join(rv)
-    # rounded before ceil so that 23.4 − 20.4 = 2.9999999999999982 enters at width 3
+    # rounded before ceil so that 16.1 − 1.1 = 15.000000000000002 enters at width 15
     w_enter = ibis.greatest(1, (p.v - p.intake).abs().round(6).ceil())
     p = p.mutate(w_enter=w_enter.cast("int64"))
     return p.filter(p.w_enter <= wmax)
@@ -388,7 +389,7 @@ def _leave_one_out(ref: ir.Table, m: Measure, q: float) -> ir.Table:
     grp = ["intake", "session"]
     rows = rows.mutate(pos=ibis.row_number().over(group_by=grp, order_by="gain"))
     h = (rows.n - 2) * q
-    lo = (h + TIE).floor()  # 3.0000000000000004 and 2.9999999999999996 are both 3
+    lo = (h + TIE).floor()  # 28.999999999999996 (100 · 0.29) is position 29
     rows = rows.mutate(lo=lo.cast("int64"), frac=ibis.greatest(h - lo, 0.0))
     stats = rows.group_by([*grp, "lo", "frac"]).aggregate(
         **{f"o{i}": rows.gain.max(where=rows.pos == rows.lo + i) for i in range(3)}

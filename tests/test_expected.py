@@ -350,6 +350,28 @@ def test_backtest_hand_never_judges_an_episode_against_itself(hand: Caseload) ->
                                **slow_backtest(ref, PHQ9)} | {"reference": 35}
 
 
+def tie_specs(zeros: int, ones: int) -> list[tuple]:
+    """Ended episodes, intake 10, scores 10, 10, 10 − g with ``zeros`` gains 0, ``ones`` 1."""
+    return [(f"G{i:03d}", "T1", "completed", [10, 10, 10 - (i >= zeros)])
+            for i in range(zeros + ones)]
+
+
+def test_a_change_equal_to_the_percentile_is_not_below_it() -> None:
+    """The 7th percentile of 8 zeros and 93 ones: h = 100 · 0.07, exactly 7 → v[7] = 0, but
+    in floating point 7.000000000000001 and DuckDB gives 8.9e-16.  An open episode with gain
+    0 is not below it: on track.  Back-test with 9 zeros and 93 ones: a zero judged against
+    the other 101 (8 zeros) is the same case; no flag."""
+    fr = frames([*tie_specs(8, 93), ("O", "T1", "ongoing", [10, 10, 10])])
+    t = ex.episode_expected(caseload(fr), measure="phq9", threshold_percentile=7).execute()
+    assert t.status.tolist() == ["on_track"]
+    ref, opn = slow_split(fr, "phq9")
+    assert slow_status(opn["O"], ref, PHQ9, pct=7) == "on_track"
+    bt = ex.backtest(caseload(frames(tie_specs(9, 93))), measure="phq9", threshold_percentile=7)
+    assert bt["ever_flagged"] == {"flagged": 0, "n": 102, "rate": 0.0,
+                                  "ci": pytest.approx(list(proportion_confint(0, 102,
+                                                                              method="wilson")))}
+
+
 def test_unknown_and_alliance_measure(hand: Caseload) -> None:
     with pytest.raises(ConfigError, match="unknown measure 'xyz'"):
         ex.expected_bands(hand, measure="xyz")

@@ -175,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("expected", help="the practice's expected-response bands and their "
+                       "back-test (§11)")
+    p.add_argument("path", metavar="PATH")
+    _add_common(p)
+    p.add_argument("--measure", metavar="M", help="outcome measure (default: the first present)")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.set_defaults(func=cmd_expected, db=None, db_parser=p)
+
     return parser
 
 
@@ -328,6 +336,67 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in build_report(ReportArgs(**{k: getattr(args, k) for k in keys})):
         print(path)
     return 0
+
+
+def cmd_expected(args: argparse.Namespace) -> int:
+    """``supervision expected``: the bands (intake, session, percentiles, n) and back-test."""
+    import json
+
+    from supervision.clinical.expected import backtest, expected_bands, outcome_measure
+
+    caseload = _open_caseload(args)
+    notices = list(caseload.notices)
+    present = caseload.measures_present("outcome")
+    measure = args.measure or (present[0] if present else None)
+    if measure is None:
+        raise ConfigError("the export has no outcome scores, so there is nothing to compare "
+                          "progress with (outcome measures: "
+                          f"{', '.join(m.key for m in caseload.registry.outcome)})")
+    outcome_measure(caseload, measure)  # unknown or alliance measure: a clear error
+    if measure not in present:
+        raise ConfigError(f"the export has no {measure} scores; outcome measures with scores: "
+                          f"{', '.join(present) or 'none'}")
+    if not args.measure and len(present) > 1:
+        notices.append(f"showing {measure}; also present: {', '.join(present[1:])} "
+                       "(choose with --measure)")
+    _notify(args.command, notices)
+    bands = expected_bands(caseload, measure=measure)
+    result = {"measure": measure, "bands": [
+        {k: (int(v) if k in ("session", "n", "width") else float(v)) for k, v in row.items()}
+        for row in bands.to_dict("records")
+    ], "backtest": backtest(caseload, measure=measure)}
+    if args.format == "csv":
+        print(_expected_csv(result))
+    else:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    return 0
+
+
+def _expected_csv(result: dict) -> str:
+    """Long CSV ``measure, section, intake, session, key, value``: a ``bands`` row per band
+    figure, a ``backtest`` row per back-test figure (``sensitivity.rate``, ``….ci.low``)."""
+    import io
+
+    from supervision.csvsafe import csv_writer
+
+    buf = io.StringIO()
+    w = csv_writer(buf, lineterminator="\n")
+    w.writerow(["measure", "section", "intake", "session", "key", "value"])
+    m = result["measure"]
+    for b in result["bands"]:
+        for key in ("p10", "p25", "p50", "p75", "p90", "n", "width"):
+            w.writerow([m, "bands", b["intake"], b["session"], key, b[key]])
+    for key, value in result["backtest"].items():
+        if not isinstance(value, dict):
+            w.writerow([m, "backtest", "", "", key, value])
+            continue
+        for sub, v in value.items():
+            pairs = zip(("low", "high"), v or (None, None), strict=True) if sub == "ci" else [
+                ("", v)]
+            for end, x in pairs:
+                name = f"{key}.{sub}.{end}" if end else f"{key}.{sub}"
+                w.writerow([m, "backtest", "", "", name, "" if x is None else x])
+    return buf.getvalue().rstrip("\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--losses", action="store_true", help="sudden losses instead of gains")
     p.add_argument("--therapist", metavar="ID")
     p.add_argument("--format", choices=["json", "csv"], default="json")
-    p.set_defaults(func=_cmd_gains)
+    p.set_defaults(func=_cmd_gains, db=None, db_parser=p)
 
     p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
     p.add_argument("path", nargs="?", metavar="PATH",
@@ -244,10 +244,7 @@ def _cmd_gains(args: argparse.Namespace) -> int:
     from supervision.clinical import sudden_gains as sg
     from supervision.csvsafe import csv_writer
     from supervision.errors import ScopeError
-    from supervision.io import load_export
-
-    caseload = load_export(args.path, mapping=args.mapping, measures=args.measures,
-                           progress=False)
+    caseload = _open_caseload(args)
     _notify(args.command, caseload.notices)
     known = caseload.therapist_ids()
     if args.therapist is not None and args.therapist not in known:
@@ -309,8 +306,8 @@ def _open_caseload(args: argparse.Namespace) -> Caseload:
 
     if args.db is None and args.path is None:
         args.db_parser.error("the following arguments are required: PATH (or --db URL)")
-    return open_caseload(args.path, db=args.db, schema=args.schema, mapping=args.mapping,
-                         measures=args.measures, spark=True)
+    return open_caseload(args.path, db=args.db, schema=getattr(args, "schema", "supervision"),
+                         mapping=args.mapping, measures=args.measures, spark=True)
 
 
 def cmd_load(args: argparse.Namespace) -> int:

@@ -302,13 +302,16 @@ def episode_table(cl: Caseload) -> ir.Table:
 
     A therapist's plain scope of the root (:attr:`Caseload.scope`) whose window's table was
     already made gets the filter of that table (the same rows: tests/test_episodes.py), not
-    a new pass; a window's own table is kept on the root for that.
+    a new pass, and the window's own scope made again gets the table itself; the root keeps
+    the :data:`KEEP_WINDOWS` most recent windows' tables for that.
     """
     key = measures(cl)
     sc = cl.scope
-    if sc is not None and sc.therapist_id is not None and sample_free(cl):
-        whole = cl.root.memoised(WindowKey(sc.since, sc.until))
-        if whole is not None:
+    whole = None if sc is None else cl.root.memoised(WindowKey(sc.since, sc.until))
+    if whole is not None and sc is not None:
+        if sc.therapist_id is None:  # the same window again (another view, a date set back)
+            return cl.memo(key, lambda: whole)
+        if sample_free(cl):
             tid = sc.therapist_id
             return cl.memo(key, lambda: whole.filter(whole.therapist_id == tid))
     table = cl.memo(key, lambda: _build(cl, key))

@@ -614,9 +614,9 @@ def test_cli_csv_and_default_measure(tmp_path: Path, capsys) -> None:
 def test_cli_errors(hand_export: Path, capsys) -> None:
     assert cli.main(["expected", str(hand_export), "--measure", "xyz"]) == 1
     err = capsys.readouterr().err
-    assert "supervision expected: unknown measure 'xyz'; the registry has:" in err
+    assert "supervision expected: unknown measure 'xyz'; the registry has outcome measures:" in err
     assert cli.main(["expected", str(hand_export), "--measure", "srs"]) == 1
-    assert "'srs' is an alliance measure, not an outcome" in capsys.readouterr().err
+    assert "'srs' is an alliance measure, not an outcome measure" in capsys.readouterr().err
     assert cli.main(["expected", str(hand_export), "--measure", "gad7"]) == 1
     assert "the export has no gad7 scores; outcome measures with scores: phq9" in (
         capsys.readouterr().err)

@@ -128,6 +128,30 @@ class Registry(Mapping[str, Measure]):
     def __hash__(self) -> int:
         return hash(tuple(self.measures.items()))
 
+    def of_kind(self, key: str, kind: str, *, present: list[str] | None = None) -> Measure:
+        """The measure ``key``, which must be of ``kind`` (``"alliance"`` or ``"outcome"``).
+
+        Raises
+        ------
+        ConfigError
+            ``key`` is not in the registry or is of the other kind; the message names the
+            measures of ``kind`` there are (and, given ``present``, those with data).
+        """
+        m = self.measures.get(key)
+        if m is not None and m.kind == kind:
+            return m
+        what = (f"unknown measure {key!r}" if m is None
+                else f"{key!r} is an {m.kind} measure, not an {kind} measure")
+        known = ", ".join(x.key for x in self.measures.values() if x.kind == kind) or "none"
+        seen = ""
+        if present is not None:
+            mine = [k for k in present if k in self.measures and self.measures[k].kind == kind]
+            seen = f"; with scores in this export: {', '.join(mine) or 'none'}"
+        raise ConfigError(
+            f"{what}; the registry has {kind} measures: {known}{seen}. A measure of your own "
+            "goes in a measure file (--measures FILE)."
+        )
+
     def default_alliance(self, present: list[str]) -> str | None:
         """The alliance measure trends and headlines use: SRS if present, else WAI-SR, else
         the first alliance measure present (``present``: measure keys with data)."""

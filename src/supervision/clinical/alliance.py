@@ -21,7 +21,6 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical.breakdown import with_groups
-from supervision.errors import ConfigError
 from supervision.measures import Measure
 from supervision.stats import mean_ci_frame
 
@@ -31,11 +30,7 @@ ORDER = ("session_date", "source_row")
 
 def alliance_measure(cl: Caseload, measure: str) -> Measure:
     """The registry entry of an alliance ``measure``; :class:`ConfigError` if it is not one."""
-    m = cl.registry[measure]
-    if m.kind != "alliance":
-        names = ", ".join(a.key for a in cl.registry.alliance)
-        raise ConfigError(f"{measure!r} is an outcome measure; alliance measures are: {names}")
-    return m
+    return cl.registry.of_kind(measure, "alliance")
 
 
 def ordered_sessions(cl: Caseload) -> ir.Table:

@@ -99,11 +99,7 @@ BAND_COLUMNS = ("intake", "session", "p10", "p25", "p50", "p75", "p90", "n", "wi
 # ============================================================================ building blocks
 def outcome_measure(cl: Caseload, measure: str) -> Measure:
     """The registry's outcome measure ``measure`` (ConfigError for an unknown or alliance key)."""
-    m = cl.registry[measure]
-    if m.kind != "outcome":
-        known = ", ".join(x.key for x in cl.registry.outcome)
-        raise ConfigError(f"{measure!r} is an alliance measure, not an outcome; outcomes: {known}")
-    return m
+    return cl.registry.of_kind(measure, "outcome", present=cl.measures_present())
 
 
 def max_width(m: Measure) -> int:

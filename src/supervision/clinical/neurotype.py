@@ -1,15 +1,6 @@
 """Neurotype match between therapist and client (domain.md §6).
 
-Each episode's pair falls in one group, from the canonical ``;``-joined tag strings
-(``"adhd;autistic"``, ``"neurotypical"``, ``"unknown"``):
-
-``unknown``       either side has the tag ``unknown``;
-``shared``        both neurodivergent (any of ``adhd, autistic, dyslexic, dyspraxic,
-                  tourette, other_nd``) and sharing at least one of those tags;
-``other_nd``      both neurodivergent, no tag shared;
-``nd_therapist``  neurodivergent therapist, client not neurodivergent;
-``nt_therapist``  therapist not neurodivergent, neurodivergent client;
-``both_nt``       neither neurodivergent.
+Each episode's pair falls in one of six groups (:mod:`supervision.clinical.pairing`).
 
 These are associations in a small sample, not causes: every figure carries its n, and
 groups with fewer than ``min_cell`` episodes are suppressed (:mod:`supervision.privacy`).

@@ -147,11 +147,7 @@ def _cutoff(m: Measure, pre_mean: ir.Value, pre_sd: ir.Value) -> ir.Value | None
 
 
 def _outcome_measure(cl: Caseload, measure: str) -> Measure:
-    m = cl.registry[measure]
-    if m.kind != "outcome":
-        known = ", ".join(x.key for x in cl.registry.outcome)
-        raise ConfigError(f"{measure!r} is an alliance measure, not an outcome; outcomes: {known}")
-    return m
+    return cl.registry.of_kind(measure, "outcome")
 
 
 def episode_outcomes(cl: Caseload, measure: str, *, scores: ir.Table | None = None) -> ir.Table:

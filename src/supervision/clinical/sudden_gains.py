@@ -97,17 +97,7 @@ _ORDER = ["session_date", "source_row"]
 def outcome_measure(cl: Caseload, measure: str) -> Measure:
     """The outcome measure ``measure`` of the caseload's registry, or a :class:`ConfigError`
     naming the outcome measures there are (and those with scores in this export)."""
-    outcomes = [m.key for m in cl.registry.outcome]
-    known = cl.registry.measures
-    if measure not in known or known[measure].kind != "outcome":
-        what = "an alliance measure" if measure in known else "not a measure of the registry"
-        present = cl.measures_present("outcome")
-        raise ConfigError(
-            f"{measure!r} is {what}; sudden gains need an outcome measure. Outcome measures: "
-            f"{', '.join(outcomes)}; with scores in this export: {', '.join(present) or 'none'}"
-            ". A measure of your own goes in a measure file (--measures FILE)."
-        )
-    return cl.registry[measure]
+    return cl.registry.of_kind(measure, "outcome", present=cl.measures_present())
 
 
 def default_measure(cl: Caseload) -> str:

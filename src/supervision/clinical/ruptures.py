@@ -31,6 +31,7 @@ import pandas as pd
 from supervision.caseload import Caseload
 from supervision.clinical.alliance import ORDER, ordered_sessions
 from supervision.clinical.breakdown import with_groups
+from supervision.clinical.termination import episode_termination
 from supervision.errors import ConfigError
 from supervision.stats import wilson_frame
 
@@ -339,16 +340,8 @@ def fit_alerts(cl: Caseload) -> ir.Table:
 
 
 def _attended(cl: Caseload) -> ir.Table:
-    s = cl.sessions
-    a = s.group_by("episode_id").aggregate(
-        attended_sessions=(s.attendance == "attended").cast("int64").sum()
-    )
-    e = cl.episodes
-    j = e.select("episode_id", "therapist_id").left_join(a, "episode_id")
-    return j.select(
-        "episode_id", "therapist_id",
-        attended_sessions=ibis.coalesce(j.attended_sessions, 0).cast("int64"),
-    )
+    """``episode_id, therapist_id, attended_sessions`` of every episode (termination's count)."""
+    return episode_termination(cl).select("episode_id", "therapist_id", "attended_sessions")
 
 
 def episode_ruptures(

@@ -91,10 +91,22 @@ def _attendance(fig: go.Figure, tl: Timeline, row: int) -> None:
             marker={"symbol": symbol, "size": 12, "color": colour, "line": {"width": 2}},
             customdata=[str(d)[:10] for d in part["session_date"]],
             hovertemplate=f"session %{{x}} · %{{customdata}}<br>{label}<extra></extra>",
-            legendgroup="attendance", legendgrouptitle_text="Attendance",
+            legendgroup="attendance",
         ), row=row, col=1)
     fig.update_yaxes(categoryorder="array", showgrid=False, row=row, col=1,
                      categoryarray=[v[0] for v in ATTENDANCE_STYLE.values()][::-1])
+
+
+def _level(fig: go.Figure, tl: Timeline, y: float, label: str, colour: str, dash: str,
+           row: int) -> None:
+    """A horizontal reference line across the sessions, labelled at its right end."""
+    n = int(tl.sessions["session"].max()) if len(tl.sessions) else 1
+    fig.add_trace(go.Scatter(
+        x=[0.5, n + 0.5], y=[y, y], mode="lines+text", text=["", label],
+        textposition="top left", textfont={"color": colour, "size": 11},
+        line={"color": colour, "dash": dash, "width": 1.5}, showlegend=False,
+        hovertemplate=f"{label}<extra></extra>",
+    ), row=row, col=1)
 
 
 def _alliance(fig: go.Figure, tl: Timeline, key: str, row: int, first: bool) -> None:
@@ -109,9 +121,8 @@ def _alliance(fig: go.Figure, tl: Timeline, key: str, row: int, first: bool) -> 
                        "(rated session %{customdata[1]})<extra></extra>"),
     ), row=row, col=1)
     if m.concern_below is not None:
-        fig.add_hline(y=float(m.concern_below), line={"color": CONCERN, "dash": "dash"},
-                      annotation_text=f"concern below {num(m.concern_below, 0)}",
-                      annotation_position="bottom right", row=row, col=1)
+        _level(fig, tl, float(m.concern_below), f"concern below {num(m.concern_below, 0)}",
+               CONCERN, "dash", row)
     drops = tl.ruptures[(tl.ruptures["kind"] == "drop") & (tl.ruptures["measure"] == key)]
     at = a.set_index("session")["value"]
     if not drops.empty:
@@ -179,6 +190,12 @@ def _band(fig: go.Figure, o: pd.DataFrame, lo: str, hi: str, name: str, alpha: f
     ), row=row, col=1)
 
 
+def _span(r: pd.Series, lo: int, hi: int) -> str:
+    """``"4.8–14.5"``: a band's two scores, low to high whichever way the measure runs."""
+    a, b = sorted((float(r[f"p{lo}"]), float(r[f"p{hi}"])))
+    return f"{num(a)}–{num(b)}"
+
+
 def _band_hover(o: pd.DataFrame) -> list[str]:
     out = []
     for _, r in o.iterrows():
@@ -187,8 +204,7 @@ def _band_hover(o: pd.DataFrame) -> list[str]:
             continue
         out.append(
             f"comparable clients (intake ± {int(r['band_width'])}, n = {int(r['band_n'])}): "
-            f"middle half {num(r['p25'])}–{num(r['p75'])}, 8 in 10 {num(r['p10'])}–"
-            f"{num(r['p90'])}")
+            f"middle half {_span(r, 25, 75)}, 8 in 10 {_span(r, 10, 90)}")
     return out
 
 
@@ -213,9 +229,8 @@ def _outcome(fig: go.Figure, tl: Timeline, key: str, row: int, first: bool) -> N
                        "<extra></extra>"),
     ), row=row, col=1)
     if m.clinical_cutoff is not None:
-        fig.add_hline(y=float(m.clinical_cutoff), line={"color": PRACTICE, "dash": "dot"},
-                      annotation_text=f"clinical cut-off {num(m.clinical_cutoff, 0)}",
-                      annotation_position="top left", row=row, col=1)
+        _level(fig, tl, float(m.clinical_cutoff), f"clinical cut-off {num(m.clinical_cutoff, 0)}",
+               PRACTICE, "dot", row)
     _sudden(fig, tl, key, row)
     fig.update_yaxes(range=[m.min, m.max], row=row, col=1)
 
@@ -303,8 +318,8 @@ def _notes(tl: Timeline) -> widgets.HTML:
         if not band.empty and band.iloc[-1]["scored_index"] == latest["scored_index"]:
             b = band.iloc[-1]
             where = (f"; comparable clients at scored session {int(b['scored_index'])}: "
-                     f"middle half {num(b['p25'])}–{num(b['p75'])}, 8 in 10 "
-                     f"{num(b['p10'])}–{num(b['p90'])} (n = {int(b['band_n'])} ended "
+                     f"middle half {_span(b, 25, 75)}, 8 in 10 {_span(b, 10, 90)} "
+                     f"(n = {int(b['band_n'])} ended "
                      f"episodes, intake ± {int(b['band_width'])})")
         items.append(
             f"<li><b>{esc(m.name)}</b>: intake {num(o.iloc[0]['score'], 0)}, latest "
@@ -341,6 +356,7 @@ class TimelinePicker:
             placeholder="episode id", description="Episode", layout={"width": "280px"})
         self.button = widgets.Button(description="Open timeline", icon="line-chart",
                                      button_style="primary")
+        self.episode.add_class("sv-episode-picker")
         self.button.add_class("sv-open-timeline")
         self.area = widgets.VBox()
         self.area.add_class("sv-timeline")

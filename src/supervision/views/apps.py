@@ -20,6 +20,7 @@ from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.comparison import comparison_note
 from supervision.errors import SupervisionError
+from supervision.timeline import practice_bands
 from supervision.views import cases as vc
 from supervision.views.common import css, error_panel, esc, loading_indicator
 from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
@@ -119,6 +120,24 @@ class TabbedApp:
             box.children = [error_panel(name, f"unexpected internal error ({type(exc).__name__})")]
         self.stale.discard(i)
         self.figures.update(self._view.figures)
+
+    def open_timeline(self, episode_id: object) -> None:
+        """Show ``episode_id``'s case timeline in the *Cases to discuss* tab.
+
+        Looked up in this app's own caseload only: another therapist's id, or any id not in
+        view, shows the "not in this caseload" message (:mod:`supervision.timeline`).
+        """
+        names = [name for name, _ in self.tab_specs]
+        if "Cases to discuss" not in names:
+            raise SupervisionError("this dashboard has no cases to discuss, so no case timeline")
+        i = names.index("Cases to discuss")
+        self.tabs.selected_index = i
+        if i in self.stale and self._view is not None:
+            self._busy(lambda: self._build(i))
+        picker = getattr(self._view, "timeline", None)
+        if picker is not None:
+            self._busy(lambda: picker.open(episode_id))
+            self.figures["case_timeline"] = picker.figure
 
     @staticmethod
     def _guard(what: str, build: Callable[[], widgets.Widget]) -> widgets.Widget:
@@ -246,6 +265,8 @@ class TherapistApp(TabbedApp):
             therapist_view=True,
             min_cell=self.min_cell,
             show_clients=True,
+            # never the kernel's own rows: a therapist's server holds no practice history
+            timeline_bands=practice_bands(self.practice),
         )
 
     def make_headline(self, view: View) -> widgets.Widget:

@@ -18,12 +18,14 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, cases, neurotype, outcomes, ruptures, termination
 from supervision.measures import PAIRED
 from supervision.scopes import frame, measure_name, rupture_row
+from supervision.timeline import FROM_PRACTICE_HISTORY, case_timeline, episode_choices
 from supervision.views import alliance as va
 from supervision.views import cases as vc
 from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
 from supervision.views.common import empty_state, guarded, html_panel
+from supervision.views.timeline import TimelinePicker
 
 
 @dataclass
@@ -47,6 +49,12 @@ class View:
         Draw per-client alliance lines (one therapist only; capped).
     figures
         Filled by the builders: the last figure of each panel, by name (tests read it).
+    timeline_bands
+        Where the case timeline's expected-response bands come from
+        (:func:`supervision.timeline.case_timeline`'s ``bands``): the practice's history on a
+        full server, the precomputed practice bands (or None) on a therapist's.
+    timeline
+        The case timeline picker of the cases tab, once built.
     """
 
     own: Caseload
@@ -57,6 +65,8 @@ class View:
     min_cell: int = 5
     show_clients: bool = False
     figures: dict[str, go.Figure | None] = field(default_factory=dict)
+    timeline_bands: Any = FROM_PRACTICE_HISTORY
+    timeline: TimelinePicker | None = None
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
         """Build one panel under ``name``, remembering its figure."""
@@ -244,15 +254,26 @@ def termination_tab(v: View) -> list[widgets.Widget]:
 
 
 def cases_tab(v: View) -> list[widgets.Widget]:
-    """Cases to discuss (domain.md §7) and reflection questions."""
+    """Cases to discuss (domain.md §7), each case's timeline (§12), reflection questions."""
     found: dict[str, Any] = {}
 
     def table() -> widgets.Widget:
         found["cases"] = cases.cases_to_discuss(v.own)
         return vc.cases_panel(found["cases"], therapist_view=v.therapist_view)
 
+    def picker() -> widgets.Widget:
+        listed = found.get("cases")
+        ids = [] if listed is None else [str(x) for x in listed["episode_id"]]
+        v.timeline = TimelinePicker(
+            episode_choices(v.own, ids),
+            lambda eid: case_timeline(v.own, eid, bands=v.timeline_bands, listed=listed),
+            therapist_view=v.therapist_view,
+        )
+        return v.timeline.root
+
     return [
         guarded("Cases to discuss", table),
+        guarded("The case timeline", picker),
         guarded(
             "Reflection questions",
             lambda: vc.reflection_panel(found.get("cases"), therapist_view=v.therapist_view),

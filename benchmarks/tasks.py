@@ -161,12 +161,13 @@ def task_filter(path: str) -> dict[str, float]:
     _, first = _timed(app.refresh)
     changes = _filters(cl)
     summaries = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in changes]
-    refresh = [_app_change(app, *c) for c in _filters(cl, shift=15)]
-    # therapist only, same dates: the practice figures of the window are already computed
+    # therapist only, in the dates just shown: the window's per-episode table is held (the
+    # root keeps the most recent windows' tables, episodes.KEEP_WINDOWS)
     _, since, until = changes[-1]
     ids = cl.therapist_ids()
     others = [(ids[(11 * i + 3) % len(ids)], since, until) for i in range(len(changes))]
     alone = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in others]
+    refresh = [_app_change(app, *c) for c in _filters(cl, shift=15)]
     # therapist only, in the default window (the whole date range the dashboard opens on)
     lo, hi = periods.date_span(cl)
     default = [(ids[(13 * i + 5) % len(ids)], lo, hi) for i in range(len(changes))]

@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
     p.add_argument("path", nargs="?", metavar="PATH",
-                   help="export (default data/demo; not with --db)")
+                   help="export (default data/demo, else the SYNTHETIC demo the package "
+                   "ships; not with --db)")
     _add_common(p)
     _add_db(p)
     p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
@@ -275,13 +276,13 @@ def _cmd_gains(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from supervision.serve import ExposureError, serve
+    from supervision.serve import ExposureError, demo_export, serve
 
     if args.path is not None and args.db is not None:
         args.db_parser.error("give PATH or --db URL, not both")
     try:
         return serve(
-            args.path if args.db else (args.path or "data/demo"), therapist=args.therapist,
+            args.path if args.db else (args.path or demo_export()), therapist=args.therapist,
             port=args.port, mapping=args.mapping, measures=args.measures,
             min_cell=args.min_cell, db=args.db, schema=args.schema, ip=args.ip,
             token_file=args.token_file, public_name=args.public_name,

@@ -73,15 +73,37 @@ class ExposureError(ConfigError):
     """``serve`` was asked to listen beyond this machine without a token (exit code 2)."""
 
 
+#: What a wheel ships besides code: the dashboards, the demo export, the Voilà template.
+SHARE = Path(__file__).resolve().parent / "share"
+DEMO_FILES = ("sessions.csv", "episodes.csv", "therapists.csv")
+
+
+def demo_export() -> Path:
+    """The export ``serve`` opens without a PATH: ``data/demo`` here, else the shipped demo.
+
+    ``data/demo`` in the current folder (a checkout, or ``supervision demo`` run here) comes
+    first; from any other folder the SYNTHETIC demo a wheel ships (``supervision/share/demo``,
+    copied from the repository's ``data/demo`` when the wheel is built) is served.
+    """
+    for c in (Path("data/demo"), SHARE / "demo"):
+        if all((c / n).is_file() for n in DEMO_FILES):
+            return c
+    raise ConfigError(
+        "no export given and no demo export here: pass PATH, or write the SYNTHETIC demo "
+        "first with `supervision demo` (it writes data/demo)"
+    )
+
+
 def find_dashboards() -> Path:
     """The folder holding the dashboard notebooks.
 
     ``SUPERVISION_DASHBOARDS`` if set, else the repository's ``dashboards/`` (editable
-    install or a source checkout), else the copy shipped inside the package.
+    install or a source checkout), else the copy a wheel ships in ``supervision/share/``
+    (``setup.py`` copies ``dashboards/`` there when it builds one).
     """
     here = Path(__file__).resolve().parent
     candidates = [Path(p) for p in [os.environ.get("SUPERVISION_DASHBOARDS")] if p]
-    candidates += [here.parents[1] / "dashboards", here / "dashboards"]
+    candidates += [here.parents[1] / "dashboards", SHARE / "dashboards"]
     for c in candidates:
         if all((c / n).is_file() for n in NOTEBOOKS):
             return c
@@ -291,7 +313,7 @@ def voila_command(
 
 
 #: Holds ``voila/templates/supervision`` (see its index.html.j2), found through JUPYTER_PATH.
-TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
+TEMPLATE_ROOT = SHARE
 
 
 def with_template_path(env: dict[str, str]) -> dict[str, str]:
@@ -519,6 +541,7 @@ __all__ = [
     "ExposureError",
     "check_exposure",
     "check_port",
+    "demo_export",
     "find_dashboards",
     "is_loopback",
     "kernel_environment",

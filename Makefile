@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
+DEMO_THERAPIST ?= T01
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -26,8 +27,14 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 install: $(STAMP)
 install-test: $(TEST_STAMP) chromium postgres
 
+# Two servers: every dashboard over the whole demo on PORT, and the therapist's own view
+# fixed to the demo therapist $(DEMO_THERAPIST) on PORT+1 (linked from the landing page).
 demo: $(STAMP)
-	$(BIN)/supervision serve data/demo --port $(PORT)
+	@tport=$$(( $(PORT) + 1 )); \
+	$(BIN)/supervision serve data/demo --therapist $(DEMO_THERAPIST) --port $$tport & tpid=$$!; \
+	trap 'kill $$tpid 2>/dev/null; wait $$tpid 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/supervision serve data/demo --port $(PORT) \
+	  --demo-therapist $(DEMO_THERAPIST)=http://127.0.0.1:$$tport/
 
 # Debian's Chromium drives the browser tests (never `playwright install`: it cannot download here).
 chromium:

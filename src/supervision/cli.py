@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-kernels", type=int, metavar="N",
                    help="kernels serving pages at once (default 8 or SUPERVISION_MAX_KERNELS)")
     p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
+    p.add_argument("--demo-therapist", metavar="ID=URL",
+                   help="list on the landing page the therapist view of ID served at URL by "
+                   "its own server (make demo)")
     p.add_argument("--port", type=_port, default=8866, help="1–65535 (default 8866)")
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
@@ -280,13 +283,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.path is not None and args.db is not None:
         args.db_parser.error("give PATH or --db URL, not both")
+    links = []
+    if args.demo_therapist:
+        who, _, url = args.demo_therapist.partition("=")
+        if not who or not url.startswith(("http://", "https://")):
+            args.db_parser.error("--demo-therapist takes ID=URL, e.g. T01=http://127.0.0.1:8867/")
+        links.append({
+            "title": f"Your caseload: reflection (demo therapist {who})",
+            "for": f"The therapist's own view as demo therapist {who} sees it. It opens that "
+            "therapist's own server (its landing page), fixed to them: only their rows and "
+            "anonymous practice figures reach it.",
+            "url": url.rstrip("/") + "/"})  # its landing page: a render from here is refused
     try:
         return serve(
             args.path if args.db else (args.path or demo_export()), therapist=args.therapist,
             port=args.port, mapping=args.mapping, measures=args.measures,
             min_cell=args.min_cell, db=args.db, schema=args.schema, ip=args.ip,
             token_file=args.token_file, public_name=args.public_name,
-            max_kernels=args.max_kernels,
+            max_kernels=args.max_kernels, links=links,
         )
     except ExposureError as exc:  # a usage refusal: exit 2, like argparse
         print(f"supervision serve: {exc}", file=sys.stderr)

@@ -26,6 +26,11 @@ with four guards that stock Voilà lacks:
 
 ``/voila/query/<kernel id>`` (the request's details for a preheated kernel) needs the
 token like every data route, and never carries the request's query string.
+
+With :attr:`SupervisionVoila.landing_file` (``supervision serve`` and the hub always give
+one) ``/`` and ``/voila/tree`` show the product's landing page (``share/landing.html.j2``,
+every value escaped) instead of Voilà's file list: the dashboards this server serves, what
+each is for, the export's name, date range and checksum.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import json
 import socket
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 import tornado.web
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
@@ -51,6 +59,7 @@ from traitlets import Integer, List, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from voila.utils import ENV_VARIABLE
 
 #: Defaults of :attr:`SupervisionVoila.max_kernels` and ``kernel_idle_timeout`` (seconds).
@@ -358,6 +367,40 @@ class GuardedQueryHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             del RequestInfoSocketHandler._waiters[kernel_id]
 
 
+# ------------------------------------------------------------------ the landing page
+LANDING_TEMPLATE = "landing.html.j2"
+_LANDING_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "share")),
+    autoescape=True,  # every value: export names and ids come from a file someone wrote
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render_landing(data: Mapping[str, Any], base_url: str) -> str:
+    """The landing page for ``data`` (:func:`supervision.serve.landing`), links under
+    ``base_url``."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    shown = [d for d in data["dashboards"]  # a link elsewhere: http(s) only, never javascript:
+             if "url" not in d or str(d["url"]).startswith(("http://", "https://"))]
+    return _LANDING_ENV.get_template(LANDING_TEMPLATE).render(
+        data={**data, "dashboards": shown}, base=base)
+
+
+class LandingHandler(JupyterHandler):
+    """``/`` and ``/voila/tree``: the product's landing page (authenticated like the rest)."""
+
+    def initialize(self, **_: Any) -> None:
+        """Voilà's tree handler arguments are not needed."""
+
+    @tornado.web.authenticated
+    def get(self, path: str | None = None) -> None:
+        if path not in (None, "", "/"):
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render_landing(self.settings["supervision_landing"], self.base_url))
+
+
 # ------------------------------------------------------------------ the application
 class Guard:
     """What the application consults: the host policy, the kernel cap and the busy page."""
@@ -409,6 +452,11 @@ class SupervisionVoila(Voila):
         KERNEL_IDLE_TIMEOUT, config=True,
         help="Seconds a kernel may stay without a connected page before it is shut down.",
     )
+    landing_file = Unicode(
+        "", config=True,
+        help="JSON describing the landing page (supervision.serve.landing); empty: Voilà's "
+        "own file list at /.",
+    )
 
     def init_settings(self) -> dict:
         settings = super().init_settings()
@@ -420,11 +468,16 @@ class SupervisionVoila(Voila):
         policy = HostPolicy(self.ip, self.public_names)
         settings["supervision_guard"] = Guard(
             policy, KernelCap(km, max(1, self.max_kernels)), self.kernel_idle_timeout, self.port)
+        if self.landing_file:
+            settings["supervision_landing"] = json.loads(
+                Path(self.landing_file).read_text(encoding="utf-8"))
         return settings
 
     def init_handlers(self) -> list:
         swap = {TornadoVoilaHandler: GuardedRenderHandler,
                 RequestInfoSocketHandler: GuardedQueryHandler}
+        if self.landing_file:
+            swap[TornadoVoilaTreeHandler] = LandingHandler
         return [(h[0], swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
 
     def start(self) -> None:

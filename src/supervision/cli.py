@@ -156,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("hub", help="the practice server: logins and roles, on JupyterHub")
+    p.add_argument("path", metavar="PATH", help="export")
+    _add_common(p)
+    p.add_argument("--roles", required=True, metavar="FILE",
+                   help="TOML naming every user: [users.NAME] role = therapist|supervisor|lead")
+    p.add_argument("--port", type=_port, default=8000, help="1–65535 (default 8000)")
+    p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
+                   help="listen on ADDR (default 127.0.0.1; put TLS in front: docs/hub.md)")
+    p.add_argument("--state-dir", default="supervision-hub", metavar="DIR",
+                   help="the hub's database, cookie secret and passwords (default "
+                   "./supervision-hub; back it up)")
+    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                   help="also answer to this host name (the reverse proxy's)")
+    p.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="stop a user's server idle this long (default 3600)")
+    p.add_argument("--min-cell", type=int, default=5, metavar="N")
+    p.set_defaults(func=cmd_hub)
+
     p = sub.add_parser("load", help="validate an export and bulk-load it into PostgreSQL")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--into", required=True, metavar="URL",
@@ -305,6 +323,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ExposureError as exc:  # a usage refusal: exit 2, like argparse
         print(f"supervision serve: {exc}", file=sys.stderr)
         return 2
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    try:
+        from supervision.hub import hub
+    except ImportError as exc:  # pragma: no cover - the [hub] extra is missing
+        raise ConfigError(f"supervision hub needs the [hub] extra: pip install "
+                          f"'supervision[hub]' ({exc.name} is missing)") from None
+    return hub(args.path, roles=args.roles, port=args.port, ip=args.ip,
+               state_dir=args.state_dir, mapping=args.mapping, measures=args.measures,
+               min_cell=args.min_cell, public_name=args.public_name,
+               cull_timeout=args.cull_timeout)
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:

@@ -27,6 +27,13 @@ with four guards that stock Voilà lacks:
 ``/voila/query/<kernel id>`` (the request's details for a preheated kernel) needs the
 token like every data route, and never carries the request's query string.
 
+On the hub (``supervision hub``: the environment holds ``JUPYTERHUB_API_TOKEN``) a user's
+server logs people in through JupyterHub's OAuth (jupyterhub's own identity provider and
+authorizer: only the server's owner, or whoever the hub grants ``access:servers``, passes).
+The ``JUPYTERHUB_*`` variables are read once at start and then removed from this process's
+environment, so that no kernel it starts inherits the server's API token or the hub's
+addresses; no page carries that token either.
+
 With :attr:`SupervisionVoila.landing_file` (``supervision serve`` and the hub always give
 one) ``/`` and ``/voila/tree`` show the product's landing page (``share/landing.html.j2``,
 every value escaped) instead of Voilà's file list: the dashboards this server serves, what
@@ -39,6 +46,7 @@ import contextlib
 import contextvars
 import ipaddress
 import json
+import os
 import socket
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -53,6 +61,7 @@ from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.utils import url_path_join
 from tornado.log import app_log
 from tornado.websocket import WebSocketHandler
 from traitlets import Integer, List, Unicode
@@ -401,6 +410,51 @@ class LandingHandler(JupyterHandler):
         self.finish(render_landing(self.settings["supervision_landing"], self.base_url))
 
 
+# ------------------------------------------------------------------ the hub's login
+def _is_hub_var(name: str) -> bool:
+    return name.startswith("JUPYTERHUB_") or name == "JPY_API_TOKEN"
+
+
+def take_hub_environment() -> dict[str, str]:
+    """Remove the hub's variables from this process's environment and return them."""
+    return {k: os.environ.pop(k) for k in list(os.environ) if _is_hub_var(k)}
+
+
+def hub_identity_classes() -> tuple[type, type]:
+    """(identity provider, authorizer) checking the hub's OAuth cookie and access scopes.
+
+    Call while the hub's variables are in the environment: the OAuth client reads them
+    here, once (some at import), so that they can be removed before any kernel starts."""
+    from jupyterhub.services.auth import HubOAuth
+    from jupyterhub.singleuser.extension import JupyterHubAuthorizer, JupyterHubIdentityProvider
+    from traitlets import default
+
+    auth = HubOAuth()  # reads the JUPYTERHUB_* variables: every default evaluated now
+    for name in auth.trait_names():
+        with contextlib.suppress(Exception):
+            getattr(auth, name)
+
+    class HubIdentity(JupyterHubIdentityProvider):
+        """JupyterHub's identity provider, never handing out the server's API token."""
+
+        @default("hub_auth")
+        def _default_hub_auth(self) -> HubOAuth:
+            return auth
+
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.pop("token", None)  # Voilà passes its own (none): the hub's cookie rules
+            super().__init__(**kwargs)
+
+        @property
+        def token(self) -> str:  # what Voilà would print or put in a URL: nothing
+            return ""
+
+        def page_config_hook(self, handler: Any, page_config: dict) -> dict:
+            return page_config  # no token in any page
+
+    return HubIdentity, JupyterHubAuthorizer
+
+
 # ------------------------------------------------------------------ the application
 class Guard:
     """What the application consults: the host policy, the kernel cap and the busy page."""
@@ -458,6 +512,12 @@ class SupervisionVoila(Voila):
         "own file list at /.",
     )
 
+    def initialize(self, argv: Any = None) -> None:
+        if os.environ.get("JUPYTERHUB_API_TOKEN"):
+            self.identity_provider_class, self.authorizer_class = hub_identity_classes()
+        take_hub_environment()  # before anything could start a kernel (it copies os.environ)
+        super().initialize(argv)
+
     def init_settings(self) -> dict:
         settings = super().init_settings()
         km = self.kernel_manager
@@ -478,7 +538,11 @@ class SupervisionVoila(Voila):
                 RequestInfoSocketHandler: GuardedQueryHandler}
         if self.landing_file:
             swap[TornadoVoilaTreeHandler] = LandingHandler
-        return [(h[0], swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
+        # the identity provider's routes (/login, /logout, the hub's /oauth_callback) come
+        # unprefixed; Voilà serves every other route under its base URL
+        own = {path for path, *_ in self.identity_provider.get_handlers()}
+        return [(url_path_join(self.server_url, h[0]) if h[0] in own else h[0],
+                 swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
 
     def start(self) -> None:
         """``Voila.start`` with :class:`GuardedApplication` in place of tornado's."""

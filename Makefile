@@ -10,7 +10,7 @@ DEMO_THERAPIST ?= T01
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test chromium postgres test-spark lint bench clean
+.PHONY: demo test install install-test install-hub proxy chromium postgres test-spark lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,18 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 install: $(STAMP)
-install-test: $(TEST_STAMP) chromium postgres
+install-test: $(TEST_STAMP) chromium postgres proxy
+install-hub: $(TEST_STAMP) proxy
+
+# JupyterHub's proxy for `supervision hub`, from npm, into .venv/node (node and npm needed).
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY): | $(BIN)/python
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's nodejs and npm (for JupyterHub's proxy)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --silent --prefix $(VENV)/node configurable-http-proxy
 
 # Two servers: every dashboard over the whole demo on PORT, and the therapist's own view
 # fixed to the demo therapist $(DEMO_THERAPIST) on PORT+1 (linked from the landing page).

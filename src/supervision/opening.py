@@ -236,5 +236,6 @@ def source_vars(
     return values
 
 
-__all__ = ["ALL_VARS", "SERVER_ONLY_VARS", "TOKEN_VAR", "allowed_therapists", "caseload", "min_cell", "open_caseload",
-           "read_bundle", "source_vars", "therapist_context", "write_bundle"]
+__all__ = ["ALL_VARS", "SERVER_ONLY_VARS", "TOKEN_VAR", "allowed_therapists", "caseload",
+           "min_cell", "open_caseload", "read_bundle", "source_vars", "therapist_context",
+           "write_bundle"]

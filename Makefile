@@ -6,10 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
+DEMO_THERAPIST ?= T01
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test chromium postgres test-spark lint bench clean
+.PHONY: demo test install install-test install-hub proxy chromium postgres test-spark lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +25,27 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 install: $(STAMP)
-install-test: $(TEST_STAMP) chromium postgres
+install-test: $(TEST_STAMP) chromium postgres proxy
+install-hub: $(TEST_STAMP) proxy
 
+# JupyterHub's proxy for `supervision hub`, from npm, into .venv/node (node and npm needed).
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY): | $(BIN)/python
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's nodejs and npm (for JupyterHub's proxy)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --silent --prefix $(VENV)/node configurable-http-proxy
+
+# Two servers: every dashboard over the whole demo on PORT, and the therapist's own view
+# fixed to the demo therapist $(DEMO_THERAPIST) on PORT+1 (linked from the landing page).
 demo: $(STAMP)
-	$(BIN)/supervision serve data/demo --port $(PORT)
+	@tport=$$(( $(PORT) + 1 )); \
+	$(BIN)/supervision serve data/demo --therapist $(DEMO_THERAPIST) --port $$tport & tpid=$$!; \
+	trap 'kill $$tpid 2>/dev/null; wait $$tpid 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/supervision serve data/demo --port $(PORT) \
+	  --demo-therapist $(DEMO_THERAPIST)=http://127.0.0.1:$$tport/
 
 # Debian's Chromium drives the browser tests (never `playwright install`: it cannot download here).
 chromium:

@@ -73,7 +73,7 @@ def test_bad_export_fails_before_voila(tmp_path: Path) -> None:
 def test_full_server_env_names_the_export(demo_export: Path, tmp_path: Path) -> None:
     root, env = sv.prepare(demo_export, therapist=None, mapping=None, measures=None,
                            min_cell=8, workdir=tmp_path)
-    assert root == sv.find_dashboards()
+    assert sorted(p.name for p in root.iterdir()) == sorted(sv.FULL_NOTEBOOKS)
     assert env[opening.EXPORT] == str(demo_export.resolve())
     assert env[opening.MIN_CELL] == "8" and opening.THERAPIST not in env
 
@@ -172,3 +172,34 @@ def test_therapist_server_serves_one_notebook_and_hides_the_export(
     with pytest.raises(ScopeError):
         cl.scoped(therapist_id=ids[1])
     assert "headline" in practice
+
+
+def test_landing_names_the_export_and_only_what_is_served(demo_export: Path,
+                                                          tmp_path: Path) -> None:
+    import json
+
+    sv.prepare(demo_export, therapist=None, mapping=None, measures=None, min_cell=5,
+               workdir=tmp_path / "full")
+    data = json.loads((tmp_path / "full" / "landing.json").read_text())
+    assert [d["href"] for d in data["dashboards"]] == [
+        "voila/render/supervisor.ipynb", "voila/render/practice_review.ipynb"]
+    assert data["export"]["name"] == demo_export.name
+    assert len(data["export"]["checksum"]) == 64
+    assert "prompts" in data["note"] and "not verdicts" in data["note"]
+    sv.prepare(demo_export, therapist="T01", mapping=None, measures=None, min_cell=5,
+               workdir=tmp_path / "t01")
+    data = json.loads((tmp_path / "t01" / "landing.json").read_text())
+    assert [d["href"] for d in data["dashboards"]] == ["voila/render/therapist.ipynb"]
+
+
+def test_landing_escapes_every_value() -> None:
+    from supervision.voila_app import render_landing
+
+    evil = "<script>window.__x=1</script>"
+    data = {"scope": evil, "note": evil,
+            "export": {"name": evil, "first_date": evil, "last_date": evil, "checksum": evil},
+            "dashboards": [{"title": evil, "for": evil, "href": 'x" onclick="y'},
+                           {"title": "t", "for": "f", "url": 'javascript:"<b>'}]}
+    page = render_landing(data, "/user/<a>/")
+    assert "<script>" not in page and "<b>" not in page and '" onclick' not in page
+    assert page.count("&lt;script&gt;") == 8 and "javascript:" not in page

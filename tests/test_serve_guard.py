@@ -175,7 +175,7 @@ def test_loopback_names_and_the_public_name_are_served(open_server: Any) -> None
     for host in (f"localhost:{port}", f"[::1]:{port}", f"127.0.0.1:{port}", PUBLIC,
                  f"{PUBLIC.upper()}:{port}"):
         status, body = _raw_get(port, "/", host)
-        assert status == 200 and "Voilà" in body, (host, status)
+        assert status == 200 and "Supervision dashboards" in body, (host, status)
     status, body = _raw_get(port, RENDER, f"localhost:{port}")
     assert status == 200 and KERNEL_ID.search(body), status
 

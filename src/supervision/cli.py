@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the dashboards with Voilà on 127.0.0.1")
     p.add_argument("path", nargs="?", metavar="PATH",
-                   help="export (default data/demo; not with --db)")
+                   help="export (default data/demo, else the SYNTHETIC demo the package "
+                   "ships; not with --db)")
     _add_common(p)
     _add_db(p)
     p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
@@ -147,10 +148,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-kernels", type=int, metavar="N",
                    help="kernels serving pages at once (default 8 or SUPERVISION_MAX_KERNELS)")
     p.add_argument("--therapist", metavar="ID", help="fix the server to this therapist's view")
+    p.add_argument("--demo-therapist", metavar="ID=URL",
+                   help="list on the landing page the therapist view of ID served at URL by "
+                   "its own server (make demo)")
     p.add_argument("--port", type=_port, default=8866, help="1–65535 (default 8866)")
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("hub", help="the practice server: logins and roles, on JupyterHub")
+    p.add_argument("path", metavar="PATH", help="export")
+    _add_common(p)
+    p.add_argument("--roles", required=True, metavar="FILE",
+                   help="TOML naming every user: [users.NAME] role = therapist|supervisor|lead")
+    p.add_argument("--port", type=_port, default=8000, help="1–65535 (default 8000)")
+    p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
+                   help="listen on ADDR (default 127.0.0.1; put TLS in front: docs/hub.md)")
+    p.add_argument("--state-dir", default="supervision-hub", metavar="DIR",
+                   help="the hub's database, cookie secret and passwords (default "
+                   "./supervision-hub; back it up)")
+    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                   help="also answer to this host name (the reverse proxy's)")
+    p.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="stop a user's server idle this long (default 3600)")
+    p.add_argument("--min-cell", type=int, default=5, metavar="N")
+    p.set_defaults(func=cmd_hub)
 
     p = sub.add_parser("load", help="validate an export and bulk-load it into PostgreSQL")
     p.add_argument("path", metavar="PATH")
@@ -275,21 +297,44 @@ def _cmd_gains(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from supervision.serve import ExposureError, serve
+    from supervision.serve import ExposureError, demo_export, serve
 
     if args.path is not None and args.db is not None:
         args.db_parser.error("give PATH or --db URL, not both")
+    links = []
+    if args.demo_therapist:
+        who, _, url = args.demo_therapist.partition("=")
+        if not who or not url.startswith(("http://", "https://")):
+            args.db_parser.error("--demo-therapist takes ID=URL, e.g. T01=http://127.0.0.1:8867/")
+        links.append({
+            "title": f"Your caseload: reflection (demo therapist {who})",
+            "for": f"The therapist's own view as demo therapist {who} sees it. It opens that "
+            "therapist's own server (its landing page), fixed to them: only their rows and "
+            "anonymous practice figures reach it.",
+            "url": url.rstrip("/") + "/"})  # its landing page: a render from here is refused
     try:
         return serve(
-            args.path if args.db else (args.path or "data/demo"), therapist=args.therapist,
+            args.path if args.db else (args.path or demo_export()), therapist=args.therapist,
             port=args.port, mapping=args.mapping, measures=args.measures,
             min_cell=args.min_cell, db=args.db, schema=args.schema, ip=args.ip,
             token_file=args.token_file, public_name=args.public_name,
-            max_kernels=args.max_kernels,
+            max_kernels=args.max_kernels, links=links,
         )
     except ExposureError as exc:  # a usage refusal: exit 2, like argparse
         print(f"supervision serve: {exc}", file=sys.stderr)
         return 2
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    try:
+        from supervision.hub import hub
+    except ImportError as exc:  # pragma: no cover - the [hub] extra is missing
+        raise ConfigError(f"supervision hub needs the [hub] extra: pip install "
+                          f"'supervision[hub]' ({exc.name} is missing)") from None
+    return hub(args.path, roles=args.roles, port=args.port, ip=args.ip,
+               state_dir=args.state_dir, mapping=args.mapping, measures=args.measures,
+               min_cell=args.min_cell, public_name=args.public_name,
+               cull_timeout=args.cull_timeout)
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:

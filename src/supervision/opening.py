@@ -26,6 +26,9 @@ can change it.
                             ``practice.json`` (anonymous practice aggregates).  The full
                             export's path and the warehouse URL are *not* given to such a
                             kernel.
+``SUPERVISION_THERAPISTS``  set for a supervisor on the hub (``supervision hub``): the
+                            therapist ids (comma-separated) the supervisor dashboard may
+                            show; its picker offers exactly those (:func:`allowed_therapists`).
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ THERAPIST = "SUPERVISION_THERAPIST"
 SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
 DB = "SUPERVISION_DB"
 DB_SCHEMA = "SUPERVISION_DB_SCHEMA"
-ALL_VARS = (EXPORT, PREPARED, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA)
+ALLOWED = "SUPERVISION_THERAPISTS"
+ALL_VARS = (EXPORT, PREPARED, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA,
+            ALLOWED)
 
 TABLE_FILES = {
     "sessions": "sessions.parquet",
@@ -119,6 +124,14 @@ def caseload() -> Caseload:
         measures=os.environ.get(MEASURES) or None,
         progress=False,
     )
+
+
+def allowed_therapists() -> tuple[str, ...] | None:
+    """The therapists a supervisor may pick (``SUPERVISION_THERAPISTS``); None: every one."""
+    raw = os.environ.get(ALLOWED)
+    if raw is None:
+        return None
+    return tuple(t for t in (x.strip() for x in raw.split(",")) if t)
 
 
 @functools.cache
@@ -223,5 +236,6 @@ def source_vars(
     return values
 
 
-__all__ = ["ALL_VARS", "SERVER_ONLY_VARS", "TOKEN_VAR", "caseload", "min_cell", "open_caseload",
-           "read_bundle", "source_vars", "therapist_context", "write_bundle"]
+__all__ = ["ALL_VARS", "SERVER_ONLY_VARS", "TOKEN_VAR", "allowed_therapists", "caseload",
+           "min_cell", "open_caseload", "read_bundle", "source_vars", "therapist_context",
+           "write_bundle"]

@@ -52,6 +52,26 @@ if TYPE_CHECKING:
     from supervision.caseload import Caseload
 
 NOTEBOOKS = ("supervisor.ipynb", "therapist.ipynb", "practice_review.ipynb")
+#: The dashboards a server over the whole export serves (the therapist's needs --therapist).
+FULL_NOTEBOOKS = ("supervisor.ipynb", "practice_review.ipynb")
+#: (title, what it is for) of each dashboard, as the landing page lists them.
+DASHBOARDS = {
+    "supervisor.ipynb": (
+        "Supervision: caseload review",
+        "One therapist's caseload before supervision (alliance, ruptures and repair, endings, "
+        "outcomes, cases to discuss), beside the practice over the same dates."),
+    "practice_review.ipynb": (
+        "Practice review",
+        "The practice's quarterly review by quarter and team: funnel plots and published "
+        "benchmarks; therapists are compared, never ranked."),
+    "therapist.ipynb": (
+        "Your caseload: reflection",
+        "Your own caseload for reflection, beside anonymous practice figures; nobody else's "
+        "caseload is loaded."),
+}
+PROMPTS_NOTE = ("These figures are prompts for reflection in supervision, not verdicts on a "
+                "therapist. Every rate shows its n and a 95% interval: small numbers move a lot "
+                "by chance.")
 HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
 MIN_TOKEN_CHARS = 16
@@ -73,15 +93,37 @@ class ExposureError(ConfigError):
     """``serve`` was asked to listen beyond this machine without a token (exit code 2)."""
 
 
+#: What a wheel ships besides code: the dashboards, the demo export, the Voilà template.
+SHARE = Path(__file__).resolve().parent / "share"
+DEMO_FILES = ("sessions.csv", "episodes.csv", "therapists.csv")
+
+
+def demo_export() -> Path:
+    """The export ``serve`` opens without a PATH: ``data/demo`` here, else the shipped demo.
+
+    ``data/demo`` in the current folder (a checkout, or ``supervision demo`` run here) comes
+    first; from any other folder the SYNTHETIC demo a wheel ships (``supervision/share/demo``,
+    copied from the repository's ``data/demo`` when the wheel is built) is served.
+    """
+    for c in (Path("data/demo"), SHARE / "demo"):
+        if all((c / n).is_file() for n in DEMO_FILES):
+            return c
+    raise ConfigError(
+        "no export given and no demo export here: pass PATH, or write the SYNTHETIC demo "
+        "first with `supervision demo` (it writes data/demo)"
+    )
+
+
 def find_dashboards() -> Path:
     """The folder holding the dashboard notebooks.
 
     ``SUPERVISION_DASHBOARDS`` if set, else the repository's ``dashboards/`` (editable
-    install or a source checkout), else the copy shipped inside the package.
+    install or a source checkout), else the copy a wheel ships in ``supervision/share/``
+    (``setup.py`` copies ``dashboards/`` there when it builds one).
     """
     here = Path(__file__).resolve().parent
     candidates = [Path(p) for p in [os.environ.get("SUPERVISION_DASHBOARDS")] if p]
-    candidates += [here.parents[1] / "dashboards", here / "dashboards"]
+    candidates += [here.parents[1] / "dashboards", SHARE / "dashboards"]
     for c in candidates:
         if all((c / n).is_file() for n in NOTEBOOKS):
             return c
@@ -253,6 +295,7 @@ def voila_command(
     names: Sequence[str] = (),
     max_kernels: int = MAX_KERNELS,
     idle_timeout: int = IDLE_TIMEOUT,
+    landing_file: Path | None = None,
 ) -> list[str]:
     """The Voilà command line: sources stripped, one warm kernel per notebook.
 
@@ -282,6 +325,8 @@ def voila_command(
     ]
     for name in names:
         cmd.append(f"--SupervisionVoila.public_names={name}")
+    if landing_file is not None:  # the product's landing page at / instead of Voilà's list
+        cmd.append(f"--SupervisionVoila.landing_file={landing_file}")
     if config_dir is not None:
         from jupyter_core.paths import jupyter_config_path
 
@@ -291,7 +336,7 @@ def voila_command(
 
 
 #: Holds ``voila/templates/supervision`` (see its index.html.j2), found through JUPYTER_PATH.
-TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
+TEMPLATE_ROOT = SHARE
 
 
 def with_template_path(env: dict[str, str]) -> dict[str, str]:
@@ -324,12 +369,16 @@ def prepare(
     workdir: Path,
     db: str | None = None,
     schema: str = "supervision",
+    links: Sequence[dict] = (),
 ) -> tuple[Path, dict]:
     """Open and validate the data and build (root folder, environment) for Voilà.
 
     The data is the export at ``path`` or the warehouse at ``db`` (schema ``schema``),
     exactly one.  With ``therapist`` the bundle of that therapist's rows and the practice
-    aggregates is written under ``workdir`` here, in the server, from either source.
+    aggregates is written under ``workdir`` here, in the server, from either source.  The
+    root folder holds only the dashboards that draw on this server (supervisor and practice
+    review; or the therapist's own); ``workdir/landing.json`` describes them for the landing
+    page, with ``links`` (dashboards served elsewhere, e.g. ``make demo``'s demo therapist).
     """
     check_min_cell(min_cell)
     full = opening.open_caseload(path, db=db, schema=schema, mapping=mapping, measures=measures)
@@ -337,12 +386,28 @@ def prepare(
     env[opening.MIN_CELL] = str(min_cell)
     if measures:
         env[opening.MEASURES] = str(Path(measures).resolve())
-    dashboards = find_dashboards()
+    facts = export_facts(full, db=db, schema=schema)
     if therapist is None:
         env.update(opening.source_vars(path, db=db, schema=schema, mapping=mapping))
         if db is None:  # kernels open this validated copy instead of reading the export again
             env[opening.PREPARED] = str(_save_prepared(full, workdir / "data"))
-        return dashboards, env
+        site = make_site(workdir / "site", FULL_NOTEBOOKS)
+        write_landing(workdir / "landing.json", landing(
+            facts, FULL_NOTEBOOKS, scope="Every therapist's caseload and the practice.",
+            links=links))
+        return site, env
+    check_therapist(full, therapist)
+    opening.write_bundle(full, therapist, workdir / "data", min_cell=min_cell)
+    site = make_site(workdir / "site", ("therapist.ipynb",))
+    write_landing(workdir / "landing.json", landing(
+        facts, ("therapist.ipynb",), scope=f"Your own caseload: therapist {therapist}."))
+    env[opening.THERAPIST] = therapist
+    env[opening.SCOPED_DIR] = str(workdir / "data")
+    return site, env
+
+
+def check_therapist(full: Caseload, therapist: str) -> None:
+    """Refuse a therapist id the export does not hold, listing (some of) those it does."""
     ids = full.therapist_ids()
     if therapist not in ids:
         shown = ", ".join(ids[:20]) + (" …" if len(ids) > 20 else "")
@@ -350,13 +415,47 @@ def prepare(
             f"unknown therapist {therapist!r}: the export has {len(ids)} therapist"
             f"{'s' if len(ids) != 1 else ''} ({shown})"
         )
-    opening.write_bundle(full, therapist, workdir / "data", min_cell=min_cell)
-    site = workdir / "site"
-    site.mkdir()
-    shutil.copy2(dashboards / "therapist.ipynb", site / "therapist.ipynb")
-    env[opening.THERAPIST] = therapist
-    env[opening.SCOPED_DIR] = str(workdir / "data")
-    return site, env
+
+
+def make_site(folder: Path, notebooks: Sequence[str]) -> Path:
+    """A folder holding only ``notebooks`` (copies): Voilà serves nothing else from it."""
+    dashboards = find_dashboards()
+    folder.mkdir(mode=0o700, parents=True)
+    for name in notebooks:
+        shutil.copy2(dashboards / name, folder / name)
+    return folder
+
+
+def export_facts(full: Caseload, *, db: str | None = None, schema: str = "supervision") -> dict:
+    """The export's name (never where it sits), first and last session date, and checksum."""
+    from supervision import periods
+
+    lo, hi = periods.date_span(full)
+    name = Path(full.source).name or full.source
+    if db is not None:  # never the URL: it may carry a user name or password
+        name = f"warehouse tables (schema {schema}), loaded from {name or 'an export'}"
+    return {"name": name, "first_date": str(lo) if lo else "none",
+            "last_date": str(hi) if hi else "none",
+            "checksum": full.checksum or "not recorded"}
+
+
+def landing(
+    facts: dict, notebooks: Sequence[str], *, scope: str, links: Sequence[dict] = ()
+) -> dict:
+    """What the landing page shows: ``notebooks`` (served here), ``links`` (served elsewhere:
+    title, for, url), the export's facts and this server's scope."""
+    shown = [{"title": DASHBOARDS[n][0], "for": DASHBOARDS[n][1], "href": f"voila/render/{n}"}
+             for n in notebooks]
+    return {"export": facts, "scope": scope, "note": PROMPTS_NOTE,
+            "dashboards": shown + [dict(link) for link in links]}
+
+
+def write_landing(path: Path, data: dict) -> Path:
+    """The landing page's JSON for :mod:`supervision.voila_app` (mode 600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    return path
 
 
 def _save_prepared(full: Caseload, folder: Path) -> Path:
@@ -428,6 +527,7 @@ def serve(
     public_name: Sequence[str] = (),
     max_kernels: int | None = None,
     kernel_idle_timeout: int | None = None,
+    links: Sequence[dict] = (),
 ) -> int:
     """Serve the dashboards until interrupted; return Voilà's exit code (0 on Ctrl+C).
 
@@ -448,11 +548,12 @@ def serve(
     try:
         root, env = prepare(
             path, therapist=therapist, mapping=mapping, measures=measures,
-            min_cell=min_cell, workdir=workdir, db=db, schema=schema,
+            min_cell=min_cell, workdir=workdir, db=db, schema=schema, links=links,
         )
         conf = write_voila_config(workdir / "conf", token) if token else None
         cmd = voila_command(root, port, ip=ip, config_dir=conf, names=names,
-                            max_kernels=cap, idle_timeout=idle)
+                            max_kernels=cap, idle_timeout=idle,
+                            landing_file=workdir / "landing.json")
         signal.signal(signal.SIGTERM, _terminate)  # SIGTERM too must stop Voilà's group
         proc = subprocess.Popen(cmd, env=with_template_path(env), cwd=root, start_new_session=True)
         try:
@@ -485,11 +586,11 @@ def _announce(ip: str, port: int, therapist: str | None, token_hint: str | None,
     shown = socket.gethostname() if ip in ("", "0.0.0.0", "::") else _url_host(ip)
     base = f"http://{shown}:{port}"
     if therapist is None:
-        pages = [f"{base}/voila/render/{n}" for n in NOTEBOOKS if n != "therapist.ipynb"]
+        pages = [f"{base}/voila/render/{n}" for n in FULL_NOTEBOOKS]
         lines = [
             f"Dashboards at {base}/ :",
             *(f"  {p}" for p in pages),
-            "  (the therapist dashboard needs --therapist ID)",
+            "  (the therapist dashboard needs a server of its own: --therapist ID)",
         ]
     else:
         lines = [
@@ -515,19 +616,27 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 __all__ = [
+    "DASHBOARDS",
+    "FULL_NOTEBOOKS",
     "NOTEBOOKS",
     "ExposureError",
     "check_exposure",
     "check_port",
+    "check_therapist",
+    "demo_export",
+    "export_facts",
     "find_dashboards",
     "is_loopback",
     "kernel_environment",
     "kernel_limits",
+    "landing",
+    "make_site",
     "prepare",
     "public_names",
     "read_token",
     "serve",
     "voila_command",
     "wait_ready",
+    "write_landing",
     "write_voila_config",
 ]

@@ -26,6 +26,18 @@ with four guards that stock Voilà lacks:
 
 ``/voila/query/<kernel id>`` (the request's details for a preheated kernel) needs the
 token like every data route, and never carries the request's query string.
+
+On the hub (``supervision hub``: the environment holds ``JUPYTERHUB_API_TOKEN``) a user's
+server logs people in through JupyterHub's OAuth (jupyterhub's own identity provider and
+authorizer: only the server's owner, or whoever the hub grants ``access:servers``, passes).
+The ``JUPYTERHUB_*`` variables are read once at start and then removed from this process's
+environment, so that no kernel it starts inherits the server's API token or the hub's
+addresses; no page carries that token either.
+
+With :attr:`SupervisionVoila.landing_file` (``supervision serve`` and the hub always give
+one) ``/`` and ``/voila/tree`` show the product's landing page (``share/landing.html.j2``,
+every value escaped) instead of Voilà's file list: the dashboards this server serves, what
+each is for, the export's name, date range and checksum.
 """
 
 from __future__ import annotations
@@ -33,24 +45,30 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import json
+import os
 import socket
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 import tornado.web
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.utils import url_path_join
 from tornado.log import app_log
 from tornado.websocket import WebSocketHandler
 from traitlets import Integer, List, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from voila.utils import ENV_VARIABLE
 
 #: Defaults of :attr:`SupervisionVoila.max_kernels` and ``kernel_idle_timeout`` (seconds).
@@ -358,6 +376,85 @@ class GuardedQueryHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             del RequestInfoSocketHandler._waiters[kernel_id]
 
 
+# ------------------------------------------------------------------ the landing page
+LANDING_TEMPLATE = "landing.html.j2"
+_LANDING_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "share")),
+    autoescape=True,  # every value: export names and ids come from a file someone wrote
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render_landing(data: Mapping[str, Any], base_url: str) -> str:
+    """The landing page for ``data`` (:func:`supervision.serve.landing`), links under
+    ``base_url``."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    shown = [d for d in data["dashboards"]  # a link elsewhere: http(s) only, never javascript:
+             if "url" not in d or str(d["url"]).startswith(("http://", "https://"))]
+    return _LANDING_ENV.get_template(LANDING_TEMPLATE).render(
+        data={**data, "dashboards": shown}, base=base)
+
+
+class LandingHandler(JupyterHandler):
+    """``/`` and ``/voila/tree``: the product's landing page (authenticated like the rest)."""
+
+    def initialize(self, **_: Any) -> None:
+        """Voilà's tree handler arguments are not needed."""
+
+    @tornado.web.authenticated
+    def get(self, path: str | None = None) -> None:
+        if path not in (None, "", "/"):
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render_landing(self.settings["supervision_landing"], self.base_url))
+
+
+# ------------------------------------------------------------------ the hub's login
+def _is_hub_var(name: str) -> bool:
+    return name.startswith("JUPYTERHUB_") or name == "JPY_API_TOKEN"
+
+
+def take_hub_environment() -> dict[str, str]:
+    """Remove the hub's variables from this process's environment and return them."""
+    return {k: os.environ.pop(k) for k in list(os.environ) if _is_hub_var(k)}
+
+
+def hub_identity_classes() -> tuple[type, type]:
+    """(identity provider, authorizer) checking the hub's OAuth cookie and access scopes.
+
+    Call while the hub's variables are in the environment: the OAuth client reads them
+    here, once (some at import), so that they can be removed before any kernel starts."""
+    from jupyterhub.services.auth import HubOAuth
+    from jupyterhub.singleuser.extension import JupyterHubAuthorizer, JupyterHubIdentityProvider
+    from traitlets import default
+
+    auth = HubOAuth()  # reads the JUPYTERHUB_* variables: every default evaluated now
+    for name in auth.trait_names():
+        with contextlib.suppress(Exception):
+            getattr(auth, name)
+
+    class HubIdentity(JupyterHubIdentityProvider):
+        """JupyterHub's identity provider, never handing out the server's API token."""
+
+        @default("hub_auth")
+        def _default_hub_auth(self) -> HubOAuth:
+            return auth
+
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.pop("token", None)  # Voilà passes its own (none): the hub's cookie rules
+            super().__init__(**kwargs)
+
+        @property
+        def token(self) -> str:  # what Voilà would print or put in a URL: nothing
+            return ""
+
+        def page_config_hook(self, handler: Any, page_config: dict) -> dict:
+            return page_config  # no token in any page
+
+    return HubIdentity, JupyterHubAuthorizer
+
+
 # ------------------------------------------------------------------ the application
 class Guard:
     """What the application consults: the host policy, the kernel cap and the busy page."""
@@ -409,6 +506,17 @@ class SupervisionVoila(Voila):
         KERNEL_IDLE_TIMEOUT, config=True,
         help="Seconds a kernel may stay without a connected page before it is shut down.",
     )
+    landing_file = Unicode(
+        "", config=True,
+        help="JSON describing the landing page (supervision.serve.landing); empty: Voilà's "
+        "own file list at /.",
+    )
+
+    def initialize(self, argv: Any = None) -> None:
+        if os.environ.get("JUPYTERHUB_API_TOKEN"):
+            self.identity_provider_class, self.authorizer_class = hub_identity_classes()
+        take_hub_environment()  # before anything could start a kernel (it copies os.environ)
+        super().initialize(argv)
 
     def init_settings(self) -> dict:
         settings = super().init_settings()
@@ -420,12 +528,21 @@ class SupervisionVoila(Voila):
         policy = HostPolicy(self.ip, self.public_names)
         settings["supervision_guard"] = Guard(
             policy, KernelCap(km, max(1, self.max_kernels)), self.kernel_idle_timeout, self.port)
+        if self.landing_file:
+            settings["supervision_landing"] = json.loads(
+                Path(self.landing_file).read_text(encoding="utf-8"))
         return settings
 
     def init_handlers(self) -> list:
         swap = {TornadoVoilaHandler: GuardedRenderHandler,
                 RequestInfoSocketHandler: GuardedQueryHandler}
-        return [(h[0], swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
+        if self.landing_file:
+            swap[TornadoVoilaTreeHandler] = LandingHandler
+        # the identity provider's routes (/login, /logout, the hub's /oauth_callback) come
+        # unprefixed; Voilà serves every other route under its base URL
+        own = {path for path, *_ in self.identity_provider.get_handlers()}
+        return [(url_path_join(self.server_url, h[0]) if h[0] in own else h[0],
+                 swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
 
     def start(self) -> None:
         """``Voila.start`` with :class:`GuardedApplication` in place of tornado's."""

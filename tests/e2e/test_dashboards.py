@@ -124,10 +124,33 @@ def _ids(export: Path) -> list[str]:
     return sorted(pd.read_csv(export / "therapists.csv", dtype=str)["therapist_id"])
 
 
-def test_root_lists_the_dashboards(full_server: Server, page: Any) -> None:
-    page.goto(full_server.url + "/", timeout=60_000)
-    for name in ("supervisor.ipynb", "therapist.ipynb", "practice_review.ipynb"):
-        page.get_by_text(name).first.wait_for(timeout=30_000)
+LANDING_LINKS = """() => [...document.querySelectorAll('.sv-dashboard a')]
+  .map(a => [a.textContent.trim(), new URL(a.href).pathname])"""
+
+
+def test_landing_page_lists_what_may_be_opened(
+    full_server: Server, start_server: Callable[..., Server], demo_export: Path, page: Any
+) -> None:
+    """The product's landing page at / (and /voila/tree), not Voilà's file list: on a full
+    server the supervisor and practice dashboards, on a --therapist server only the
+    therapist's own; each link draws; the export's name, dates and checksum; the reminder."""
+    for path in ("/", "/voila/tree"):
+        page.goto(full_server.url + path, timeout=60_000)
+        assert page.evaluate(LANDING_LINKS) == [
+            ["Supervision: caseload review", "/voila/render/supervisor.ipynb"],
+            ["Practice review", "/voila/render/practice_review.ipynb"]]
+    text = page.inner_text("body")
+    assert "Select items to open" not in text and "therapist.ipynb" not in text
+    assert "2023-01-02 to 2024-12-31" in text and "not verdicts" in text
+    assert re.search(r"\b[0-9a-f]{64}\b", text)
+    assert page.inner_text(".sv-export-name") == demo_export.name
+    _shot(page, SCREENSHOTS / "landing.png")
+    page.click("text=Practice review")
+    _wait_rendered(page, timeout=120_000)  # a click from the landing page is same-origin
+    srv = start_server(demo_export, "--therapist", _ids(demo_export)[0])
+    page.goto(srv.url + "/", timeout=60_000)
+    assert page.evaluate(LANDING_LINKS) == [
+        ["Your caseload: reflection", "/voila/render/therapist.ipynb"]]
 
 
 def test_supervisor_dashboard(full_server: Server, page: Any) -> None:

@@ -168,9 +168,15 @@ def _window(since: dt.date | None, until: dt.date | None) -> None:
 class SupervisorApp(TabbedApp):
     """One therapist's caseload, picked from a list, with a date range, beside the practice."""
 
-    def __init__(self, caseload: Caseload, *, min_cell: int = 5) -> None:
+    def __init__(
+        self, caseload: Caseload, *, min_cell: int = 5, therapists: tuple[str, ...] | None = None
+    ) -> None:
+        """``therapists``: the only ones the picker offers (a hub supervisor's); None: all."""
         self.caseload, self.min_cell = caseload, min_cell
         ids = caseload.therapist_ids()
+        if therapists is not None:
+            ids = [t for t in ids if t in set(therapists)]
+        self.allowed = frozenset(ids)
         self.therapist = widgets.Dropdown(
             options=ids, value=ids[0] if ids else None, description="Therapist"
         )
@@ -198,6 +204,8 @@ class SupervisorApp(TabbedApp):
     def make_view(self) -> View:
         if self.therapist.value is None:
             raise SupervisionError("this export has no therapists")
+        if self.therapist.value not in self.allowed:  # checked here, whatever the widget says
+            raise SupervisionError("that therapist is not among those this dashboard shows")
         since, until = self.since.value, self.until.value
         _window(since, until)
         own = self.caseload.scoped(therapist_id=self.therapist.value, since=since, until=until)
@@ -342,7 +350,9 @@ def supervisor_app() -> SupervisorApp | Unavailable:
     from supervision import opening
 
     return _build(
-        "This dashboard", lambda: SupervisorApp(opening.caseload(), min_cell=opening.min_cell())
+        "This dashboard",
+        lambda: SupervisorApp(opening.caseload(), min_cell=opening.min_cell(),
+                              therapists=opening.allowed_therapists()),
     )
 
 

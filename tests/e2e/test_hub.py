@@ -1,0 +1,254 @@
+"""`supervision hub` in Chromium: logins, roles, and what never reaches a user (domain §13).
+
+One hub on the demo export for the module, with a therapist (ana, T01), a supervisor of two
+therapists (sam: T02, T03) and a lead (lee).  Passwords are set at the first login.  Times
+from pressing "Sign in" to the first figure drawn, and the memory of the hub with its proxy,
+the users' servers and their kernels, go to screenshots/hub.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+RECORD = SCREENSHOTS / "hub.json"
+PASSWORD = "a-long-first-password"
+ROLES = """
+[users.ana]
+role = "therapist"
+therapist = "T01"
+
+[users.sam]
+role = "supervisor"
+therapists = ["T02", "T03"]
+
+[users.lee]
+role = "lead"
+"""
+DRAWN = """() => {
+  const vis = el => el.offsetParent !== null;
+  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
+  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
+  if (!tab) return false;
+  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
+  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
+}"""
+LINKS = """() => [...document.querySelectorAll('.sv-dashboard a')]
+  .map(a => new URL(a.href).pathname)"""
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _record(key: str, value: Any) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    data = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    data[key] = value
+    RECORD.write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("hub")
+    roles = tmp / "roles.toml"
+    roles.write_text(ROLES)
+    port = _free_port()
+    log = (SCREENSHOTS / f"hub-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervision.cli", "hub", str(demo_export), "--roles",
+         str(roles), "--port", str(port), "--state-dir", str(tmp / "state")],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        assert proc.poll() is None, "supervision hub exited early"
+        try:
+            urllib.request.urlopen(url + "/hub/api", timeout=2).close()
+            break
+        except (urllib.error.URLError, OSError):
+            assert time.monotonic() < deadline, "the hub did not answer"
+            time.sleep(0.5)
+    yield {"url": url, "proc": proc, "export": str(demo_export.resolve())}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield ctx
+    ctx.close()
+
+
+def _login(page: Any, hub: dict, name: str) -> float:
+    """Log in (the first login sets the password); return the monotonic time of the click."""
+    page.goto(hub["url"] + "/hub/login", timeout=60_000)
+    page.fill("#username_input", name)
+    page.fill("#password_input", PASSWORD)
+    t0 = time.monotonic()
+    page.click("#login_submit")
+    return t0
+
+
+def _landing(page: Any, name: str) -> list[str]:
+    page.wait_for_selector(".sv-dashboard a", timeout=240_000)
+    assert page.url.rstrip("/").endswith(f"/user/{name}")
+    return page.evaluate(LINKS)
+
+
+def _open_first_figure(page: Any, link: str, name: str, t0: float) -> None:
+    page.click(f".sv-dashboard a[href$='{link}']")
+    page.wait_for_function(DRAWN, timeout=240_000)
+    _record(f"{name}: sign-in to first figure (s)", round(time.monotonic() - t0, 2))
+    assert page.locator(".sv-error").count() == 0
+
+
+def test_therapist_sees_only_their_own_figures(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    t0 = _login(page, hub, "ana")
+    assert _landing(page, "ana") == ["/user/ana/voila/render/therapist.ipynb"]
+    _open_first_figure(page, "therapist.ipynb", "ana (therapist)", t0)
+    text = page.inner_text(".sv-app")
+    assert "T01" in text
+    html = page.content()
+    assert not re.search(r"\bT0[2-9]\b|\bT1[0-9]\b", html), "another therapist's id shows"
+    page.screenshot(path=str(SCREENSHOTS / "hub-therapist.png"))
+
+
+def test_supervisor_picks_among_exactly_their_therapists(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    t0 = _login(page, hub, "sam")
+    assert _landing(page, "sam") == ["/user/sam/voila/render/supervisor.ipynb"]
+    _open_first_figure(page, "supervisor.ipynb", "sam (supervisor)", t0)
+    options = page.evaluate("() => [...document.querySelectorAll('.sv-app select')][0]"
+                            ".options.length ? [...[...document.querySelectorAll("
+                            "'.sv-app select')][0].options].map(o => o.textContent) : []")
+    assert options == ["T02", "T03"]
+    assert "/voila/render/practice_review.ipynb" not in page.content()
+    resp = page.goto(hub["url"] + "/user/sam/voila/render/practice_review.ipynb")
+    assert resp.status == 404
+
+
+def test_lead_opens_the_practice_review(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    t0 = _login(page, hub, "lee")
+    assert _landing(page, "lee") == ["/user/lee/voila/render/supervisor.ipynb",
+                                     "/user/lee/voila/render/practice_review.ipynb"]
+    _open_first_figure(page, "practice_review.ipynb", "lee (lead)", t0)
+    assert "Practice review" in page.inner_text(".sv-app")
+
+
+def test_a_name_not_in_the_roles_file_cannot_log_in(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    _login(page, hub, "mallory")
+    page.wait_for_load_state()
+    assert "/hub/login" in page.url
+    assert page.locator("#username_input").count() == 1
+    assert "/user/mallory" not in page.url
+
+
+def test_a_therapist_cannot_open_another_users_server(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    _login(page, hub, "ana")
+    _landing(page, "ana")
+    for path in ("/user/lee/", "/user/lee/voila/render/practice_review.ipynb",
+                 "/user/sam/voila/render/supervisor.ipynb"):
+        page.goto(hub["url"] + path, timeout=60_000)
+        page.wait_for_load_state()
+        assert page.locator(".sv-app, .sv-dashboard").count() == 0, path
+        assert "/user/ana" not in page.url or "lee" not in page.url
+
+
+def _pids(match: str) -> list[int]:
+    out = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if match in cmd:
+            out.append(int(entry.name))
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            kids.append(int(entry.name))
+    return kids
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(x.decode(errors="replace").split("=", 1) for x in raw if b"=" in x)
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return round(total / 1024, 1)
+
+
+def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context: Any) -> None:
+    page = context.new_page()
+    _login(page, hub, "ana")
+    _landing(page, "ana")
+    html_landing = page.content()
+    page.click(".sv-dashboard a")
+    page.wait_for_function(DRAWN, timeout=240_000)
+    html = page.content() + html_landing
+    [server] = _pids("--Voila.base_url=/user/ana/")
+    token = _environ(server)["JUPYTERHUB_API_TOKEN"]  # what the hub gave the server at start
+    kernels = [k for k in _children(server) if "ipykernel" in Path(f"/proc/{k}/cmdline")
+               .read_bytes().decode(errors="replace")]
+    assert kernels
+    for k in kernels:
+        env = _environ(k)
+        assert not [v for v in env if v.startswith("JUPYTERHUB_")], env.keys()
+        assert token not in "\0".join(env.values())
+        assert hub["export"] not in "\0".join(env.values())
+        assert "SUPERVISION_EXPORT" not in env and "SUPERVISION_PREPARED" not in env
+        assert env["SUPERVISION_THERAPIST"] == "T01"
+    assert token not in html and hub["export"] not in html
+    # memory of everything the hub runs, after the logins of this module
+    hub_pids = _pids("jupyterhub_config.py") + _pids("configurable-http-proxy")
+    servers = _pids("--Voila.base_url=/user/")
+    everything = hub_pids + servers + [k for s in servers for k in _children(s)]
+    _record("memory: hub + proxy (MB RSS)", _rss_mb(hub_pids))
+    _record("memory: everything, with the servers and kernels of "
+            f"{len(servers)} logins (MB RSS)", _rss_mb(everything))

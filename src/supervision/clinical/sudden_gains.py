@@ -156,21 +156,25 @@ def _cutoff(cl: Caseload, m: Measure, cutoff: float | None) -> ir.Table:
     return first.aggregate(_cut=first[m.key].std(how="sample") * factor)
 
 
-def _series(cl: Caseload, key: str) -> ir.Table:
+def series(cl: Caseload, key: str) -> ir.Table:
     """Each attended session with its number ``session`` (from 1), its score ``x`` and the
     scores around it (``p2, p1`` before, ``q1, q2, q3`` after; NULL where missing or beyond
-    the series) and the highest / lowest score from two sessions on (``hi2``, ``lo2``)."""
+    the series), the highest / lowest score from two sessions on (``hi2``, ``lo2``),
+    ``scored_i`` (scored sessions up to and including this one) and ``n_scored`` (the
+    episode's scored sessions): the input of :func:`events`."""
     s = cl.sessions
     s = s.filter(s.attendance == "attended").select(
         "episode_id", "therapist_id", "session_date", "source_row", x=s[key]
     )
     w = ibis.window(group_by="episode_id", order_by=_ORDER)
     later = ibis.window(group_by="episode_id", order_by=_ORDER, rows=(2, None))
+    upto = ibis.window(group_by="episode_id", order_by=_ORDER, rows=(None, 0))
     return s.mutate(
         session=ibis.row_number().over(w) + 1,
         p2=s.x.lag(2).over(w), p1=s.x.lag(1).over(w),
         q1=s.x.lead(1).over(w), q2=s.x.lead(2).over(w), q3=s.x.lead(3).over(w),
         hi2=s.x.max().over(later), lo2=s.x.min().over(later),
+        scored_i=s.x.count().over(upto), n_scored=s.x.count().over(group_by="episode_id"),
     )
 
 
@@ -187,6 +191,42 @@ def _side(values: list[ir.FloatingValue]) -> tuple[ir.IntegerValue, ir.FloatingV
 def _critical_t(df: ir.IntegerValue) -> ir.FloatingValue:
     """``|qt(α/2, df)|`` for df 2–4 (:data:`CRITICAL_T`); NULL otherwise."""
     return ibis.cases(*((df == k, v) for k, v in CRITICAL_T.items()), else_=ibis.null("float64"))
+
+
+def events(t: ir.Table, caseload: Caseload, m: Measure, *, kind: Kind,
+           cutoff: float | None = None) -> ir.Table:
+    """The events of kind ``kind`` on :func:`series` ``t`` of measure ``m`` (the rule of the
+    module docstring), unordered and without ``first`` / ``largest``: ``episode_id,
+    therapist_id, measure, kind, pregain_session, postgain_session, pregain_score,
+    postgain_score, magnitude, reversal``, plus ``postgain_scored`` (the postgain session's
+    index among the episode's scored sessions, from 1) and ``n_scored``.  ``caseload``
+    gives criterion 1's cut-off where it rests on the sample."""
+    # +1: the event lowers the score (a gain on a lower-is-better measure, a loss on a
+    # higher-is-better one); -1: it raises it.
+    sign = 1.0 if (m.better == "lower") == (kind == "gain") else -1.0
+    t = t.cross_join(_cutoff(caseload, m, cutoff))
+    n_pre, mean_pre, ss_pre = _side([t.p2, t.p1, t.x])
+    n_post, mean_post, ss_post = _side([t.q1, t.q2, t.q3])
+    dof = n_pre + n_post - 2
+    s_pooled = ((ss_pre + ss_post) / dof.nullif(0)).sqrt()
+    change = (t.x - t.q1) * sign
+    crit3 = (n_pre >= 2) & (n_post >= 2) & ((mean_pre - mean_post) * sign > _critical_t(dof)
+                                            * s_pooled)
+    found = t.filter(
+        (t.session >= 2) & t.x.notnull() & t.q1.notnull()
+        & (change >= t._cut) & (change >= PCT * t.x) & crit3
+    )
+    mag = (found.x - found.q1) * sign
+    back = found.q1 + mag / 2 * sign  # half-way back to the pregain score
+    reversed_ = (found.hi2 > back) if sign > 0 else (found.lo2 < back)
+    return found.select(
+        "episode_id", "therapist_id", measure=ibis.literal(m.key), kind=ibis.literal(kind),
+        pregain_session=found.session, postgain_session=found.session + 1,
+        pregain_score=found.x, postgain_score=found.q1, magnitude=mag,
+        reversal=reversed_.fill_null(False),
+        # the pregain session is scored, so the postgain one is the next scored session
+        postgain_scored=found.scored_i + 1, n_scored=found.n_scored,
+    )
 
 
 def sudden_events(
@@ -216,30 +256,8 @@ def sudden_events(
     if kind not in ("gain", "loss"):
         raise ConfigError(f"kind must be 'gain' or 'loss', not {kind!r}")
     m = outcome_measure(caseload, measure)
-    # +1: the event lowers the score (a gain on a lower-is-better measure, a loss on a
-    # higher-is-better one); -1: it raises it.
-    sign = 1.0 if (m.better == "lower") == (kind == "gain") else -1.0
-    t = _series(caseload, m.key).cross_join(_cutoff(caseload, m, cutoff))
-    n_pre, mean_pre, ss_pre = _side([t.p2, t.p1, t.x])
-    n_post, mean_post, ss_post = _side([t.q1, t.q2, t.q3])
-    dof = n_pre + n_post - 2
-    s_pooled = ((ss_pre + ss_post) / dof.nullif(0)).sqrt()
-    change = (t.x - t.q1) * sign
-    crit3 = (n_pre >= 2) & (n_post >= 2) & ((mean_pre - mean_post) * sign > _critical_t(dof)
-                                            * s_pooled)
-    found = t.filter(
-        (t.session >= 2) & t.x.notnull() & t.q1.notnull()
-        & (change >= t._cut) & (change >= PCT * t.x) & crit3
-    )
-    mag = (found.x - found.q1) * sign
-    back = found.q1 + mag / 2 * sign  # half-way back to the pregain score
-    reversed_ = (found.hi2 > back) if sign > 0 else (found.lo2 < back)
-    ev = found.select(
-        "episode_id", "therapist_id", measure=ibis.literal(m.key), kind=ibis.literal(kind),
-        pregain_session=found.session, postgain_session=found.session + 1,
-        pregain_score=found.x, postgain_score=found.q1, magnitude=mag,
-        reversal=reversed_.fill_null(False),
-    )
+    ev = events(series(caseload, m.key), caseload, m, kind=kind, cutoff=cutoff)
+    ev = ev.drop("postgain_scored", "n_scored")
     by_time = ibis.window(group_by="episode_id", order_by="pregain_session")
     by_size = ibis.window(group_by="episode_id",
                           order_by=[ibis.desc("magnitude"), "pregain_session"])
@@ -267,6 +285,19 @@ def episode_gain_stats(events: ir.Table) -> ir.Table:
         magnitude_sum=e.magnitude.sum(),
         magnitude_sumsq=(e.magnitude * e.magnitude).sum(),
     )
+
+
+#: A sudden loss is a case to discuss (domain.md §7) when it is "in the last 3 scored
+#: sessions": its postgain session (the worse score) is one of the episode's last 3 sessions
+#: scored on the measure, as an alliance drop counts on one of the last 3 rated sessions.
+#: (Criterion 3 needs a score after the postgain one, so that is the 3rd- or 2nd-last.)
+RECENT_SCORED = 3
+
+
+def recent_losses(ev: ir.Table) -> ir.BooleanValue:
+    """Whether each row of :func:`events` is in the episode's last :data:`RECENT_SCORED`
+    scored sessions (meant for ``kind="loss"``; the sessions as of the window's end)."""
+    return ev.postgain_scored > ev.n_scored - RECENT_SCORED
 
 
 def _mean_sd(n: int, total: float, sumsq: float) -> tuple[float | None, float | None]:
@@ -326,6 +357,7 @@ def summarise(events_or_stats: ir.Table, by: str | None = None) -> pd.DataFrame:
 
 
 __all__ = [
-    "ALPHA", "CRITICAL_T", "EVENT_COLUMNS", "PCT", "SUMMARY_KEYS", "default_measure",
-    "episode_gain_stats", "outcome_measure", "sudden_events", "summarise",
+    "ALPHA", "CRITICAL_T", "EVENT_COLUMNS", "PCT", "RECENT_SCORED", "SUMMARY_KEYS",
+    "default_measure", "episode_gain_stats", "events", "outcome_measure", "recent_losses",
+    "series", "sudden_events", "summarise",
 ]

@@ -42,7 +42,7 @@ Tables = Mapping[str, ir.Table]
 
 #: Reason codes, in the order they are listed (domain.md §7).
 REASONS = ("low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
-           "no_shows")
+           "no_shows", "not_on_track", "sudden_loss")
 
 #: An alliance drop counts when it is on one of the episode's last this-many rated sessions.
 RECENT_RATED = 3

@@ -8,7 +8,8 @@ where M holds ``episodes``, ``sessions_attended``, ``alliance.<measure>``, ``rup
 ``termination``, ``outcomes.<measure>`` (+ ``outcomes.phq9_gad7`` when PHQ-9 and GAD-7
 are both present; each measure but the pair with ``sudden_gains`` and ``sudden_losses``,
 §10), ``completeness`` (§12), ``neurotype.groups.<group>`` and, per therapist, ``cases``
-(each with ``not_on_track_reason`` in plain words when ``not_on_track`` is a reason).
+(``{"episode_id", "reasons"}`` as §9 fixes it; the plain-words reason of ``not_on_track`` is
+the per-episode table's ``not_on_track_reason`` and ``cases.not_on_track_reasons``).
 Sudden gains and completeness are counts of the therapist's own caseload, not a breakdown
 below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
@@ -167,10 +168,8 @@ def _cases(cl: Caseload) -> dict[str, list[dict[str, Any]]]:
     for tid, ep, text, *marks in zip(df["therapist_id"], df["episode_id"], why, *columns,
                                      strict=True):
         reasons = [r for r, m in zip(REASONS, marks, strict=True) if m]
-        case: dict[str, Any] = {"episode_id": ep, "reasons": reasons}
-        if text is not None:
-            case["not_on_track_reason"] = text
-        out.setdefault(tid, []).append(case)
+        del text  # §9 fixes a case as {"episode_id", "reasons"}; the text is the table's
+        out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons})
     return out
 
 
@@ -257,9 +256,6 @@ def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list) and prefix.endswith("cases"):
         for case in node:
             yield f"{prefix}.{case['episode_id']}", ";".join(case["reasons"])
-            if "not_on_track_reason" in case:
-                yield (f"{prefix}.{case['episode_id']}.not_on_track_reason",
-                       case["not_on_track_reason"])
     elif isinstance(node, list):
         yield prefix, ";".join(map(str, node))
     else:

@@ -25,8 +25,25 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
 * outcomes: ``<o>__n_scores`` (NULL for an episode without a pre–post pair),
   ``<o>__reliable_improvement, <o>__reliable_deterioration, <o>__recovered,
   <o>__reliable_recovery, <o>__started_clinical``;
+* completeness (§12, :mod:`supervision.clinical.completeness`): ``alliance_rated_sessions,
+  outcome_scored_sessions`` (attended sessions with a value on any alliance / outcome
+  measure), ``intake_scored, final_scored`` (the first / last attended session has an
+  outcome score);
+* sudden gains and losses (§10, :func:`supervision.clinical.sudden_gains.events` on the
+  caseload's own sessions), per outcome measure ``<o>`` but the paired rule and kind ``<k>``
+  (``gain``, ``loss``): ``<o>__<k>_events, <o>__<k>_multiple, <o>__<k>_reversals,
+  <o>__<k>_magnitude_sum, <o>__<k>_magnitude_sumsq`` (NULL for an episode with none);
+* expected response (§11, :func:`supervision.clinical.expected.episode_expected`), per
+  outcome measure but the paired rule, for open episodes with a score (else NULL):
+  ``<o>__expected_status, <o>__not_on_track, <o>__not_on_track_reason`` (plain words);
 * case reasons (§7, for open episodes): one boolean column per code of
-  :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``.
+  :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``, and
+  ``not_on_track_reason`` (the plain-words reasons of the measures not on track, ``; ``-joined).
+
+The expected-response reference is the practice's ended episodes as of the window's end
+(:attr:`Caseload.root`, whatever the scope; in a therapist-scoped kernel, the bands the
+server handed over: :func:`supervision.clinical.expected.install_bands`), computed once per
+window's table with it.  Sudden gains use the window's sessions of each episode only.
 
 A figure that uses the caseload's own sample (a Jacobson–Truax measure without norms) is
 computed over this caseload's paired episodes; :func:`sample_free` says whether a therapist's
@@ -36,6 +53,7 @@ figures filtered from a wider table equal those of the therapist's own caseload.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -43,7 +61,9 @@ import ibis.expr.types as ir
 
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, cases, pairing, ruptures
+from supervision.clinical import expected as ex
 from supervision.clinical import outcomes as oc
+from supervision.clinical import sudden_gains as sg
 from supervision.clinical import termination as term
 from supervision.clinical.cases import reason_col
 from supervision.measures import Measure
@@ -53,6 +73,14 @@ ALLIANCE_FIELDS = ("rated_sessions", "early_mean", "slope", "low_sessions", "las
 OUTCOME_FIELDS = ("n_scores", "reliable_improvement", "reliable_deterioration", "recovered",
                   "reliable_recovery", "started_clinical")
 RUPTURE_FIELDS = ("flagged", "drop", "count", "repaired", "unrepaired_flagged", "last_repaired")
+#: Per outcome measure and kind (``gain``, ``loss``): what :func:`~.sudden_gains.summarise`
+#: adds up (:func:`~.sudden_gains.episode_gain_stats`), ``<o>__<kind>_<field>``.
+SUDDEN_FIELDS = ("events", "multiple", "reversals", "magnitude_sum", "magnitude_sumsq")
+SUDDEN_KINDS = ("gain", "loss")
+#: Per outcome measure: :func:`~.expected.episode_expected` of the open episodes.
+EXPECTED_FIELDS = ("expected_status", "not_on_track", "not_on_track_reason")
+COMPLETENESS_FIELDS = ("alliance_rated_sessions", "outcome_scored_sessions", "intake_scored",
+                       "final_scored")
 
 
 @dataclass(frozen=True)
@@ -110,8 +138,9 @@ def ordered_sessions(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
 
     All windows share one partition (``episode_id``) and one order (``session_date``,
     ``source_row``), and run forward only: ``pos`` (0-based position), ``attended``,
-    ``prev_attendance`` (the session before) and, per measure ``<m>`` of ``key``, ``<m>__i``
-    (sessions counting for ``m`` up to here: for such a session its 1-based index).
+    ``prev_attendance`` (the session before), ``attended_i`` (attended sessions up to here:
+    for an attended session its 1-based number, §10) and, per measure ``<m>`` of ``key``,
+    ``<m>__i`` (sessions counting for ``m`` up to here: for such a session its 1-based index).
     """
     s = cl.sessions
     order = [s[c] for c in alliance.ORDER]
@@ -123,6 +152,7 @@ def ordered_sessions(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     }
     for k in (*key.alliance, *key.outcome):
         cols[col(k, "i")] = _scored(k, s).cast("int64").sum().over(upto)
+    cols["attended_i"] = s.attended.cast("int64").sum().over(upto)
     keep = ["episode_id", "therapist_id", "attendance", "attended", "rupture", "repair",
             *_values(key)]
     return s.select(*keep, **cols)
@@ -133,14 +163,34 @@ def _values(key: EpisodeTableKey) -> list[str]:
                    for c in (("phq9", "gad7") if k == oc.PAIRED else (k,))})
 
 
+def _any_value(o: ir.Table, keys: list[str]) -> ir.BooleanValue:
+    out: ir.BooleanValue = ibis.literal(False)
+    for k in keys:
+        out = out | o[k].notnull()
+    return o.attended & out
+
+
 def _per_episode_sessions(o: ir.Table, key: EpisodeTableKey) -> ir.Table:
     """Per episode with sessions: ``attended_sessions``, ``no_shows`` (two in a row),
-    ``last_resolved`` (position of the last ``resolved`` repair) and ``<m>__n`` per measure."""
+    ``last_resolved`` (position of the last ``resolved`` repair), ``<m>__n`` per measure and
+    the completeness counts (§12, :mod:`supervision.clinical.completeness`): attended sessions
+    with a value on any alliance / outcome measure, and whether the first and the last
+    attended sessions have an outcome score (positions compared: no extra sort)."""
+    rated = _any_value(o, list(key.alliance))
+    scored = _any_value(o, [k for k in key.outcome if k != oc.PAIRED])
+    first, last = o.pos.min(where=o.attended), o.pos.max(where=o.attended)
     return o.group_by("episode_id").aggregate(
         attended_sessions=o.attended.cast("int64").sum(),
         no_shows=((o.attendance == "no_show") & (o.prev_attendance == "no_show")).any(),
         last_resolved=o.pos.max(where=o.repair == "resolved"),
+        alliance_rated_sessions=rated.cast("int64").sum(),
+        outcome_scored_sessions=scored.cast("int64").sum(),
+        intake_scored=ibis.coalesce(o.pos.min(where=scored) == first, False),
+        final_scored=ibis.coalesce(o.pos.max(where=scored) == last, False),
         **{col(k, "n"): _scored(k, o).cast("int64").sum() for k in (*key.alliance, *key.outcome)},
+        # the first score (intake, §11) of each measure with an expected response
+        **{col(k, "first"): o[k].max(where=_scored(k, o) & (o[col(k, "i")] == 1))
+           for k in sudden_measures(key)},
     )
 
 
@@ -191,6 +241,119 @@ def _first_last(o: ir.Table, per: ir.Table, k: str) -> ir.Table:
     return g.filter(g.n_scores >= 2)
 
 
+def sudden_measures(key: EpisodeTableKey) -> tuple[str, ...]:
+    """The outcome measures of ``key`` with sudden gains and an expected response (every
+    outcome measure but the paired rule, which is not one scale)."""
+    return tuple(k for k in key.outcome if k != oc.PAIRED)
+
+
+def _series(o: ir.Table, key: EpisodeTableKey) -> ir.Table | None:
+    """The attended sessions (``session``: their number from 1, ``attended_i``) with the
+    value and running scored count ``<o>__i`` of every measure of :func:`sudden_measures`."""
+    ks = sudden_measures(key)
+    if not ks:
+        return None
+    a = o.filter(o.attended)
+    return a.select("episode_id", "therapist_id", *ks, *(col(k, "i") for k in ks),
+                    session=a.attended_i)
+
+
+def _measure_series(cl: Caseload, series: ir.Table, k: str) -> ir.Table:
+    """:func:`~.sudden_gains.series` of ``k`` from :func:`_series`, for the sessions that
+    can be a pregain session only: scored, followed by a scored session that differs by
+    at least criterion 1's cut-off (when fixed) and 25% of the score (criteria 1–2 of
+    either kind).  Neighbours by session number: joins, no sort (``scored_i`` is the
+    running count ``<k>__i``; ``n_scored`` is joined to the events)."""
+    s = series.select("episode_id", "therapist_id", "session", x=series[k],
+                      scored_i=series[col(k, "i")])
+    base = s.filter(s.x.notnull()).select(_e=s.episode_id, _s=s.session, _v=s.x)
+
+    def at(t: ir.Table, d: int, name: str, how: str = "left") -> ir.Table:
+        b = base.mutate(_s=base._s - d).rename(**{name: "_v"})
+        j = t.join(b, (t.episode_id == b._e) & (t.session == b._s), how=how)
+        return j.drop("_e", "_s")
+
+    c = at(s.filter(s.x.notnull() & (s.session >= 2)), 1, "q1", how="inner")
+    jump = (c.x - c.q1).abs()
+    cut = sg.fixed_cutoff(cl, cl.registry[k])
+    keep = jump >= sg.PCT * c.x
+    c = c.filter(keep if cut is None else keep & (jump >= cut))
+    for name, d in sg.AROUND.items():
+        if name != "q1":
+            c = at(c, d, name)
+    return c
+
+
+def _sudden(cl: Caseload, k: str, series: ir.Table, scores: ir.Table, per: ir.Table
+            ) -> ir.Table:
+    """Per episode with a sudden gain or loss on ``k`` (§10): :data:`SUDDEN_FIELDS` for each
+    kind (NULL for a kind it has none of) and ``<k>__recent_loss`` (a loss in the last
+    :data:`~.sudden_gains.RECENT_SCORED` scored sessions, §7)."""
+    m = cl.registry[k]
+    ev = ibis.union(*(sg.events(series, cl, m, kind=kind, scores=scores)
+                      for kind in SUDDEN_KINDS))
+    n = per.select(_e=per.episode_id, n_scored=per[col(k, "n")])
+    ev = ev.join(n, ev.episode_id == n._e).drop("_e")
+    ev = ev.mutate(recent=(ev.kind == "loss") & sg.recent_losses(ev))
+    aggs: dict[str, ir.Value] = {col(k, "recent_loss"): ev.recent.any()}
+    for kind in SUDDEN_KINDS:
+        this = ev.kind == kind
+        n = ev.count(where=this)
+        aggs |= {
+            col(k, f"{kind}_events"): n.nullif(0),
+            col(k, f"{kind}_multiple"): ibis.ifelse(n > 0, n > 1, ibis.null("boolean")),
+            col(k, f"{kind}_reversals"): ev.reversal.cast("int64").sum(where=this),
+            col(k, f"{kind}_magnitude_sum"): ev.magnitude.sum(where=this),
+            col(k, f"{kind}_magnitude_sumsq"): (ev.magnitude * ev.magnitude).sum(where=this),
+        }
+    return ev.group_by("episode_id").aggregate(**aggs)
+
+
+@dataclass(frozen=True)
+class ReferenceKey:
+    """The root's memo key of a measure's expected-response reference as of a date."""
+
+    measure: str
+    cut: dt.date | None
+
+
+def _is_reference(cl: Caseload) -> bool:
+    """Whether ``cl``'s episodes are the practice's as of its window end (the root, or a
+    plain window of it without ``since`` or therapist): then its sessions are the reference's
+    (:func:`supervision.clinical.expected.reference_caseload`)."""
+    sc = cl.scope
+    return cl.root is cl or (sc is not None and sc.therapist_id is None and sc.since is None)
+
+
+def _expected(cl: Caseload, k: str, o: ir.Table, per: ir.Table, tt: ir.Table,
+              hold: Callable[[ir.Table], ir.Table]) -> ir.Table:
+    """:func:`~.expected.episode_expected` of the open episodes on ``k`` (§11: the reference
+    is the practice's ended episodes as of the window's end, or the bands handed over).
+
+    The scored sessions come from the ordered sessions (no second sort); the reference too
+    when ``cl`` holds the practice as of its window end, else it is computed from the root
+    once per window end and measure (kept on the root)."""
+    ep = per.join(tt.select("episode_id", "termination"), "episode_id")
+    ep = ep.select(_e=ep.episode_id, n_scores=ep[col(k, "n")], intake=ep[col(k, "first")],
+                   _ongoing=ep.termination == "ongoing")
+    s = o.filter(_scored(k, o))
+    r = s.join(ep, s.episode_id == ep._e)
+    r = r.select("episode_id", "therapist_id", "intake", "n_scores", "_ongoing",
+                 session=r[col(k, "i")], score=r[k])
+    r = hold(ex.with_change(r, cl.registry[k]))
+    last = r.filter(r._ongoing & (r.session == r.n_scores))  # only the latest is judged
+    open_ = last.drop("_ongoing")
+    if _is_reference(cl):
+        ref = r.filter(~r._ongoing & (r.n_scores >= 2) & (r.session >= 2)).drop("_ongoing")
+    else:
+        ref = cl.root.memo_recent(ReferenceKey(k, cl.session_cut),
+                                  lambda: ex.reference_scores(cl, k).cache(), keep=KEEP_WINDOWS)
+    e = ex.episode_expected(cl, measure=k, open_scores=open_, reference=ref)
+    return e.select("episode_id", **{col(k, "expected_status"): e.status,
+                                     col(k, "not_on_track"): e.not_on_track,
+                                     col(k, "not_on_track_reason"): e.reason})
+
+
 def _ruptures(cl: Caseload, o: ir.Table, per: ir.Table, drops: ir.Table | None) -> ir.Table:
     """Per episode with a rupture (§4): ``flagged, drop, count, repaired, unrepaired_flagged,
     last_repaired`` — the rule of :mod:`supervision.clinical.ruptures`: flagged when attended with a
@@ -221,7 +384,8 @@ def _ruptures(cl: Caseload, o: ir.Table, per: ir.Table, drops: ir.Table | None) 
 
 
 def _reasons(cl: Caseload, per: ir.Table, drops: ir.Table | None, al: dict[str, ir.Table],
-             outs: dict[str, ir.Table], rup: ir.Table) -> ir.Table:
+             outs: dict[str, ir.Table], rup: ir.Table, expected: dict[str, ir.Table],
+             sudden: dict[str, ir.Table]) -> ir.Table:
     """Per episode: one boolean per §7 reason (the codes of :mod:`supervision.clinical.cases`)."""
     tagged = []
 
@@ -238,6 +402,10 @@ def _reasons(cl: Caseload, per: ir.Table, drops: ir.Table | None, al: dict[str, 
         if m.key in outs:
             tag(outs[m.key].filter(outs[m.key].reliable_deterioration), "reliable_deterioration")
     tag(per.filter(per.no_shows), "no_shows")
+    for k, e in expected.items():
+        tag(e.filter(e[col(k, "not_on_track")]), "not_on_track")
+    for k, x in sudden.items():
+        tag(x.filter(x[col(k, "recent_loss")]), "sudden_loss")
     u = ibis.union(*tagged)
     return u.group_by("episode_id").aggregate(
         **{reason_col(code): (u.reason == code).any() for code in cases.REASONS})
@@ -251,19 +419,35 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     per = _per_episode_sessions(o, key).cache()
     drops = _drops(o, per, cl, key)
     drops = None if drops is None else drops.cache()
+    series = _series(o, key)
+    series = None if series is None else series.cache()
+    held: list[ir.Table] = []
     try:
-        return _table(cl, key, o, per, drops).cache()
+        return _table(cl, key, o, per, drops, series, held).cache()
     finally:
-        for t in (o, per, drops):
+        for t in (o, per, drops, series, *held):
             if t is not None:
                 t.release()
 
 
 def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
-           drops: ir.Table | None) -> ir.Table:
+           drops: ir.Table | None, series: ir.Table | None, held: list[ir.Table]) -> ir.Table:
+    """The table from the ordered sessions and the other intermediate tables; ``held``
+    gets the small per-measure tables materialised on the way (each read several times by
+    the query; released with the rest)."""
+
+    def hold(x: ir.Table) -> ir.Table:
+        held.append(x := x.cache())
+        return x
+
     tt = term.episode_termination(cl, attended=per)
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
+    t = _left(t, per.select("episode_id", *COMPLETENESS_FIELDS))
+    t = t.mutate(alliance_rated_sessions=ibis.coalesce(t.alliance_rated_sessions, 0),
+                 outcome_scored_sessions=ibis.coalesce(t.outcome_scored_sessions, 0),
+                 intake_scored=ibis.coalesce(t.intake_scored, False),
+                 final_scored=ibis.coalesce(t.final_scored, False))
     t = _left(t, pairing.episode_pairs(cl).select("episode_id", "group"))
     rup = _ruptures(cl, o, per, drops)
     t = _left(t, rup)
@@ -280,9 +464,19 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     for k in key.outcome:
         outs[k] = x = oc.per_episode(cl, k, scores=_first_last(o, per, k))
         t = _left(t, x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
-    t = _left(t, _reasons(cl, per, drops, al, outs, rup))
+    sudden = {k: hold(_sudden(
+        cl, k, hold(_measure_series(cl, series, k)),
+        series.select("episode_id", "session", x=series[k]), per))
+              for k in sudden_measures(key) if series is not None}
+    expected = {k: hold(_expected(cl, k, o, per, tt, hold)) for k in sudden_measures(key)}
+    for k in sudden_measures(key):
+        t = _left(t, sudden[k].drop(col(k, "recent_loss")))
+        t = _left(t, expected[k])
+    t = _left(t, _reasons(cl, per, drops, al, outs, rup, expected, sudden))
     fill = {reason_col(r): ibis.coalesce(t[reason_col(r)], False) for r in cases.REASONS}
-    return t.mutate(**fill)
+    texts = [t[col(k, "not_on_track_reason")] for k in sudden_measures(key)]
+    why = ibis.literal("; ").join(texts).nullif("") if texts else ibis.null("string")
+    return t.mutate(**fill, not_on_track_reason=why)
 
 
 KEEP_WINDOWS = 3
@@ -321,6 +515,7 @@ def episode_table(cl: Caseload) -> ir.Table:
 
 
 __all__ = [
-    "ALLIANCE_FIELDS", "OUTCOME_FIELDS", "RUPTURE_FIELDS", "EpisodeTableKey", "col",
-    "episode_table", "measures", "reason_col", "sample_free",
+    "ALLIANCE_FIELDS", "COMPLETENESS_FIELDS", "EXPECTED_FIELDS", "OUTCOME_FIELDS",
+    "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "col",
+    "episode_table", "measures", "reason_col", "sample_free", "sudden_measures",
 ]

@@ -13,7 +13,13 @@ modules name them:
 * alliance (§3), per measure ``<a>``: ``<a>__episodes, <a>__rated_sessions, <a>__early_mean
   (_low, _high), <a>__early_sd, <a>__mean_slope, <a>__slope_episodes, <a>__low_share``;
 * outcomes (§5), per measure ``<o>``: ``<o>__paired`` and the counts and rates of
-  :func:`supervision.clinical.outcomes.summarise_outcomes`, each rate with ``_low`` / ``_high``.
+  :func:`supervision.clinical.outcomes.summarise_outcomes`, each rate with ``_low`` / ``_high``;
+* sudden gains and losses (§10), per outcome measure ``<o>`` but the paired rule and kind
+  ``<k>``: ``<o>__<k>__`` + the keys of :func:`supervision.clinical.sudden_gains.summarise`
+  (``gains, episodes_with_gain, episodes_with_multiple, reversals, magnitude_mean,
+  magnitude_sd``);
+* completeness (§12): the counts of :func:`supervision.clinical.completeness.completeness`
+  and its four shares.
 
 A rate with denominator 0 is NaN.  :func:`group_figures` gives the neurotype-group cells (§6,
 with the small-cell suppression of :func:`supervision.clinical.neurotype.group_summary`).
@@ -26,8 +32,15 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.clinical import neurotype
-from supervision.episodes import EpisodeTableKey, col, episode_table, measures
+from supervision.clinical import completeness, neurotype
+from supervision.episodes import (
+    SUDDEN_KINDS,
+    EpisodeTableKey,
+    col,
+    episode_table,
+    measures,
+    sudden_measures,
+)
 from supervision.schema import TERMINATION
 from supervision.stats import mean_ci_frame, wilson_frame
 
@@ -41,6 +54,11 @@ OUTCOME_RATES = {
     "reliable_recovery_rate": ("reliable_recovery", "started_clinical"),
 }
 _RUPTURE_COUNTS = ("flagged", "drop", "count", "repaired")
+#: Completeness counts (domain.md §12, :mod:`supervision.clinical.completeness`).
+COMPLETENESS_COUNTS = ("alliance_rated", "outcome_scored", "episodes_started", "intake_scored",
+                       "episodes_ended", "final_scored")
+#: The sudden-gain summary counts per measure and kind (``<o>__<kind>__gains`` ...).
+SUDDEN_COUNTS = ("gains", "episodes_with_gain", "episodes_with_multiple", "reversals")
 
 
 def _aggs(t: ir.Table, key: EpisodeTableKey) -> dict[str, ir.Value]:
@@ -52,6 +70,26 @@ def _aggs(t: ir.Table, key: EpisodeTableKey) -> dict[str, ir.Value]:
         **{x: t[x].sum() for x in _RUPTURE_COUNTS},
         "unrepaired_at_end": c(where=t.ended & ~t.last_repaired),
     }
+    started = t.attended_sessions > 0
+    aggs |= {
+        "alliance_rated": t.alliance_rated_sessions.sum(),
+        "outcome_scored": t.outcome_scored_sessions.sum(),
+        "episodes_started": c(where=started), "intake_scored": c(where=started & t.intake_scored),
+        "episodes_ended": c(where=started & t.ended),
+        "final_scored": c(where=started & t.ended & t.final_scored),
+    }
+    for k in sudden_measures(key):
+        for kind in SUDDEN_KINDS:
+            def f(x: str, k: str = k, kind: str = kind) -> ir.Column:
+                return t[col(k, f"{kind}_{x}")]
+            p = col(k, kind)
+            aggs |= {
+                f"{p}__gains": f("events").sum(), f"{p}__episodes_with_gain": f("events").count(),
+                f"{p}__episodes_with_multiple": c(where=f("multiple")),
+                f"{p}__reversals": f("reversals").sum(),
+                f"{p}__magnitude_sum": f("magnitude_sum").sum(),
+                f"{p}__magnitude_sumsq": f("magnitude_sumsq").sum(),
+            }
     for k in key.alliance:
         early, slope = t[col(k, "early_mean")], t[col(k, "slope")]
         aggs |= {
@@ -82,6 +120,9 @@ def _rates(df: pd.DataFrame, key: EpisodeTableKey) -> pd.DataFrame:
     counts += [col(k, x) for k in key.alliance for x in ("episodes", "rated_sessions",
                                                           "slope_episodes")]
     counts += [col(k, x) for k in key.outcome for x in (*OUTCOME_COUNTS, "_assessed")]
+    counts += list(COMPLETENESS_COUNTS)
+    counts += [f"{col(k, kind)}__{x}" for k in sudden_measures(key) for kind in SUDDEN_KINDS
+               for x in SUDDEN_COUNTS]
     new: dict[str, pd.Series] = {
         c: pd.to_numeric(df[c]).fillna(0).astype("int64") for c in counts}
     df = _with(df, new)
@@ -102,7 +143,25 @@ def _rates(df: pd.DataFrame, key: EpisodeTableKey) -> pd.DataFrame:
     for k in key.outcome:
         for name, (num, den) in OUTCOME_RATES.items():
             new |= {col(k, x): v for x, v in _rate(df, name, col(k, num), col(k, den)).items()}
+    for share, (num, den) in completeness.SHARES.items():
+        d = df[den].astype("float64")
+        new[share] = df[num].astype("float64") / d.where(d > 0)
+    for k in sudden_measures(key):
+        for kind in SUDDEN_KINDS:
+            new |= _magnitude(df, f"{col(k, kind)}__")
     return _with(df, new)
+
+
+def _magnitude(df: pd.DataFrame, p: str) -> dict[str, pd.Series]:
+    """Mean and sample SD (ddof = 1) of the events' magnitudes from their count, sum and sum
+    of squares, as :func:`supervision.clinical.sudden_gains.summarise` (NaN without events;
+    the SD NaN with fewer than 2)."""
+    n = df[f"{p}gains"].astype("float64")
+    total = pd.to_numeric(df[f"{p}magnitude_sum"]).astype("float64").fillna(0.0)
+    sumsq = pd.to_numeric(df[f"{p}magnitude_sumsq"]).astype("float64").fillna(0.0)
+    mean = total / n.where(n > 0)
+    var = ((sumsq - total * total / n.where(n > 0)) / (n - 1).where(n > 1)).clip(lower=0.0)
+    return {f"{p}magnitude_mean": mean, f"{p}magnitude_sd": var ** 0.5}
 
 
 def _with(df: pd.DataFrame, new: dict[str, pd.Series]) -> pd.DataFrame:
@@ -164,5 +223,6 @@ def group_figures(cl: Caseload, *, min_cell: int, by: str | None = None,
     return neurotype.group_summary(cl, min_cell=min_cell, by=by, figures=fig, total=total)
 
 
-__all__ = ["OUTCOME_COUNTS", "OUTCOME_RATES", "group_figures", "neurotype_table",
+__all__ = ["COMPLETENESS_COUNTS", "OUTCOME_COUNTS", "OUTCOME_RATES", "SUDDEN_COUNTS",
+           "group_figures", "neurotype_table",
            "scope_figures"]

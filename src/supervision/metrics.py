@@ -6,7 +6,12 @@ Shape::
 
 where M holds ``episodes``, ``sessions_attended``, ``alliance.<measure>``, ``ruptures``,
 ``termination``, ``outcomes.<measure>`` (+ ``outcomes.phq9_gad7`` when PHQ-9 and GAD-7
-are both present), ``neurotype.groups.<group>`` and, per therapist, ``cases``.  A rate with
+are both present; each measure but the pair with ``sudden_gains`` and ``sudden_losses``,
+§10), ``completeness`` (§12), ``neurotype.groups.<group>`` and, per therapist, ``cases``
+(``{"episode_id", "reasons"}`` as §9 fixes it; the plain-words reason of ``not_on_track`` is
+the per-episode table's ``not_on_track_reason`` and ``cases.not_on_track_reasons``).
+Sudden gains and completeness are counts of the therapist's own caseload, not a breakdown
+below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
 module.  Intervals are ``[low, high]``.
 
@@ -30,8 +35,10 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical.cases import REASONS, reason_col
+from supervision.clinical.completeness import SHARES
+from supervision.clinical.sudden_gains import SUMMARY_KEYS
 from supervision.csvsafe import csv_writer
-from supervision.episodes import EpisodeTableKey, col, episode_table, measures
+from supervision.episodes import EpisodeTableKey, col, episode_table, measures, sudden_measures
 from supervision.errors import ScopeError
 from supervision.figures import OUTCOME_COUNTS, group_figures, scope_figures
 from supervision.privacy import MIN_CELL, check_min_cell
@@ -66,6 +73,8 @@ def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, vals, strict=True)) for vals in zip(*columns.values(), strict=True)]
 
 
+#: Kind -> key of ``outcomes.<measure>`` (domain.md §9).
+_SUDDEN = {"gain": "sudden_gains", "loss": "sudden_losses"}
 _OUT_RATES = ("recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
               "reliable_recovery_rate")
 _GROUP_RATES = ("early_alliance", "dropout_rate", "repair_rate", "reliable_improvement_rate")
@@ -100,13 +109,18 @@ def _scopes(df: pd.DataFrame, key: EpisodeTableKey) -> list[dict[str, Any]]:
         cols = {x: v(col(k, x)) for x in OUTCOME_COUNTS}
         for r in _OUT_RATES:
             cols[r], cols[f"{r}_ci"] = v(col(k, r)), ci(col(k, r))
+        if k in sudden_measures(key):
+            for kind, name in _SUDDEN.items():
+                cols[name] = _records({x: v(f"{col(k, kind)}__{x}") for x in SUMMARY_KEYS})
         outcomes[k] = _records(cols)
+    complete = _records({x: v(x) for x in SHARES})
     episodes, sessions = v("episodes"), v("sessions_attended")
     return [
         {"episodes": episodes[i], "sessions_attended": sessions[i],
          "alliance": {k: rows[i] for k, rows in alliance.items()}, "ruptures": rup[i],
          "termination": termination[i],
-         "outcomes": {k: rows[i] for k, rows in outcomes.items()}}
+         "outcomes": {k: rows[i] for k, rows in outcomes.items()},
+         "completeness": complete[i]}
         for i in range(len(df))
     ]
 
@@ -142,15 +156,19 @@ def _cases(cl: Caseload) -> dict[str, list[dict[str, Any]]]:
     for f in flags[1:]:
         any_reason = any_reason | f
     q = t.filter((t.termination == "ongoing") & any_reason)
-    df = q.select("therapist_id", "episode_id", *[reason_col(r) for r in REASONS])
+    df = q.select("therapist_id", "episode_id", "not_on_track_reason",
+                  *[reason_col(r) for r in REASONS])
     df = df.to_pyarrow().to_pandas()
     df = df.assign(therapist_id=df["therapist_id"].astype(str),
                    episode_id=df["episode_id"].astype(str))
     df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
     columns = [df[reason_col(r)].tolist() for r in REASONS]
     out: dict[str, list[dict[str, Any]]] = {}
-    for tid, ep, *marks in zip(df["therapist_id"], df["episode_id"], *columns, strict=True):
+    why = _values(df["not_on_track_reason"])
+    for tid, ep, text, *marks in zip(df["therapist_id"], df["episode_id"], why, *columns,
+                                     strict=True):
         reasons = [r for r, m in zip(REASONS, marks, strict=True) if m]
+        del text  # §9 fixes a case as {"episode_id", "reasons"}; the text is the table's
         out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons})
     return out
 

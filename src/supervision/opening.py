@@ -65,6 +65,8 @@ TABLE_FILES = {
     "therapists": "therapists.parquet",
 }
 PRACTICE_FILE = "practice.json"
+#: The key of ``practice.json`` holding the expected-response bands handed over.
+BANDS_KEY = "expected_bands"
 TOKEN_VAR = "SUPERVISION_TOKEN"
 #: Variables only the server process may hold: never handed to a kernel.
 SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
@@ -152,9 +154,12 @@ def write_bundle(full: Caseload, therapist_id: str, folder: Path, *, min_cell: i
 
     Called by the server process: the kernel then never holds another therapist's rows, and
     the practice figures it gets are :func:`supervision.comparison.practice_comparison`
-    (nothing that fewer than ``min_cell`` other therapists' episodes stand behind).
+    (nothing that fewer than ``min_cell`` other therapists' episodes stand behind), with the
+    expected-response bands of :func:`supervision.clinical.expected.handover_bands` (its
+    reference is the whole practice; the kernel cannot compute it from its own rows).
     Returns ``folder``.
     """
+    from supervision.clinical.expected import handover_bands
     from supervision.comparison import practice_comparison
     from supervision.scopes import dumps
 
@@ -163,6 +168,9 @@ def write_bundle(full: Caseload, therapist_id: str, folder: Path, *, min_cell: i
     for name, file in TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
     practice = practice_comparison(full, therapist_id, min_cell=min_cell)
+    # the expected-response reference is the whole practice (domain.md §11): its bands, as
+    # aggregates, for this therapist's open episodes (supervision.clinical.expected)
+    practice[BANDS_KEY] = handover_bands(full, therapist_id, min_cell=min_cell)
     (folder / PRACTICE_FILE).write_text(dumps(practice), encoding="utf-8")
     return folder
 
@@ -182,6 +190,9 @@ def read_bundle(folder: Path, therapist_id: str) -> tuple[Caseload, dict[str, An
         source=f"therapist {therapist_id}",
     )
     practice = json.loads((folder / PRACTICE_FILE).read_text(encoding="utf-8"))
+    from supervision.clinical.expected import install_bands
+
+    install_bands(cl, practice.pop(BANDS_KEY, None))
     return cl.scoped(therapist_id=therapist_id), practice
 
 

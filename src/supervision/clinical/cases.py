@@ -21,6 +21,16 @@ these patterns, each coded as domain.md names it (and listed in this order):
 ``no_shows``
     Two or more consecutive scheduled sessions with attendance ``no_show``, anywhere in the
     episode as seen at the end of the window (a cancelled or attended session breaks a run).
+``not_on_track``
+    On any outcome measure, the latest change from intake is worse than the practice's
+    expected response for clients who started there (§11,
+    :func:`supervision.clinical.expected.episode_expected`: below the 10th percentile of the
+    practice's ended episodes as of the window's end, from the 3rd score on); the reason in
+    plain words is :func:`not_on_track_reasons`.
+``sudden_loss``
+    On any outcome measure, a sudden loss (§10, :mod:`supervision.clinical.sudden_gains`)
+    whose postgain session is one of the episode's last three scored sessions
+    (:data:`~supervision.clinical.sudden_gains.RECENT_SCORED`).
 
 Ended episodes never appear.  These are prompts, never verdicts on the work.
 """
@@ -34,7 +44,8 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.clinical import outcomes
+from supervision.clinical import expected, outcomes
+from supervision.clinical import sudden_gains as sg
 from supervision.clinical.alliance import ORDER, episode_alliance
 from supervision.clinical.ruptures import flagged_events, measure_drops
 
@@ -42,7 +53,7 @@ Tables = Mapping[str, ir.Table]
 
 #: Reason codes, in the order they are listed (domain.md §7).
 REASONS = ("low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
-           "no_shows")
+           "no_shows", "not_on_track", "sudden_loss")
 
 #: An alliance drop counts when it is on one of the episode's last this-many rated sessions.
 RECENT_RATED = 3
@@ -97,6 +108,43 @@ def _no_shows(cl: Caseload) -> list[ir.Table]:
     return [_tagged(s.filter((s.attendance == "no_show") & (s.before == "no_show")), "no_shows")]
 
 
+def _sudden_measures(cl: Caseload) -> list[str]:
+    """The outcome measures with scores (each its own scale: the paired rule is not one)."""
+    return cl.measures_present("outcome")
+
+
+def _not_on_track(cl: Caseload) -> list[ir.Table]:
+    out = []
+    for k in _sudden_measures(cl):
+        e = expected.episode_expected(cl, measure=k)
+        out.append(_tagged(e.filter(e.not_on_track), "not_on_track"))
+    return out
+
+
+def _sudden_loss(cl: Caseload) -> list[ir.Table]:
+    out = []
+    for k in _sudden_measures(cl):
+        ev = sg.events(sg.series(cl, k), cl, cl.registry[k], kind="loss")
+        out.append(_tagged(ev.filter(sg.recent_losses(ev)), "sudden_loss"))
+    return out
+
+
+def not_on_track_reasons(cl: Caseload) -> pd.DataFrame:
+    """The plain-words reason of each open episode not on track (§7, §11), for the views:
+    ``episode_id, measure, reason`` ("PHQ-9 is 4 points worse than at intake; 9 in 10
+    clients who started at 15–17 were better by session 6"), one row per measure."""
+    parts = []
+    for k in _sudden_measures(cl):
+        e = expected.episode_expected(cl, measure=k)
+        e = e.filter(e.not_on_track)
+        parts.append(e.select("episode_id", measure=ibis.literal(k), reason=e.reason))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("episode_id", "measure",
+                                                                     "reason")})
+    u = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return u.order_by(["episode_id", "measure"]).execute()
+
+
 def reason_col(reason: str) -> str:
     """The boolean column of a reason code in :func:`episode_reasons` (``reason__no_shows``)."""
     return f"reason__{reason}"
@@ -110,7 +158,7 @@ def _reason_rows(cl: Caseload, tables: Tables | None, ruptures: ir.Table | None)
         unrepaired = [_tagged(ruptures.filter(ruptures.unrepaired_flagged), "unrepaired_rupture")]
     parts = [
         *_low_alliance(cl, tables), *_alliance_drop(cl), *unrepaired,
-        *_deterioration(cl, tables), *_no_shows(cl),
+        *_deterioration(cl, tables), *_no_shows(cl), *_not_on_track(cl), *_sudden_loss(cl),
     ]
     return ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
 
@@ -165,5 +213,6 @@ def cases_to_discuss(cl: Caseload, *, tables: Tables | None = None) -> pd.DataFr
 
 
 __all__ = [
-    "REASONS", "RECENT_RATED", "case_reasons", "cases_to_discuss", "episode_reasons", "reason_col",
+    "REASONS", "RECENT_RATED", "case_reasons", "cases_to_discuss", "episode_reasons",
+    "not_on_track_reasons", "reason_col",
 ]

@@ -50,6 +50,20 @@ only the intake values whose window holds it.  Leave-one-out needs no query per 
 others' percentile is read off the full set's order statistics around the percentile's
 position, shifted by one where the episode's own change sits below them (``_leave_one_out``).
 
+A therapist's own server
+------------------------
+The reference is the whole practice, but a therapist-scoped server's kernel holds only that
+therapist's rows (``supervision serve --therapist``).  So the server computes the bands that
+kernel needs, :func:`handover_bands` — for the intake values of the therapist's open
+episodes, at every scored session, as of the export's end — and hands them over beside the
+practice comparison, as aggregates (each band a set of percentiles over ≥ 30 episodes, kept
+only when at least ``min_cell`` other therapists' episodes from at least ``min_cell`` other
+therapists stand behind it, the rule of :mod:`supervision.comparison`); the kernel puts them
+on its caseload (:func:`install_bands`) and :func:`episode_expected` reads them instead of
+its own rows.  A window ending before the export's end has no handed-over bands there: its
+open episodes are ``not_enough_history`` (no flag), never judged against one therapist's
+own history.
+
 These are prompts for supervision, shown with their n, never a prediction about a person.
 """
 
@@ -57,7 +71,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -298,9 +314,17 @@ def _reason(t: ir.Table, m: Measure, threshold: float) -> ir.StringValue:
     )
 
 
+def with_change(t: ir.Table, m: Measure) -> ir.Table:
+    """``t`` (``score, intake``) with ``change`` (score − intake) and ``gain`` (the change
+    signed so that larger is better), as :func:`scored_sessions` gives them."""
+    change = t.score - t.intake
+    return t.mutate(change=change, gain=change * _sign(m))
+
+
 def episode_expected(caseload: Caseload, *, measure: str,
                      threshold_percentile: float = DEFAULT_THRESHOLD,
-                     as_of: dt.date | str | None = None) -> ir.Table:
+                     as_of: dt.date | str | None = None, open_scores: ir.Table | None = None,
+                     reference: ir.Table | None = None) -> ir.Table:
     """Each open episode's latest change against its expected-response band (Ibis table).
 
     Meant to be joined into per-episode tables and the cases to discuss (reason code
@@ -318,14 +342,23 @@ def episode_expected(caseload: Caseload, *, measure: str,
         in the direction of improvement), ``status`` (``too_early`` before the 3rd score,
         ``not_enough_history``, ``on_track`` or ``not_on_track``), ``not_on_track`` (boolean)
         and ``reason`` (plain words when not on track, else NULL).
+
+    ``open_scores`` and ``reference`` may give :func:`scored_sessions` of the caseload's
+    open episodes and :func:`reference_scores` already computed (the per-episode table
+    reads them off its one sort of the sessions); ``as_of`` must then be None.
     """
     cl = _at(caseload, as_of)
     m = outcome_measure(cl, measure)
     q = _check_threshold(threshold_percentile)
-    s = _open_scores(cl, measure)
+    if as_of is not None and (open_scores is not None or reference is not None):
+        raise ConfigError("give as_of or precomputed scores, not both")
+    s = _open_scores(cl, measure) if open_scores is None else open_scores
     latest = s.filter(s.session == s.n_scores)
-    targets = latest.select("intake", "session")
-    bands = _bands(targets, reference_scores(cl, measure), m, (0.1, 0.5, q))
+    bands = _given_bands(cl, m, q)
+    if bands is None:
+        targets = latest.select("intake", "session")
+        ref = reference_scores(cl, measure) if reference is None else reference
+        bands = _bands(targets, ref, m, (0.1, 0.5, q))
     t = latest.left_join(bands, ["intake", "session"])
     sign, qn = _sign(m), _quantile_name(q)
     t = t.select(
@@ -361,6 +394,94 @@ def not_on_track(caseload: Caseload, *, measure: str,
                          as_of=as_of)
     df = t.filter(t.not_on_track).order_by(["therapist_id", "episode_id"]).execute()
     return df.reset_index(drop=True)
+
+
+# ============================================================================ hand-over
+@dataclass(frozen=True)
+class BandsKey:
+    """The root-memo key of handed-over bands: measure, window end (None: the export's) and
+    the not-on-track percentile (0–1)."""
+
+    measure: str
+    cut: dt.date | None
+    threshold: float
+
+
+#: Root-memo key saying that this caseload's bands come from the server (:func:`install_bands`).
+HANDED_OVER = "expected:handed_over"
+
+
+def _band_names(q: float) -> list[str]:
+    return ["intake", "session", "width", "n", *dict.fromkeys(
+        _quantile_name(x) for x in (0.1, 0.5, q))]
+
+
+def _given_bands(cl: Caseload, m: Measure, q: float) -> ir.Table | None:
+    """The handed-over bands of ``cl``'s root for ``m`` at its window end (an empty table
+    when there are none for that end), or None when the bands come from ``cl``'s rows."""
+    root = cl.root
+    if root.memoised(HANDED_OVER) is None:
+        return None
+    names = _band_names(q)
+    recs = root.memoised(BandsKey(m.key, cl.session_cut, q)) or []
+    df = pd.DataFrame.from_records(recs, columns=names)
+    types = dict.fromkeys(names, "float64") | {"session": "int64", "width": "int64", "n": "int64"}
+    return ibis.memtable(df.astype(types))
+
+
+def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
+                   threshold_percentile: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """The bands a therapist-scoped kernel needs (module docstring), JSON-ready.
+
+    Computed in the server from the whole practice (``full``) as of its window end, for the
+    intake values of ``therapist_id``'s open episodes and every scored session reached in
+    the reference, on each outcome measure with scores.  A band is kept only when at least
+    ``min_cell`` of its episodes are other therapists' and they come from at least
+    ``min_cell`` other therapists.
+
+    Returns
+    -------
+    dict
+        ``{"threshold_percentile", "measures": {key: [{"intake", "session", "width", "n",
+        "q0100", "q0500", ...}]}}``: each band's window, size and percentiles of gain
+        (signed so that larger is better, as inside :func:`episode_expected`).
+    """
+    q = _check_threshold(threshold_percentile)
+    own = full.scoped(therapist_id=therapist_id)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key in full.measures_present("outcome"):
+        m = outcome_measure(full, key)
+        ref = reference_scores(own, key)
+        opens = _open_scores(own, key).select("intake").distinct()
+        targets = opens.cross_join(ref.select("session").distinct())
+        pairs = _pairs(targets, ref, max_width(m))
+        rows = _band_rows(_widths(targets, ref, pairs, MIN_REFERENCE), pairs, ref)
+        who = ref.select(_e=ref.episode_id, _t=ref.therapist_id).distinct()
+        rows = rows.join(who, rows.episode_id == who._e)
+        other = rows._t != therapist_id
+        aggs = {_quantile_name(x): rows.gain.quantile(x) for x in (0.1, 0.5, q)}
+        g = rows.group_by(["intake", "session", "width", "n"]).aggregate(
+            **aggs, _others=rows.episode_id.count(where=other),
+            _therapists=rows._t.nunique(where=other))
+        g = g.filter((g._others >= min_cell) & (g._therapists >= min_cell))
+        df = g.select(*_band_names(q)).order_by(["intake", "session"]).execute()
+        out[key] = [{k: (int(v) if k in ("session", "width", "n") else float(v))
+                     for k, v in r.items()} for r in df.to_dict("records")]
+    return {"threshold_percentile": threshold_percentile, "measures": out}
+
+
+def install_bands(cl: Caseload, handed: dict[str, Any] | None) -> None:
+    """Put :func:`handover_bands` on ``cl``'s root: its :func:`episode_expected` (and the
+    per-episode table's) then uses them, never its own rows, as the reference.  ``None``
+    (nothing handed over) still marks the root, so no open episode is judged against a
+    reference of one therapist's rows."""
+    root = cl.root
+    root.memo(HANDED_OVER, lambda: True)
+    if not handed:
+        return
+    q = _check_threshold(handed.get("threshold_percentile", DEFAULT_THRESHOLD))
+    for key, recs in (handed.get("measures") or {}).items():
+        root.memo(BandsKey(key, None, q), lambda r=recs: list(r))
 
 
 # ============================================================================ back-test
@@ -507,7 +628,8 @@ def backtest(caseload: Caseload, *, measure: str,
 
 __all__ = [
     "BAND_COLUMNS", "BY_SESSION", "DEFAULT_THRESHOLD", "EPISODE_COLUMNS", "FIRST_JUDGED",
-    "MIN_REFERENCE", "PERCENTILES", "TIE", "backtest", "episode_backtest", "episode_expected",
-    "expected_bands", "max_width", "not_on_track", "outcome_measure", "reference_caseload",
-    "reference_scores", "scored_sessions",
+    "HANDED_OVER", "MIN_REFERENCE", "PERCENTILES", "TIE", "BandsKey", "backtest",
+    "episode_backtest", "episode_expected", "expected_bands", "handover_bands",
+    "install_bands", "max_width", "not_on_track", "outcome_measure", "reference_caseload",
+    "reference_scores", "scored_sessions", "with_change",
 ]

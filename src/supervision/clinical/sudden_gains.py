@@ -114,8 +114,9 @@ def default_measure(cl: Caseload) -> str:
                       f"({', '.join(present)}): choose one with --measure")
 
 
-def _cutoff(cl: Caseload, m: Measure, cutoff: float | None) -> ir.Table:
-    """A one-row table ``_cut``: criterion 1's cut-off in points (see the module docstring).
+def _cutoff(cl: Caseload, m: Measure, cutoff: float | None) -> ir.Table | float:
+    """Criterion 1's cut-off in points (see the module docstring): a number when it is
+    fixed, else a one-row table ``_cut`` computed from the sample.
 
     Without ``sudden_gain_cutoff`` or ``reliable_change``, Jacobson–Truax reliable change:
     ``1.96 · √2 · SD_pre · √(1 − r)``, ``SD_pre`` the ``norm_sd`` or else the sample SD
@@ -131,7 +132,7 @@ def _cutoff(cl: Caseload, m: Measure, cutoff: float | None) -> ir.Table:
         if isinstance(fixed, bool) or not math.isfinite(fixed) or fixed <= 0:
             raise ConfigError(f"the sudden-gain cut-off must be a number of points above 0, "
                               f"not {fixed!r}")
-        return ibis.memtable({"_cut": [float(fixed)]})
+        return float(fixed)
     if m.reliability is None:
         raise ConfigError(
             f"measure {m.key!r} has no sudden_gain_cutoff, reliable_change or reliability: "
@@ -146,21 +147,29 @@ def _cutoff(cl: Caseload, m: Measure, cutoff: float | None) -> ir.Table:
     return first.aggregate(_cut=first[m.key].std(how="sample") * factor)
 
 
-def _series(cl: Caseload, key: str) -> ir.Table:
-    """Each attended session with its number ``session`` (from 1), its score ``x`` and the
-    scores around it (``p2, p1`` before, ``q1, q2, q3`` after; NULL where missing or beyond
-    the series) and the highest / lowest score from two sessions on (``hi2``, ``lo2``)."""
+#: The scores around session n a series holds: ``p2, p1`` before, ``q1, q2, q3`` after.
+AROUND = {"p2": -2, "p1": -1, "q1": 1, "q2": 2, "q3": 3}
+
+
+def around(x: ir.Value, w: ibis.expr.builders.LegacyWindowBuilder) -> dict[str, ir.Value]:
+    """The scores of :data:`AROUND` for the score ``x`` over the window ``w`` (one sort)."""
+    return {name: (x.lag(-d) if d < 0 else x.lead(d)).over(w) for name, d in AROUND.items()}
+
+
+def series(cl: Caseload, key: str) -> ir.Table:
+    """Each attended session with its number ``session`` (from 1), its score ``x``, the
+    scores around it (:data:`AROUND`; NULL where missing or beyond the series), ``scored_i``
+    (sessions scored on ``key`` up to and including this one) and ``n_scored`` (the
+    episode's scored sessions): the input of :func:`events`."""
     s = cl.sessions
     s = s.filter(s.attendance == "attended").select(
         "episode_id", "therapist_id", "session_date", "source_row", x=s[key]
     )
     w = ibis.window(group_by="episode_id", order_by=_ORDER)
-    later = ibis.window(group_by="episode_id", order_by=_ORDER, rows=(2, None))
+    upto = ibis.window(group_by="episode_id", order_by=_ORDER, rows=(None, 0))
     return s.mutate(
-        session=ibis.row_number().over(w) + 1,
-        p2=s.x.lag(2).over(w), p1=s.x.lag(1).over(w),
-        q1=s.x.lead(1).over(w), q2=s.x.lead(2).over(w), q3=s.x.lead(3).over(w),
-        hi2=s.x.max().over(later), lo2=s.x.min().over(later),
+        session=ibis.row_number().over(w) + 1, **around(s.x, w),
+        scored_i=s.x.count().over(upto), n_scored=s.x.count().over(group_by="episode_id"),
     )
 
 
@@ -177,6 +186,65 @@ def _side(values: list[ir.FloatingValue]) -> tuple[ir.IntegerValue, ir.FloatingV
 def _critical_t(df: ir.IntegerValue) -> ir.FloatingValue:
     """``|qt(α/2, df)|`` for df 2–4 (:data:`CRITICAL_T`); NULL otherwise."""
     return ibis.cases(*((df == k, v) for k, v in CRITICAL_T.items()), else_=ibis.null("float64"))
+
+
+def fixed_cutoff(cl: Caseload, m: Measure) -> float | None:
+    """Criterion 1's cut-off in points when it does not rest on the sample, else None."""
+    cut = _cutoff(cl, m, None)  # a table only when it is the sample's (not computed here)
+    return cut if isinstance(cut, float) else None
+
+
+def events(t: ir.Table, caseload: Caseload, m: Measure, *, kind: Kind,
+           cutoff: float | None = None, scores: ir.Table | None = None) -> ir.Table:
+    """The events of kind ``kind`` on :func:`series` ``t`` of measure ``m`` (the rule of the
+    module docstring), unordered and without ``first`` / ``largest``: ``episode_id,
+    therapist_id, measure, kind, pregain_session, postgain_session, pregain_score,
+    postgain_score, magnitude, reversal``, plus ``postgain_scored`` (the postgain session's
+    index among the episode's scored sessions, from 1) and ``n_scored`` (when ``t`` has
+    it).  ``t`` may hold only the candidate pregain sessions when ``scores`` (``episode_id,
+    session, x``: every attended session) gives the series for the reversal.  ``caseload``
+    gives criterion 1's cut-off where it rests on the sample."""
+    # +1: the event lowers the score (a gain on a lower-is-better measure, a loss on a
+    # higher-is-better one); -1: it raises it.
+    sign = 1.0 if (m.better == "lower") == (kind == "gain") else -1.0
+    scores = t if scores is None else scores
+    cut = _cutoff(caseload, m, cutoff)
+    t = t.mutate(_cut=ibis.literal(cut)) if isinstance(cut, float) else t.cross_join(cut)
+    n_pre, mean_pre, ss_pre = _side([t.p2, t.p1, t.x])
+    n_post, mean_post, ss_post = _side([t.q1, t.q2, t.q3])
+    dof = n_pre + n_post - 2
+    s_pooled = ((ss_pre + ss_post) / dof.nullif(0)).sqrt()
+    change = (t.x - t.q1) * sign
+    crit3 = (n_pre >= 2) & (n_post >= 2) & ((mean_pre - mean_post) * sign > _critical_t(dof)
+                                            * s_pooled)
+    found = t.filter(
+        (t.session >= 2) & t.x.notnull() & t.q1.notnull()
+        & (change >= t._cut) & (change >= PCT * t.x) & crit3
+    )
+    mag = (found.x - found.q1) * sign
+    ev = found.select(
+        "episode_id", "therapist_id", measure=ibis.literal(m.key), kind=ibis.literal(kind),
+        pregain_session=found.session, postgain_session=found.session + 1,
+        pregain_score=found.x, postgain_score=found.q1, magnitude=mag,
+        # the pregain session is scored, so the postgain one is the next scored session
+        postgain_scored=found.scored_i + 1,
+        **({"n_scored": found.n_scored} if "n_scored" in found.columns else {}),
+    )
+    return _with_reversal(ev, scores, sign)
+
+
+def _with_reversal(ev: ir.Table, t: ir.Table, sign: float) -> ir.Table:
+    """``ev`` with ``reversal``: a score from session n + 2 on worse than half-way back,
+    ``postgain + magnitude / 2`` in the event's direction (found by joining the few events'
+    episodes' later scores, not by a window over every session)."""
+    later = t.filter(t.x.notnull()).select(_e=t.episode_id, _s=t.session, _x=t.x)
+    j = ev.join(later, (ev.episode_id == later._e) & (later._s >= ev.pregain_session + 2))
+    back = j.postgain_score + j.magnitude / 2 * sign  # half-way back to the pregain score
+    worse = (j._x > back) if sign > 0 else (j._x < back)
+    r = j.group_by(["episode_id", "pregain_session"]).aggregate(_rev=worse.any())
+    r = r.rename(_re="episode_id", _rp="pregain_session")
+    out = ev.left_join(r, (ev.episode_id == r._re) & (ev.pregain_session == r._rp))
+    return out.mutate(reversal=out._rev.fill_null(False)).drop("_re", "_rp", "_rev")
 
 
 def sudden_events(
@@ -206,30 +274,8 @@ def sudden_events(
     if kind not in ("gain", "loss"):
         raise ConfigError(f"kind must be 'gain' or 'loss', not {kind!r}")
     m = outcome_measure(caseload, measure)
-    # +1: the event lowers the score (a gain on a lower-is-better measure, a loss on a
-    # higher-is-better one); -1: it raises it.
-    sign = 1.0 if (m.better == "lower") == (kind == "gain") else -1.0
-    t = _series(caseload, m.key).cross_join(_cutoff(caseload, m, cutoff))
-    n_pre, mean_pre, ss_pre = _side([t.p2, t.p1, t.x])
-    n_post, mean_post, ss_post = _side([t.q1, t.q2, t.q3])
-    dof = n_pre + n_post - 2
-    s_pooled = ((ss_pre + ss_post) / dof.nullif(0)).sqrt()
-    change = (t.x - t.q1) * sign
-    crit3 = (n_pre >= 2) & (n_post >= 2) & ((mean_pre - mean_post) * sign > _critical_t(dof)
-                                            * s_pooled)
-    found = t.filter(
-        (t.session >= 2) & t.x.notnull() & t.q1.notnull()
-        & (change >= t._cut) & (change >= PCT * t.x) & crit3
-    )
-    mag = (found.x - found.q1) * sign
-    back = found.q1 + mag / 2 * sign  # half-way back to the pregain score
-    reversed_ = (found.hi2 > back) if sign > 0 else (found.lo2 < back)
-    ev = found.select(
-        "episode_id", "therapist_id", measure=ibis.literal(m.key), kind=ibis.literal(kind),
-        pregain_session=found.session, postgain_session=found.session + 1,
-        pregain_score=found.x, postgain_score=found.q1, magnitude=mag,
-        reversal=reversed_.fill_null(False),
-    )
+    ev = events(series(caseload, m.key), caseload, m, kind=kind, cutoff=cutoff)
+    ev = ev.select(*EVENT_COLUMNS[:-2])
     by_time = ibis.window(group_by="episode_id", order_by="pregain_session")
     by_size = ibis.window(group_by="episode_id",
                           order_by=[ibis.desc("magnitude"), "pregain_session"])
@@ -257,6 +303,19 @@ def episode_gain_stats(events: ir.Table) -> ir.Table:
         magnitude_sum=e.magnitude.sum(),
         magnitude_sumsq=(e.magnitude * e.magnitude).sum(),
     )
+
+
+#: A sudden loss is a case to discuss (domain.md §7) when it is "in the last 3 scored
+#: sessions": its postgain session (the worse score) is one of the episode's last 3 sessions
+#: scored on the measure, as an alliance drop counts on one of the last 3 rated sessions.
+#: (Criterion 3 needs a score after the postgain one, so that is the 3rd- or 2nd-last.)
+RECENT_SCORED = 3
+
+
+def recent_losses(ev: ir.Table) -> ir.BooleanValue:
+    """Whether each row of :func:`events` is in the episode's last :data:`RECENT_SCORED`
+    scored sessions (meant for ``kind="loss"``; the sessions as of the window's end)."""
+    return ev.postgain_scored > ev.n_scored - RECENT_SCORED
 
 
 def _mean_sd(n: int, total: float, sumsq: float) -> tuple[float | None, float | None]:
@@ -316,6 +375,8 @@ def summarise(events_or_stats: ir.Table, by: str | None = None) -> pd.DataFrame:
 
 
 __all__ = [
-    "ALPHA", "CRITICAL_T", "EVENT_COLUMNS", "PCT", "SUMMARY_KEYS", "default_measure",
-    "episode_gain_stats", "outcome_measure", "sudden_events", "summarise",
+    "ALPHA", "AROUND", "CRITICAL_T", "EVENT_COLUMNS", "PCT", "RECENT_SCORED", "SUMMARY_KEYS",
+    "around", "default_measure", "episode_gain_stats", "events", "fixed_cutoff",
+    "outcome_measure", "recent_losses",
+    "series", "sudden_events", "summarise",
 ]

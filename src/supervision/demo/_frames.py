@@ -62,6 +62,10 @@ def build_frames(episodes: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, 
     eps = st.draw_episodes(rng, episodes, ther)
     sess = st.schedule(rng, eps)
     cols, flags = _measure_columns(rng, eps, ther, sess)
+    att = sc.attended(sess)
+    phq = sc.plant_sudden_losses(np.random.default_rng((seed, 15)), att, sess.ongoing,
+                                 cols["phq9"][att.index])
+    cols["phq9"] = _scatter(len(sess.episode), att.index, phq)
     labels = st.tag_labels()
     t_ids = _ids("T", len(ther.tags), 2)
     e_ids, c_ids = _ids("E", episodes, 5), _ids("C", episodes, 4)

@@ -44,6 +44,11 @@ modest.  Nothing here is evidence about therapy, therapists or neurotypes.
   most start in the clinical range and improve (more with better alliance quality and
   planned endings); about 6% of episodes worsen.  Targets: NHS Talking Therapies 2024-25
   (recovery 50.5%, reliable improvement 67.5%, deterioration 5.8%).
+- **Expected response and sudden gains**: the ended episodes are the practice's history
+  for the expected-response bands (`supervision expected`); the open episodes that worsen
+  are not on track against it.  Sudden gains arise from the course and its noise; about a
+  third of the open episodes with five or more attended sessions get a sudden loss of 9
+  PHQ-9 points at their third-last session (a case to discuss, `sudden_loss`).
 """
 
 

@@ -208,3 +208,25 @@ def outcome_scores(
     phq = phq0[e] * (1.0 - f_phq[e] * course) + later * rng.normal(0.0, 1.8, size=size)
     gad = gad0[e] * (1.0 - f_gad[e] * course) + later * rng.normal(0.0, 1.5, size=size)
     return np.clip(np.rint(phq), 0, 27), np.clip(np.rint(gad), 0, 21)
+
+
+#: Share of open episodes (with room for it) given a sudden loss near their latest session.
+_PLANTED_LOSS = 0.35
+#: PHQ-9 points added from the loss on (above the reliable change of 6, Kroenke et al. 2001).
+_LOSS_POINTS = 9.0
+
+
+def plant_sudden_losses(
+    rng: np.random.Generator, att: Attended, ongoing: np.ndarray, phq: np.ndarray
+) -> np.ndarray:
+    """PHQ-9 per attended session with a sudden loss planted in a few open episodes.
+
+    In about :data:`_PLANTED_LOSS` of the open episodes with at least 5 attended sessions the
+    last three attended sessions score :data:`_LOSS_POINTS` higher (clipped to 27): a large,
+    stable worsening between the 4th-last and 3rd-last sessions, which domain.md §7 lists as
+    a case to discuss (a sudden loss in the last 3 scored sessions, §10).  Drawn from its own
+    generator, so the rest of the demo is as without it.
+    """
+    chosen = ongoing & (att.count >= 5) & (rng.random(len(att.count)) < _PLANTED_LOSS)
+    late = chosen[att.episode] & (att.rank >= att.count[att.episode] - 3)
+    return np.where(late, np.clip(phq + _LOSS_POINTS, 0, 27), phq)

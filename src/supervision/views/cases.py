@@ -21,6 +21,10 @@ REASONS: dict[str, str] = {
     "unrepaired_rupture": "a flagged rupture has not (yet) been marked as repaired",
     "reliable_deterioration": "outcome scores have reliably worsened so far",
     "no_shows": "two or more no-shows in a row",
+    "not_on_track": "not on track: progress so far is below what the practice's own clients "
+                    "who started at the same level usually show",
+    "sudden_loss": "a sudden loss (a large, stable worsening between two sessions) within the "
+                   "last three scored sessions",
 }
 
 #: Prompts for supervision, one theme each (the essay's arc from intake to ending).

@@ -89,8 +89,8 @@ def hand() -> Caseload:
 
 def test_cases_to_discuss_by_hand(hand: Caseload) -> None:
     df = cases.cases_to_discuss(hand)
-    assert list(df.columns) == ["therapist_id", "episode_id", "reasons"]
-    got = [(t, e, list(r)) for t, e, r in df.itertuples(index=False)]
+    assert list(df.columns) == ["therapist_id", "episode_id", "reasons", "details"]
+    got = [(t, e, list(r)) for t, e, r, _ in df.itertuples(index=False)]
     assert got == [
         ("T1", "K1", ["low_alliance"]),
         ("T1", "K2", ["alliance_drop"]),
@@ -107,7 +107,7 @@ def test_ended_episode_never_appears_and_scoping_holds(hand: Caseload) -> None:
     t1 = cases.cases_to_discuss(hand.scoped(therapist_id="T1"))
     assert t1["episode_id"].tolist() == ["K1", "K2", "K7"]
     empty = cases.cases_to_discuss(hand.scoped(therapist_id="nobody"))
-    assert empty.empty and list(empty.columns) == ["therapist_id", "episode_id", "reasons"]
+    assert empty.empty and list(empty.columns) == ["therapist_id", "episode_id", "reasons", "details"]
 
 
 CON = ibis.duckdb.connect()
@@ -121,7 +121,7 @@ def test_cases_equal_reference(frames: tuple[pd.DataFrame, ...]) -> None:
     sessions, episodes, therapists = frames
     cl = Caseload.from_frames(sessions, episodes, therapists, con=CON)
     df = cases.cases_to_discuss(cl)
-    got = [(t, e, list(r)) for t, e, r in df.itertuples(index=False)]
+    got = [(t, e, list(r)) for t, e, r, _ in df.itertuples(index=False)]
     assert got == _with_sudden_loss(ref.cases_to_discuss(sessions, episodes, default_registry()),
                                     sessions, episodes)
     open_ = set(episodes.loc[episodes["termination"] == "ongoing", "episode_id"])
@@ -148,7 +148,7 @@ def _with_sudden_loss(listed: list[tuple[str, str, list[str]]], sessions: pd.Dat
             for ev in slow_events(xs, cutoff=float(reg[k].reliable_change), kind="loss"):
                 if scored.index(ev["postgain_session"]) + 1 > len(scored) - 3:
                     lost.add(eid)
-    out = {e: (t, e, list(r)) for t, e, r in listed}
+    out = {e: (t, e, list(r)) for t, e, r, *_ in listed}
     who = dict(zip(episodes["episode_id"], episodes["therapist_id"], strict=True))
     for e in lost:
         if who[e] is not None and episodes.set_index("episode_id").at[e, "termination"] == (

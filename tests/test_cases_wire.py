@@ -72,7 +72,10 @@ WANT = {"OFF": ["not_on_track"], "L1": ["reliable_deterioration", "sudden_loss"]
 def test_metrics_cases(planted: Caseload) -> None:
     got = compute_metrics(planted)["therapists"]["T1"]["cases"]
     assert {c["episode_id"]: c["reasons"] for c in got} == WANT
-    assert all(set(c) == {"episode_id", "reasons"} for c in got)  # the §9 shape
+    assert all(set(c) == {"episode_id", "reasons", "details"} for c in got)  # §9, and
+    # the plain words of not_on_track (issue 14), null for every other case
+    assert {c["episode_id"]: c["details"] for c in got} == {
+        "OFF": OFF_REASON, "L1": None, "L2": None}
 
 
 def test_cases_to_discuss_and_reason_text(planted: Caseload) -> None:

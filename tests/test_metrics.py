@@ -152,7 +152,8 @@ def test_demo_json_has_every_key_and_no_nan(demo: Caseload, demo_result: dict) -
         check_m(m, al, outs)
         assert isinstance(m["cases"], list)
         for case in m["cases"]:
-            assert set(case) == {"episode_id", "reasons"} and case["reasons"]
+            assert set(case) == {"episode_id", "reasons", "details"} and case["reasons"]
+            assert (case["details"] is not None) == ("not_on_track" in case["reasons"])
     text = json.dumps(r, allow_nan=False)
     assert json.loads(text) == r
 

@@ -168,8 +168,9 @@ def _cases(cl: Caseload) -> dict[str, list[dict[str, Any]]]:
     for tid, ep, text, *marks in zip(df["therapist_id"], df["episode_id"], why, *columns,
                                      strict=True):
         reasons = [r for r, m in zip(REASONS, marks, strict=True) if m]
-        del text  # §9 fixes a case as {"episode_id", "reasons"}; the text is the table's
-        out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons})
+        # §9's {"episode_id", "reasons"}, and the plain-words reason of not_on_track (§11,
+        # issue 14: "PHQ-9 is 4 points worse than at intake; …"), null for any other case
+        out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons, "details": text})
     return out
 
 

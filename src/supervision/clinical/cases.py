@@ -199,17 +199,25 @@ def cases_to_discuss(cl: Caseload, *, tables: Tables | None = None) -> pd.DataFr
     Returns
     -------
     pandas.DataFrame
-        ``therapist_id, episode_id, reasons`` — ``reasons`` is a list of codes in the order
-        of :data:`REASONS`.  Empty (with these columns) when no open episode qualifies.
+        ``therapist_id, episode_id, reasons, details`` — ``reasons`` is a list of codes in
+        the order of :data:`REASONS`; ``details`` the plain-words reason of ``not_on_track``
+        (:func:`not_on_track_reasons`, measures joined by "; "), else None.  Empty (with
+        these columns) when no open episode qualifies.
     """
     df = case_reasons(cl, tables=tables).execute()
     cols = ["therapist_id", "episode_id", "reasons"]
     if df.empty:
+        cols = [*cols, "details"]
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     rank = {r: i for i, r in enumerate(REASONS)}
     df = df.assign(_o=df["reason"].map(rank)).sort_values(["therapist_id", "episode_id", "_o"])
     out = df.groupby(["therapist_id", "episode_id"], sort=True)["reason"].agg(list)
-    return out.rename("reasons").reset_index()[cols]
+    out = out.rename("reasons").reset_index()[cols]
+    if not out["reasons"].map(lambda r: "not_on_track" in r).any():
+        return out.assign(details=None)
+    why = not_on_track_reasons(cl).groupby("episode_id")["reason"].agg("; ".join)
+    return out.assign(details=out["episode_id"].map(why).where(
+        out["reasons"].map(lambda r: "not_on_track" in r), None))
 
 
 __all__ = [

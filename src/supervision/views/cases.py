@@ -71,6 +71,13 @@ def reason_text(codes: Sequence[str]) -> str:
     return "; ".join(REASONS.get(str(c), esc(c)) for c in codes)
 
 
+def _details(text: object) -> str:
+    """The case's own plain-words reason (not on track, §11) under the coded ones."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return f'<br><span class="sv-note">{esc(text)}</span>'
+
+
 def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets.HTML:
     """The open episodes worth talking about, with their reasons (``cases.cases_to_discuss``)."""
     if cases is None or cases.empty:
@@ -82,7 +89,8 @@ def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets
             "sv-empty-panel",
         )
     rows = "".join(
-        f"<tr><td>{esc(r.episode_id)}</td><td>{reason_text(list(r.reasons))}</td></tr>"
+        f"<tr><td>{esc(r.episode_id)}</td><td>{reason_text(list(r.reasons))}"
+        f"{_details(getattr(r, 'details', None))}</td></tr>"
         for r in cases.itertuples(index=False)
     )
     lead = (

@@ -107,7 +107,8 @@ def test_ended_episode_never_appears_and_scoping_holds(hand: Caseload) -> None:
     t1 = cases.cases_to_discuss(hand.scoped(therapist_id="T1"))
     assert t1["episode_id"].tolist() == ["K1", "K2", "K7"]
     empty = cases.cases_to_discuss(hand.scoped(therapist_id="nobody"))
-    assert empty.empty and list(empty.columns) == ["therapist_id", "episode_id", "reasons", "details"]
+    assert empty.empty
+    assert list(empty.columns) == ["therapist_id", "episode_id", "reasons", "details"]
 
 
 CON = ibis.duckdb.connect()

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from supervision import episodes, opening
+from supervision import episodes, opening, timeline
 from supervision.caseload import Caseload
 from supervision.clinical import cases
 from supervision.metrics import compute_metrics
@@ -105,6 +105,13 @@ def test_therapist_bundle_gets_the_practice_bands(planted: Caseload, tmp_path: P
     assert set(own.episodes.therapist_id.execute()) == {"T1"}
     got = compute_metrics(own)["therapists"]["T1"]["cases"]
     assert {c["episode_id"]: c["reasons"] for c in got} == WANT
+    # and its timeline draws them.  Gains at session 3 for intake 15: 2 (x10), 4 (x15),
+    # 6 (x15); type-7 positions 39q: q.10 -> 2, q.25 -> 9.75: 2 + .75 * (4 - 2) = 3.5,
+    # q.50 -> 4, q.75 and q.90 -> 6; PHQ-9 is better lower: scores 15 - gain
+    t = timeline.case_timeline(own, "OFF", bands=timeline.HANDED_OVER)
+    at3 = t.outcomes.loc[t.outcomes["scored_index"] == 3]
+    assert at3[["p10", "p25", "p50", "p75", "p90"]].values.tolist() == [[13, 11.5, 11, 9, 9]]
+    assert at3["band_n"].tolist() == [40]
     # the same 40 reference episodes from only 4 other therapists: flagged on the practice's
     # own server, but the bands are not handed over to T1's kernel (comparison rule), no flag
     s, e, t = planted_frames()

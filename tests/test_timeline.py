@@ -41,6 +41,7 @@ import pytest
 
 from supervision import timeline as tl
 from supervision.caseload import Caseload
+from supervision.clinical import expected
 from supervision.views.apps import TherapistApp
 
 E1 = [  # attendance, srs, phq9, rupture, repair
@@ -153,19 +154,28 @@ def test_never_its_own_reference() -> None:
     assert t.band_notes["phq9"] == f"expected-response band: {tl.NOT_ENOUGH_HISTORY}"
 
 
-def test_precomputed_bands_or_none_are_used_never_the_rows(full: Caseload) -> None:
-    own = full.scoped(therapist_id="T1")
+def test_handed_over_bands_or_none_are_used_never_the_rows() -> None:
+    """A therapist's kernel draws the bands the server handed over (expected.install_bands):
+    PHQ-9 is better lower, so a gain percentile of 2 points at session 3 is the score
+    15 - 2 = 13 for intake 15; with nothing handed over there is no band, whatever the
+    kernel's own rows hold (30 reference episodes here: enough for a band of their own)."""
+    own = _export().scoped(therapist_id="T1")
     none = tl.case_timeline(own, "E1", bands=None)
     assert none.outcomes["band_n"].isna().all()
     assert tl.BANDS_UNAVAILABLE in none.band_notes["phq9"]
-    given = tl.practice_bands({tl.BANDS_KEY: {"phq9": [
-        {"intake": 15.0, "session": 3, "p10": 0, "p25": -1, "p50": -2, "p75": -3, "p90": -4,
-         "n": 40, "width": 2}]}})
-    t = tl.case_timeline(own, "E1", bands=given)
-    assert t.outcomes.loc[t.outcomes["scored_index"] == 3, "p50"].tolist() == [13.0]
-    empty = tl.case_timeline(own, "E1", bands=tl.practice_bands({tl.BANDS_KEY: {"phq9": []}}))
+    expected.install_bands(own, {"threshold_percentile": 10, "measures": {"phq9": [
+        {"intake": 15.0, "session": 3, "width": 2, "n": 40, "q0100": 0.0, "q0250": 1.0,
+         "q0500": 2.0, "q0750": 3.0, "q0900": 4.0}]}})
+    t = tl.case_timeline(own, "E1")
+    at3 = t.outcomes.loc[t.outcomes["scored_index"] == 3]
+    assert at3[["p10", "p25", "p50", "p75", "p90"]].values.tolist() == [[15, 14, 13, 12, 11]]
+    assert at3["band_n"].tolist() == [40]
+    assert t.outcomes.loc[t.outcomes["scored_index"] == 2, "band_n"].isna().all()
+    bare = _export().scoped(therapist_id="T1")
+    expected.install_bands(bare, None)
+    empty = tl.case_timeline(bare, "E1")
+    assert empty.outcomes["band_n"].isna().all()
     assert tl.NOT_ENOUGH_HISTORY in empty.band_notes["phq9"]
-    assert tl.practice_bands({"headline": {}}) is None
 
 
 @pytest.mark.parametrize("forged", ["E2", "R01", " E2 ", "", None, 7, "E1' OR 1=1 --"])

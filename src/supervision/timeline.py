@@ -23,13 +23,12 @@ Scope
     pseudonymous episode and therapist ids leave this module (no client id).
 
 Expected-response bands
-    Need the practice's history.  ``bands=FROM_PRACTICE_HISTORY`` (a full server) computes
-    them from the caseload's root as of its window's end, leaving the episode itself out of
-    its own reference (§11: "an episode is never its own reference").  A therapist's server
-    holds only that therapist's rows, so it must pass the bands precomputed with the practice
-    aggregates (:func:`practice_bands`, the aggregates' ``"expected_bands"``), or ``None``:
-    then the band is "not available on a therapist's own server yet", never computed from
-    the rows the kernel holds.
+    Need the practice's history.  ``bands=FROM_PRACTICE_HISTORY`` computes them from the
+    caseload's root as of its window's end, leaving the episode itself out of its own
+    reference (§11: "an episode is never its own reference").  A therapist's server holds
+    only that therapist's rows: there the bands are the ones the server handed over with the
+    practice aggregates (:func:`~supervision.clinical.expected.handed_bands`), never computed
+    from the rows the kernel holds.  ``bands=None`` says the band is not available.
 
 Figures are prompts for reflection in supervision, never verdicts.
 """
@@ -52,8 +51,9 @@ from supervision.measures import Measure
 
 #: ``bands=`` value: compute the bands from the caseload's root (a full server only).
 FROM_PRACTICE_HISTORY = "practice history"
-#: The practice aggregates' key holding the precomputed bands: measure -> band records.
-BANDS_KEY = "expected_bands"
+#: ``bands=`` value of a therapist's view: only bands the server handed over, never any
+#: computed from the caseload's rows (none handed over: not available).
+HANDED_OVER = "handed over"
 NOT_ENOUGH_HISTORY = "not enough history yet"
 BANDS_UNAVAILABLE = "not available on a therapist's own server yet"
 #: Percentile pairs of the two bands, in the direction of improvement (expected.py).
@@ -258,17 +258,6 @@ def _sudden(cl: Caseload, episode_id: str, keys: list[str], rows: pd.DataFrame
 BandSource = str | Mapping[str, pd.DataFrame] | None
 
 
-def practice_bands(practice: Mapping[str, Any] | None) -> dict[str, pd.DataFrame] | None:
-    """The bands precomputed with the practice aggregates (``"expected_bands"``: measure ->
-    records of :data:`~supervision.clinical.expected.BAND_COLUMNS`), or None when the
-    aggregates carry none (then a therapist's timeline says the band is not available)."""
-    found = (practice or {}).get(BANDS_KEY)
-    if not isinstance(found, Mapping):
-        return None
-    return {str(k): pd.DataFrame.from_records(v or [], columns=list(expected.BAND_COLUMNS))
-            for k, v in found.items()}
-
-
 def _history_bands(cl: Caseload, one: Caseload, episode_id: str, key: str) -> pd.DataFrame:
     """§11 bands from the practice's history as of the window's end, the episode left out of
     its own reference: the root without it is the reference, the episode the one judged."""
@@ -316,13 +305,15 @@ def _outcomes(cl: Caseload, one: Caseload, episode_id: str, rows: pd.DataFrame,
     for key in keys:
         series = _series(rows, key, "scored_index")
         found: pd.DataFrame | None = None
-        if bands == FROM_PRACTICE_HISTORY:
-            found = _history_bands(cl, one, episode_id, key)
+        if bands in (FROM_PRACTICE_HISTORY, HANDED_OVER):
+            found = expected.handed_bands(cl, measure=key)
+            if found is None and bands == FROM_PRACTICE_HISTORY:  # a full server
+                found = _history_bands(cl, one, episode_id, key)
         elif isinstance(bands, Mapping):
             found = bands.get(key)
         out = _band_for(series, found).rename(columns={"value": "score"})
         out["change"] = out["score"] - out["score"].iloc[0]
-        notes[key] = _band_note(out, bands is not None)
+        notes[key] = _band_note(out, found is not None)
         parts.append(out)
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return df.reindex(columns=list(OUTCOME_COLUMNS)), notes
@@ -351,9 +342,9 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
     episode_id
         The pseudonymous episode id, as typed or picked (any other value is not found).
     bands
-        :data:`FROM_PRACTICE_HISTORY` (the root's history; a full server only), the bands
-        precomputed with the practice aggregates (:func:`practice_bands`), or None (not
-        available: a therapist's server without them).
+        :data:`FROM_PRACTICE_HISTORY` (the root's history, or on a therapist's server the
+        bands handed over), :data:`HANDED_OVER` (those only), bands given as a mapping measure ->
+        :func:`~supervision.clinical.expected.expected_bands` frame, or None (not available).
     listed
         :func:`~supervision.clinical.cases.cases_to_discuss` of ``caseload`` if already
         computed (the episode's reasons are read from it), else computed for the episode.
@@ -392,6 +383,6 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
 
 
 __all__ = [
-    "BANDS_KEY", "BANDS_UNAVAILABLE", "FROM_PRACTICE_HISTORY", "NOT_ENOUGH_HISTORY",
-    "EpisodeNotFound", "Timeline", "case_timeline", "episode_choices", "practice_bands",
+    "BANDS_UNAVAILABLE", "FROM_PRACTICE_HISTORY", "HANDED_OVER", "NOT_ENOUGH_HISTORY",
+    "EpisodeNotFound", "Timeline", "case_timeline", "episode_choices",
 ]

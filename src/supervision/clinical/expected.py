@@ -413,20 +413,49 @@ HANDED_OVER = "expected:handed_over"
 
 def _band_names(q: float) -> list[str]:
     return ["intake", "session", "width", "n", *dict.fromkeys(
-        _quantile_name(x) for x in (0.1, 0.5, q))]
+        _quantile_name(x) for x in (*(p / 100 for p in PERCENTILES), q))]
+
+
+def _handed_records(cl: Caseload, m: Measure, q: float | None = None
+                    ) -> tuple[float, list[dict[str, Any]]] | None:
+    """The threshold (``q``, else the one handed over) and band records handed over to
+    ``cl``'s root for ``m`` at its window end (none for another end), or None when the bands
+    come from ``cl``'s rows."""
+    given = cl.root.memoised(HANDED_OVER)
+    if given is None:
+        return None
+    if q is None:
+        q = DEFAULT_THRESHOLD / 100 if given is True else given
+    return q, cl.root.memoised(BandsKey(m.key, cl.session_cut, q)) or []
 
 
 def _given_bands(cl: Caseload, m: Measure, q: float) -> ir.Table | None:
     """The handed-over bands of ``cl``'s root for ``m`` at its window end (an empty table
     when there are none for that end), or None when the bands come from ``cl``'s rows."""
-    root = cl.root
-    if root.memoised(HANDED_OVER) is None:
+    found = _handed_records(cl, m, q)
+    if found is None:
         return None
     names = _band_names(q)
-    recs = root.memoised(BandsKey(m.key, cl.session_cut, q)) or []
-    df = pd.DataFrame.from_records(recs, columns=names)
+    df = pd.DataFrame.from_records(found[1], columns=names)
     types = dict.fromkeys(names, "float64") | {"session": "int64", "width": "int64", "n": "int64"}
     return ibis.memtable(df.astype(types))
+
+
+def handed_bands(cl: Caseload, *, measure: str) -> pd.DataFrame | None:
+    """The bands handed over to a therapist's kernel (:func:`install_bands`) for ``measure``
+    in :func:`expected_bands`' columns (empty when none were handed over for it), or None
+    when ``cl``'s bands are its practice's history (a full server)."""
+    m = outcome_measure(cl, measure)
+    found = _handed_records(cl, m)
+    if found is None:
+        return None
+    df = pd.DataFrame.from_records(found[1], columns=_band_names(found[0]))
+    sign = _sign(m)
+    out = df[["intake", "session"]].astype({"intake": "float64", "session": "int64"})
+    for p in PERCENTILES:
+        out[f"p{p}"] = df[_quantile_name(p / 100)].astype("float64") * sign
+    out["n"], out["width"] = df["n"].astype("int64"), df["width"].astype("int64")
+    return out.reindex(columns=list(BAND_COLUMNS))
 
 
 def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
@@ -443,8 +472,9 @@ def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
     -------
     dict
         ``{"threshold_percentile", "measures": {key: [{"intake", "session", "width", "n",
-        "q0100", "q0500", ...}]}}``: each band's window, size and percentiles of gain
-        (signed so that larger is better, as inside :func:`episode_expected`).
+        "q0100", "q0250", "q0500", "q0750", "q0900", ...}]}}``: each band's window, size
+        and percentiles of gain (signed so that larger is better, as inside
+        :func:`episode_expected`).
     """
     q = _check_threshold(threshold_percentile)
     own = full.scoped(therapist_id=therapist_id)
@@ -459,7 +489,8 @@ def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
         who = ref.select(_e=ref.episode_id, _t=ref.therapist_id).distinct()
         rows = rows.join(who, rows.episode_id == who._e)
         other = rows._t != therapist_id
-        aggs = {_quantile_name(x): rows.gain.quantile(x) for x in (0.1, 0.5, q)}
+        aggs = {_quantile_name(x): rows.gain.quantile(x)
+                for x in (*(p / 100 for p in PERCENTILES), q)}
         g = rows.group_by(["intake", "session", "width", "n"]).aggregate(
             **aggs, _others=rows.episode_id.count(where=other),
             _therapists=rows._t.nunique(where=other))
@@ -476,10 +507,11 @@ def install_bands(cl: Caseload, handed: dict[str, Any] | None) -> None:
     (nothing handed over) still marks the root, so no open episode is judged against a
     reference of one therapist's rows."""
     root = cl.root
-    root.memo(HANDED_OVER, lambda: True)
     if not handed:
+        root.memo(HANDED_OVER, lambda: True)
         return
     q = _check_threshold(handed.get("threshold_percentile", DEFAULT_THRESHOLD))
+    root.memo(HANDED_OVER, lambda: q)
     for key, recs in (handed.get("measures") or {}).items():
         root.memo(BandsKey(key, None, q), lambda r=recs: list(r))
 
@@ -629,7 +661,7 @@ def backtest(caseload: Caseload, *, measure: str,
 __all__ = [
     "BAND_COLUMNS", "BY_SESSION", "DEFAULT_THRESHOLD", "EPISODE_COLUMNS", "FIRST_JUDGED",
     "HANDED_OVER", "MIN_REFERENCE", "PERCENTILES", "TIE", "BandsKey", "backtest",
-    "episode_backtest", "episode_expected", "expected_bands", "handover_bands",
+    "episode_backtest", "episode_expected", "expected_bands", "handed_bands", "handover_bands",
     "install_bands", "max_width", "not_on_track", "outcome_measure", "reference_caseload",
     "reference_scores", "scored_sessions", "with_change",
 ]

@@ -20,7 +20,7 @@ from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.comparison import comparison_note
 from supervision.errors import SupervisionError
-from supervision.timeline import practice_bands
+from supervision.timeline import HANDED_OVER
 from supervision.views import cases as vc
 from supervision.views.common import css, error_panel, esc, loading_indicator
 from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
@@ -273,8 +273,8 @@ class TherapistApp(TabbedApp):
             therapist_view=True,
             min_cell=self.min_cell,
             show_clients=True,
-            # never the kernel's own rows: a therapist's server holds no practice history
-            timeline_bands=practice_bands(self.practice),
+            # only the bands the server handed over, never any from the kernel's own rows
+            timeline_bands=HANDED_OVER,
         )
 
     def make_headline(self, view: View) -> widgets.Widget:

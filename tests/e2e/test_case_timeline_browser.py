@@ -115,7 +115,8 @@ def test_therapist_server_opens_own_case_and_refuses_another_therapists(
     # the bands the server handed over (never the kernel's own rows), or why there are none
     text = page.inner_text(".sv-timeline")
     assert "not available on a therapist" not in text
-    assert "band shown to scored session" in text or "not enough history yet" in text
+    assert ("Expected median" in page.inner_text(".sv-timeline .js-plotly-plot")
+            or "not enough history yet" in text)
     _shot(page, SCREENSHOTS / "timeline-therapist.png")
 
     theirs = eps[eps["therapist_id"] == other].iloc[0]

@@ -252,3 +252,46 @@ def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context
     _record("memory: hub + proxy (MB RSS)", _rss_mb(hub_pids))
     _record("memory: everything, with the servers and kernels of "
             f"{len(servers)} logins (MB RSS)", _rss_mb(everything))
+
+
+def test_no_websocket_frame_carries_a_secret_and_a_forged_id_gets_nothing(
+        hub: dict, context: Any, demo_export: Path) -> None:
+    """Every websocket frame between ana's page and her server, both ways, while she opens
+    her dashboard, goes to *Cases to discuss* and types another therapist's episode id into
+    the timeline picker (the widget's value, as a forged comm message would set it): no frame
+    holds the hub's API token or the export path, and the forged id gets "not in this
+    caseload" and nothing of that episode — its therapist's id appears in no frame."""
+    import pandas as pd
+
+    frames: list[str] = []
+
+    def watch(ws: Any) -> None:
+        for event in ("framereceived", "framesent"):
+            ws.on(event, lambda payload: frames.append(
+                payload if isinstance(payload, str) else payload.decode(errors="replace")))
+
+    page = context.new_page()
+    page.on("websocket", watch)
+    _login(page, hub, "ana")
+    _landing(page, "ana")
+    page.click(".sv-dashboard a")
+    page.wait_for_function(DRAWN, timeout=240_000)
+    page.locator(".lm-TabBar-tab", has_text="Cases to discuss").click()
+    box = page.locator(".sv-episode-picker input")
+    box.wait_for(timeout=120_000)
+    eps = pd.read_csv(demo_export / "episodes.csv", dtype=str)
+    theirs = eps[eps["therapist_id"] == "T02"].iloc[0]["episode_id"]
+    box.fill(theirs)
+    box.press("Tab")
+    page.wait_for_timeout(300)
+    page.locator(".sv-open-timeline").click()
+    page.locator(".sv-timeline .sv-empty").wait_for(timeout=60_000)
+    assert "is not in this caseload" in page.inner_text(".sv-timeline")
+    assert page.locator(".sv-timeline .js-plotly-plot").count() == 0
+    [server] = _pids("--Voila.base_url=/user/ana/")
+    token = _environ(server)["JUPYTERHUB_API_TOKEN"]
+    assert len(frames) > 10, len(frames)  # the dashboard's widgets came over the websocket
+    joined = "\n".join(frames)
+    assert token not in joined
+    assert hub["export"] not in joined and str(demo_export) not in joined
+    assert not re.search(r"\bT02\b", joined), "the other therapist's id reached the page"

@@ -193,8 +193,13 @@ def suppress_groups(
     if out.empty:
         out["suppressed"] = pd.Series(dtype=bool)
         return out
-    sup = _suppressed_mask(out, count_col, list(within), min_cell, list(across),
-                           across_totals)
+    # decided on the cells in a fixed order (ties between equal cells are broken by it), so
+    # the same table suppresses the same cells whatever order the database returned it in
+    names = list(dict.fromkeys([*within, *across, *keys]))
+    order = out.sort_values(names, kind="stable").index if names else out.index
+    mask = _suppressed_mask(out.loc[order].reset_index(drop=True), count_col, list(within),
+                            min_cell, list(across), across_totals)
+    sup = pd.Series(mask, index=order).reindex(out.index).to_numpy()
     shown = pd.Series(~sup, index=out.index)
     out[count_col] = out[count_col].astype("float64").where(shown)
     for c in cols:

@@ -42,6 +42,8 @@ from supervision.schema import TERMINATION
 
 #: Keys that are kept when the comparison is withheld whole (they name no figure).
 _KEYS = ("alliance_key", "outcome_key", "window", "cover")
+#: Fields of a headline entry that name it rather than hold a figure (kept when it is hidden).
+_LABELS = ("measure",)
 #: Ending counts of a termination row (a breakdown of the practice's episodes).
 _ENDINGS = tuple(TERMINATION)
 #: Rupture-row fields that describe the other therapists' ruptures (withheld below k).
@@ -228,8 +230,9 @@ def _scrub_headline(head: dict | None, others_n: dict, term: dict | None, k: int
         hide = (behind or 0) < k
         if key == "dropout_rate" and term is not None and term.get("dropout_rate") is None:
             hide = True
-        out[key] = ({**fig, "value": None, "low": None, "high": None, "n": None,
-                     "suppressed": True} if hide and fig is not None else fig)
+        # every figure of the entry goes (a share's ``k``, the sudden-gain counts), not its label
+        out[key] = ({**fig, **{x: None for x in fig if x not in _LABELS}, "suppressed": True}
+                    if hide and fig is not None else fig)
     return out
 
 

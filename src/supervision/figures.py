@@ -17,7 +17,9 @@ modules name them:
 * sudden gains and losses (§10), per outcome measure ``<o>`` but the paired rule and kind
   ``<k>``: ``<o>__<k>__`` + the keys of :func:`supervision.clinical.sudden_gains.summarise`
   (``gains, episodes_with_gain, episodes_with_multiple, reversals, magnitude_mean,
-  magnitude_sd``);
+  magnitude_sd``), and per such measure ``<o>__sudden_episodes``: the episodes with at least
+  :data:`~supervision.clinical.sudden_gains.MIN_SCORES` scores on it, the n the counts are
+  shown with (an episode with fewer cannot have a gain or a loss);
 * completeness (§12): the counts of :func:`supervision.clinical.completeness.completeness`
   and its four shares.
 
@@ -33,6 +35,7 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical import completeness, neurotype
+from supervision.clinical.sudden_gains import MIN_SCORES
 from supervision.episodes import (
     SUDDEN_KINDS,
     EpisodeTableKey,
@@ -79,6 +82,7 @@ def _aggs(t: ir.Table, key: EpisodeTableKey) -> dict[str, ir.Value]:
         "final_scored": c(where=started & t.ended & t.final_scored),
     }
     for k in sudden_measures(key):
+        aggs[col(k, "sudden_episodes")] = c(where=t[col(k, "n_scores")] >= MIN_SCORES)
         for kind in SUDDEN_KINDS:
             def f(x: str, k: str = k, kind: str = kind) -> ir.Column:
                 return t[col(k, f"{kind}_{x}")]
@@ -123,6 +127,7 @@ def _rates(df: pd.DataFrame, key: EpisodeTableKey) -> pd.DataFrame:
     counts += list(COMPLETENESS_COUNTS)
     counts += [f"{col(k, kind)}__{x}" for k in sudden_measures(key) for kind in SUDDEN_KINDS
                for x in SUDDEN_COUNTS]
+    counts += [col(k, "sudden_episodes") for k in sudden_measures(key)]
     new: dict[str, pd.Series] = {
         c: pd.to_numeric(df[c]).fillna(0).astype("int64") for c in counts}
     df = _with(df, new)

@@ -19,8 +19,9 @@ import pandas as pd
 
 from supervision import episodes, figures
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, ruptures, termination
+from supervision.clinical import alliance, breakdown, completeness, ruptures, termination
 from supervision.measures import PAIRED
+from supervision.privacy import suppress_groups
 
 
 def alliance_measure(cl: Caseload) -> str | None:
@@ -122,12 +123,52 @@ def _scope_rows(df: pd.DataFrame, alliance_key: str | None,
     return list(zip(term, rup, a, o, strict=True))
 
 
+def sudden_keys(outcome_key: str | None) -> tuple[str, ...]:
+    """The outcome measures whose sudden gains go with the headline's outcome measure:
+    PHQ-9 and GAD-7 for the paired rule (not one scale, §10), else the measure itself."""
+    if outcome_key is None:
+        return ()
+    return ("phq9", "gad7") if outcome_key == PAIRED else (outcome_key,)
+
+
+def _name(cl: Caseload, key: str) -> str:
+    return cl.registry[key].name if key in cl.registry else key
+
+
+def _measurement_rows(df: pd.DataFrame, outcome_key: str | None,
+                      names: dict[str, str]) -> list[dict[str, dict]]:
+    """Per row of :func:`supervision.figures.scope_figures`: the headline's completeness
+    shares (§12, ``k`` of ``n`` with ``below_floor``) and sudden gains and losses (§10,
+    ``sudden__<o>``: ``value`` the gains, ``n`` the episodes with enough scores)."""
+    def vals(c: str, zero: Any = None) -> list[Any]:
+        return [_clean(v) for v in df[c].tolist()] if c in df.columns else [zero] * len(df)
+
+    out: list[dict[str, dict]] = [{} for _ in range(len(df))]
+    for share, (num, den) in completeness.SHARES.items():
+        for d, v, k, n in zip(out, vals(share), vals(num, 0), vals(den, 0), strict=True):
+            d[share] = _fig(v, n=n, k=k, below_floor=bool(completeness.below_floor({share: v})))
+    for o in sudden_keys(outcome_key):
+        g, lo = episodes.col(o, "gain"), episodes.col(o, "loss")
+        cols = zip(vals(f"{g}__gains", 0), vals(episodes.col(o, "sudden_episodes"), 0),
+                   vals(f"{g}__episodes_with_gain", 0), vals(f"{g}__reversals", 0),
+                   vals(f"{lo}__gains", 0), vals(f"{lo}__episodes_with_gain", 0),
+                   vals(f"{lo}__reversals", 0), strict=True)
+        for d, (gains, n, eg, rev, losses, el, lrev) in zip(out, cols, strict=True):
+            d[f"sudden__{o}"] = _fig(gains, n=n, episodes_with_gain=eg, reversals=rev,
+                                     losses=losses, loss_episodes=el, loss_reversals=lrev,
+                                     measure=names.get(o, o))
+    return out
+
+
 def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
-    """The six headline figures of a (scoped) caseload, each with its n and interval: one
-    aggregate of its per-episode table (:func:`supervision.figures.scope_figures`)."""
+    """The six headline figures of a (scoped) caseload, each with its n and interval, and
+    its measurement completeness and sudden gains (:func:`_measurement_rows`): one aggregate
+    of its per-episode table (:func:`supervision.figures.scope_figures`)."""
     df = figures.scope_figures(cl, by=None)
     t, r, a, o = _scope_rows(df, alliance_key, outcome_key)[0]
-    return _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key)
+    names = {k: _name(cl, k) for k in sudden_keys(outcome_key)}
+    more = _measurement_rows(df, outcome_key, names)[0]
+    return _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key) | more
 
 
 def _headline(term: dict, rup: dict, a: dict | None, o: dict | None, *,
@@ -173,7 +214,8 @@ def _headline(term: dict, rup: dict, a: dict | None, o: dict | None, *,
 def headlines_by_therapist(
     cl: Caseload, *, alliance_key: str | None, outcome_key: str | None
 ) -> dict[str, dict]:
-    """:func:`headline` of every therapist of ``cl`` at once: four grouped queries.
+    """:func:`headline` of every therapist of ``cl`` at once: two aggregate queries
+    (:func:`supervision.figures.scope_figures`).
 
     Equal to ``headline(cl.scoped(therapist_id=t))`` for each therapist ``t`` with episodes
     in ``cl`` (every figure is an aggregate of per-episode figures, which do not depend on
@@ -183,12 +225,55 @@ def headlines_by_therapist(
     by = "therapist_id"
     df = figures.scope_figures(cl, by=by)
     ids = [str(x) for x in df[by].tolist()]
+    names = {k: _name(cl, k) for k in sudden_keys(outcome_key)}
+    rows = zip(ids[1:], _scope_rows(df, alliance_key, outcome_key)[1:],
+               _measurement_rows(df, outcome_key, names)[1:], strict=True)
     return {
-        tid: _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key)
-        for tid, (t, r, a, o) in zip(ids[1:], _scope_rows(df, alliance_key, outcome_key)[1:],
-                                     strict=True)
+        tid: _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key) | more
+        for tid, (t, r, a, o), more in rows
         if t.get("episodes")
     }
+
+
+#: The counts of a cell of :func:`sudden_breakdown` (its size: ``episodes``).
+SUDDEN_CELL = ("episodes", "gains", "episodes_with_gain", "reversals", "losses",
+               "loss_episodes", "loss_reversals")
+
+
+def sudden_breakdown(cl: Caseload, *, outcome_key: str | None, min_cell: int,
+                     by: str = "team") -> dict[str, list[dict[str, Any]]]:
+    """Sudden gains and losses (§10) per value of ``by`` (a team): a breakdown below the
+    practice, so small cells are suppressed (§8, :func:`supervision.privacy.suppress_groups`).
+
+    One grouped aggregate of the per-episode table with ``by`` attached
+    (:func:`supervision.clinical.breakdown.with_by`: episodes whose therapist has no row
+    are in no group).  Per measure of :func:`sudden_keys`, one record per group, sorted:
+    ``group`` (None: therapists without one), the :data:`SUDDEN_CELL` counts (``episodes``:
+    those with enough scores, the cell's size) and ``suppressed``; a cell of 1 to
+    ``min_cell`` − 1 episodes, and its complement, has every count None.
+    """
+    t = breakdown.with_by(cl, episodes.episode_table(cl), by)
+    df = figures.scope_figures(cl, by=by, table=t).iloc[1:]
+
+    def v(c: str) -> Any:
+        return df[c].to_numpy() if c in df.columns else 0
+
+    out = {}
+    for o in sudden_keys(outcome_key):
+        g, lo = episodes.col(o, "gain"), episodes.col(o, "loss")
+        cells = pd.DataFrame({
+            "group": [None if pd.isna(x) else str(x) for x in df[by].tolist()],
+            "episodes": v(episodes.col(o, "sudden_episodes")), "gains": v(f"{g}__gains"),
+            "episodes_with_gain": v(f"{g}__episodes_with_gain"),
+            "reversals": v(f"{g}__reversals"), "losses": v(f"{lo}__gains"),
+            "loss_episodes": v(f"{lo}__episodes_with_gain"),
+            "loss_reversals": v(f"{lo}__reversals"),
+        })
+        shown = suppress_groups(cells, min_cell=min_cell, keys=("group",))
+        out[o] = [{"group": r["group"], "suppressed": bool(r["suppressed"]),
+                   **{c: None if pd.isna(r[c]) else int(r[c]) for c in SUDDEN_CELL}}
+                  for r in shown.to_dict("records")]
+    return out
 
 
 def practice_aggregates(cl: Caseload) -> dict[str, Any]:
@@ -307,5 +392,7 @@ __all__ = [
     "practice_name",
     "row",
     "scope_headline",
+    "sudden_breakdown",
+    "sudden_keys",
     "team_scoped",
 ]

@@ -79,6 +79,11 @@ RCI_CRITICAL = 1.96
 #: ``|qt(α/2, df)|`` for the degrees of freedom criterion 3 can have (2 + 2 − 2 to 3 + 3 − 2):
 #: 4.303, 3.182, 2.776.
 CRITICAL_T: dict[int, float] = {df: float(stdtrit(df, 1 - ALPHA / 2)) for df in (2, 3, 4)}
+#: The fewest scores on the measure an episode needs for a sudden gain or loss to be found:
+#: criterion 3 needs two scores on each side (the pregain score and one before it, the
+#: postgain score and one after it).  Episodes with fewer are not at risk of one, so they
+#: are not in the n the counts are shown with (the views' "episodes with enough scores").
+MIN_SCORES = 4
 
 #: The columns of :func:`sudden_events`, in order (domain.md §10).
 EVENT_COLUMNS = (
@@ -375,7 +380,8 @@ def summarise(events_or_stats: ir.Table, by: str | None = None) -> pd.DataFrame:
 
 
 __all__ = [
-    "ALPHA", "AROUND", "CRITICAL_T", "EVENT_COLUMNS", "PCT", "RECENT_SCORED", "SUMMARY_KEYS",
+    "ALPHA", "AROUND", "CRITICAL_T", "EVENT_COLUMNS", "MIN_SCORES", "PCT", "RECENT_SCORED",
+    "SUMMARY_KEYS",
     "around", "default_measure", "episode_gain_stats", "events", "fixed_cutoff",
     "outcome_measure", "recent_losses",
     "series", "sudden_events", "summarise",

@@ -36,6 +36,7 @@ h2 { font-size: 1.3em; border-bottom: 2px solid #0072B2; padding-bottom: 0.2em; 
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em;
   text-align: left; vertical-align: top; }
 .sv-sub { color: #555; font-size: 0.85em; }
+td .sv-caution { font-size: 0.85em; padding: 0.3em 0.5em; margin: 0.3em 0 0 0; }
 .sv-cover th { width: 14em; }
 .sv-figure { margin: 0.6em 0; }
 .sv-refs li, .sv-questions li { margin: 0.3em 0; }

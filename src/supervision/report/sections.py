@@ -29,6 +29,7 @@ from supervision.errors import ConfigError
 from supervision.measures import PAIRED
 from supervision.views import alliance as va
 from supervision.views import cases as vc
+from supervision.views import measurement as vm
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import ruptures as vr
@@ -182,7 +183,9 @@ def headline_section(
     q: str,
     prev_q: str,
 ) -> Section:
-    """Headline figures (one column per scope) and the benchmark comparison figure."""
+    """Headline figures (one column per scope), their measurement completeness and sudden
+    gains (a notice beside each figure resting on a share below 80%, §12), and the benchmark
+    comparison figure."""
     from supervision.views.cases import _CARDS, _value  # the dashboards' own wording
 
     head = "".join(f"<th>{html.escape(label)}</th>" for label in columns)
@@ -191,8 +194,10 @@ def headline_section(
         cells = ""
         for figs in columns.values():
             big, sub = _value(key, kind, figs.get(key))
-            cells += f"<td><b>{big}</b><br><span class='sv-sub'>{sub}</span></td>"
+            cells += (f"<td><b>{big}</b><br><span class='sv-sub'>{sub}</span>"
+                      f"{vm.notice_html(vm.notices_for(key, figs))}</td>")
         body += f"<tr><th>{title}</th>{cells}</tr>"
+    body += measurement_rows(columns)
     sec = Section("headline", f"Headline figures, {q} against {prev_q} and published benchmarks")
     sec.parts.append(f'<table class="sv-table sv-headline"><tr><th></th>{head}</tr>{body}</table>')
     add_figure(
@@ -204,6 +209,44 @@ def headline_section(
     )
     sources = "; ".join(sorted({f"{b.label} {b.rate:.1%}: {b.source}" for b in BENCHMARKS}))
     sec.parts.append(note(f"Benchmarks: {html.escape(sources)}."))
+    return sec
+
+
+def measurement_rows(columns: Mapping[str, Mapping[str, Any]]) -> str:
+    """Headline-table rows of the four completeness shares with their n (§12) and of each
+    measure's sudden gains and losses with theirs (§10), one cell per scope."""
+    rows = ""
+    for key, w in vm.WORDS.items():
+        if not any(key in figs for figs in columns.values()):
+            continue
+        cells = ""
+        for figs in columns.values():
+            big, sub = vm.share_parts(key, figs.get(key))
+            cells += f"<td><b>{big}</b><br><span class='sv-sub'>{sub}</span></td>"
+        rows += f'<tr class="sv-share" data-share="{key}"><th>{w.title}</th>{cells}</tr>'
+    for key in vm.sudden_keys_of(*columns.values()):
+        name = next((str(f[key].get("measure")) for f in columns.values() if f.get(key)),
+                    key.removeprefix(vm.SUDDEN_PREFIX))
+        cells = "".join(
+            f"<td>{vm.sudden_text(figs.get(key), measure=False)}"
+            f"{vm.notice_html(vm.notices_for('sudden', figs))}</td>"
+            for figs in columns.values())
+        rows += f"<tr><th>Sudden gains and losses ({html.escape(name)})</th>{cells}</tr>"
+    return rows
+
+
+def sudden_section(v: PracticeView) -> Section:
+    """Sudden gains and losses by team in the quarter, small cells suppressed (§8, §10)."""
+    sec = Section("sudden", "Sudden gains and losses by team (small groups suppressed)")
+    sec.parts.append(note(vm.SUDDEN_NOTE))
+    cells = scopes.sudden_breakdown(v.current, outcome_key=v.outcome_key, min_cell=v.min_cell)
+    if not cells:
+        sec.parts.append(note("No outcome scores in this export, so no sudden gains.",
+                              "sv-empty"))
+        return sec
+    names = {o: str((v.current_headline.get(f"sudden__{o}") or {}).get("measure", o))
+             for o in cells}
+    sec.parts.append(vm.breakdown_table(cells, names, min_cell=v.min_cell))
     return sec
 
 
@@ -408,6 +451,7 @@ def practice_pack() -> Pack:
              prev_label: retention_of_k(termination.retention(v.previous_cl), min_cell)},
             v.outcome_key, min_cell=min_cell,
         ),
+        sudden_section(v),
         funnel_section(v),
         reflection_section(None, therapist_view=False),
         references_section(),

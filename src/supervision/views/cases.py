@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from supervision.views.common import esc, html_panel, is_missing, mean_text, num, rate_text
+from supervision.views.measurement import measurement_block, notice_html, notices_for
 
 #: domain.md §7 reason codes in plain words.
 REASONS: dict[str, str] = {
@@ -167,7 +168,9 @@ def headline_cards(
     own_label: str,
     practice_label: str = "Practice",
 ) -> widgets.HTML:
-    """Six headline figures, each with its n and interval, beside the practice's.
+    """Six headline figures, each with its n and interval, beside the practice's; then the
+    measurement completeness and sudden gains (:mod:`supervision.views.measurement`), with a
+    notice beside each figure that rests on a share below 80%.
 
     ``own_label`` and ``practice_label`` are HTML-safe (already escaped by the caller).
     """
@@ -182,11 +185,13 @@ def headline_cards(
         cards.append(
             f'<div class="sv-card"><div class="sv-label">{title}{extra}</div>'
             f'<div class="sv-value">{big}</div><div class="sv-sub">{sub or own_label}</div>'
-            f'<div class="sv-practice">{p_line}</div></div>'
+            f'<div class="sv-practice">{p_line}</div>{notice_html(notices_for(key, own))}</div>'
         )
     lead = f"<div class='sv-note'>Figures for <b>{own_label}</b>"
     lead += f"; under each, {practice_label}.</div>" if practice else ".</div>"
-    return html_panel(f'{lead}<div class="sv-cards">{"".join(cards)}</div>', "sv-headline")
+    more = measurement_block(own, practice, own_label=own_label, practice_label=practice_label)
+    return html_panel(f'{lead}<div class="sv-cards">{"".join(cards)}</div>{more}',
+                      "sv-headline")
 
 
 __all__ = [

@@ -53,6 +53,9 @@ CSS = """
 .sv-card .sv-sub { color: #444; font-size: 0.82em; }
 .sv-card .sv-practice { color: #555; font-size: 0.82em; border-top: 1px solid #eee;
   margin-top: 0.3em; padding-top: 0.2em; }
+.sv-card .sv-caution { font-size: 0.8em; padding: 0.3em 0.5em; margin: 0.3em 0 0 0; }
+.sv-sudden { margin: 0.4em 0; font-size: 0.92em; }
+.sv-sudden .sv-sub { color: #555; }
 .sv-table { border-collapse: collapse; font-size: 0.92em; }
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: left;
   vertical-align: top; }

@@ -21,6 +21,14 @@ from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import termination as vt
 from supervision.views.common import guarded, html_panel
+from supervision.views.measurement import (
+    SUDDEN_NOTE,
+    breakdown_table,
+    notice_html,
+    notices_for,
+    sudden_keys_of,
+    sudden_text,
+)
 
 
 @dataclass
@@ -288,12 +296,40 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
     ]
 
 
+def sudden_tab(v: PracticeView) -> list[widgets.Widget]:
+    """Sudden gains and losses with their n: the practice (or team) this quarter and last,
+    then by team, small cells suppressed (§8: a breakdown below the practice)."""
+    cur, prev = v.current_headline, v.previous_headline
+    keys = sudden_keys_of(cur, prev)
+    if not keys:
+        return [html_panel('<div class="sv-empty">No outcome scores in this export, so no '
+                           "sudden gains.</div>", "sv-empty-panel")]
+    lines = "".join(
+        f"<div><b>{v.quarter}</b>: {sudden_text(cur.get(k))}</div>"
+        f"<div class='sv-sub'>{v.previous} (previous): {sudden_text(prev.get(k))}</div>"
+        for k in keys)
+    head = html_panel(f'<div class="sv-sudden">{lines}'
+                      f"{notice_html(notices_for('sudden', cur, scope='the practice'))}"
+                      f'<div class="sv-note">{SUDDEN_NOTE}</div></div>', "sv-sudden-panel")
+
+    def by_team() -> widgets.Widget:
+        cells = scopes.sudden_breakdown(v.current, outcome_key=v.outcome_key,
+                                        min_cell=v.min_cell)
+        names = {o: str((cur.get(f"sudden__{o}") or {}).get("measure", o)) for o in cells}
+        body = breakdown_table(cells, names, min_cell=v.min_cell)
+        return html_panel(f"<h4>By team, {v.quarter}</h4>{body}", "sv-sudden-teams")
+
+    return [head, v.panel("sudden_by_team", "Sudden gains by team", by_team,
+                          "No teams in this quarter.")]
+
+
 PRACTICE_TABS: tuple[tuple[str, Callable[[PracticeView], list[widgets.Widget]]], ...] = (
     ("Benchmarks", overview_tab),
     ("Funnel plots", funnel_tab),
     ("Neurotype patterns", neurotype_tab),
     ("Termination", termination_tab),
     ("Alliance", alliance_tab),
+    ("Sudden gains", sudden_tab),
 )
 
 __all__ = ["PRACTICE_TABS", "PracticeView"]

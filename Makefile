@@ -63,8 +63,10 @@ postgres:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# Two workers by default (CI has two cores); a test file stays on one worker (its servers).
+TEST_WORKERS ?= 2
 test: install-test
-	$(BIN)/python -m pytest -q -m 'not spark'
+	$(BIN)/python -m pytest -q -m 'not spark' -n $(TEST_WORKERS) --dist loadfile
 
 # Spark is a large optional extra: its equality test runs only here.
 test-spark: install-test

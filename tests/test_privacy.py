@@ -158,19 +158,23 @@ def test_funnel_hidden_complements() -> None:
     assert funnel_hidden([6, 10], [1, 2]).tolist() == [False, False]
 
 
-def test_the_same_table_in_any_row_order_suppresses_the_same_cells() -> None:
-    """Ties between equal cells were broken by row position, so the database's row order
-    (which DuckDB does not fix without ORDER BY) chose the complement: this two-by-three
-    table gave three different suppressions over 20 shuffles.  By hand, with k = 5: A's 2
-    and B's 3 are primary; A's line and B's line each need a complement, the smallest shown
-    cell (6 and 6: a tie, broken by group, so y); the columns x (2, 3 hidden) and y (6, 6
-    hidden) then have two hidden cells each, z none."""
-    df = pd.DataFrame({"therapist_id": ["A", "A", "A", "B", "B", "B"],
-                       "group": ["x", "y", "z"] * 2, "episodes": [2, 6, 6, 3, 6, 6]})
+def test_the_same_breakdowns_in_any_order_suppress_the_same_cells() -> None:
+    """Ties between equal cells were broken by row position, so the order in which the
+    database returned the therapists (DuckDB fixes none without ORDER BY) chose the
+    complement: this table gave two different suppressions over 20 orders of its
+    therapists (also hiding C's x and y in some).  By hand, with k = 5 and each therapist's
+    cells in the order x, y, z: A's 2 is primary; A's line needs a complement, its smallest
+    shown cell (7 and 7, a tie broken by that order: y); column x then has one hidden cell
+    and needs one too: B's 6 or C's 6, a tie broken by the therapists' sorted ids (B);
+    column y has A's 7 hidden alone: its smallest shown cell is B's 6.  B's line then has
+    two hidden cells, and so has every column: A x, A y, B x, B y."""
+    df = pd.DataFrame({"therapist_id": ["A"] * 3 + ["B"] * 3 + ["C"] * 3,
+                       "group": ["x", "y", "z"] * 3, "episodes": [2, 7, 7, 6, 6, 9, 6, 9, 9]})
     seen = set()
     for seed in range(20):
-        out = suppress_groups(df.sample(frac=1, random_state=seed), within=["therapist_id"],
-                              across=["group"])
-        out = out.sort_values(["therapist_id", "group"])
-        seen.add(tuple(out.loc[out["suppressed"], "group"]))
-    assert seen == {("x", "y", "x", "y")}
+        ids = pd.Series(["A", "B", "C"]).sample(frac=1, random_state=seed).tolist()
+        shuffled = pd.concat([df[df["therapist_id"] == t] for t in ids])
+        out = suppress_groups(shuffled, within=["therapist_id"], across=["group"])
+        hidden = out.loc[out["suppressed"]]
+        seen.add(tuple(sorted(hidden["therapist_id"] + hidden["group"])))
+    assert seen == {("Ax", "Ay", "Bx", "By")}

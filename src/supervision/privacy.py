@@ -193,10 +193,10 @@ def suppress_groups(
     if out.empty:
         out["suppressed"] = pd.Series(dtype=bool)
         return out
-    # decided on the cells in a fixed order (ties between equal cells are broken by it), so
-    # the same table suppresses the same cells whatever order the database returned it in
-    names = list(dict.fromkeys([*within, *across, *keys]))
-    order = out.sort_values(names, kind="stable").index if names else out.index
+    # the breakdowns in a fixed order (their ids sorted; within one, the caller's order of
+    # its cells, the canonical one, breaks ties between equal cells), so the same table
+    # suppresses the same cells whatever order the database returned the breakdowns in
+    order = out.sort_values(list(within), kind="stable").index if within else out.index
     mask = _suppressed_mask(out.loc[order].reset_index(drop=True), count_col, list(within),
                             min_cell, list(across), across_totals)
     sup = pd.Series(mask, index=order).reindex(out.index).to_numpy()

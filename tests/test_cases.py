@@ -31,8 +31,8 @@ import reference as ref
 from hypothesis import HealthCheck, given, settings
 from strategies import caseload_frames
 
+from supervision import figures
 from supervision.caseload import Caseload
-from supervision.clinical import cases
 from supervision.measures import default_registry
 
 N = None
@@ -88,7 +88,7 @@ def hand() -> Caseload:
 
 
 def test_cases_to_discuss_by_hand(hand: Caseload) -> None:
-    df = cases.cases_to_discuss(hand)
+    df = figures.cases_to_discuss(hand)
     assert list(df.columns) == ["therapist_id", "episode_id", "reasons", "details"]
     got = [(t, e, list(r)) for t, e, r, _ in df.itertuples(index=False)]
     assert got == [
@@ -103,10 +103,10 @@ def test_cases_to_discuss_by_hand(hand: Caseload) -> None:
 
 
 def test_ended_episode_never_appears_and_scoping_holds(hand: Caseload) -> None:
-    assert "K9" not in set(cases.cases_to_discuss(hand)["episode_id"])
-    t1 = cases.cases_to_discuss(hand.scoped(therapist_id="T1"))
+    assert "K9" not in set(figures.cases_to_discuss(hand)["episode_id"])
+    t1 = figures.cases_to_discuss(hand.scoped(therapist_id="T1"))
     assert t1["episode_id"].tolist() == ["K1", "K2", "K7"]
-    empty = cases.cases_to_discuss(hand.scoped(therapist_id="nobody"))
+    empty = figures.cases_to_discuss(hand.scoped(therapist_id="nobody"))
     assert empty.empty
     assert list(empty.columns) == ["therapist_id", "episode_id", "reasons", "details"]
 
@@ -121,7 +121,7 @@ def test_cases_equal_reference(frames: tuple[pd.DataFrame, ...]) -> None:
     """The list equals the slow reference's, and only open episodes are listed."""
     sessions, episodes, therapists = frames
     cl = Caseload.from_frames(sessions, episodes, therapists, con=CON)
-    df = cases.cases_to_discuss(cl)
+    df = figures.cases_to_discuss(cl)
     got = [(t, e, list(r)) for t, e, r, _ in df.itertuples(index=False)]
     assert got == _with_sudden_loss(ref.cases_to_discuss(sessions, episodes, default_registry()),
                                     sessions, episodes)

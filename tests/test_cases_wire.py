@@ -29,9 +29,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from supervision import episodes, opening, timeline
+from supervision import episodes, figures, opening, timeline
 from supervision.caseload import Caseload
-from supervision.clinical import cases
 from supervision.metrics import compute_metrics
 
 OFF_REASON = ("PHQ-9 is 2 points worse than at intake; 9 in 10 clients who started at 14–16 "
@@ -79,11 +78,10 @@ def test_metrics_cases(planted: Caseload) -> None:
 
 
 def test_cases_to_discuss_and_reason_text(planted: Caseload) -> None:
-    df = cases.cases_to_discuss(planted)
+    df = figures.cases_to_discuss(planted)
     assert dict(zip(df["episode_id"], map(list, df["reasons"]), strict=True)) == WANT
-    why = cases.not_on_track_reasons(planted)
-    assert why.to_dict("records") == [{"episode_id": "OFF", "measure": "phq9",
-                                       "reason": OFF_REASON}]
+    assert dict(zip(df["episode_id"], df["details"], strict=True)) == {
+        "OFF": OFF_REASON, "L1": None, "L2": None}
 
 
 def test_episode_table_columns(planted: Caseload) -> None:

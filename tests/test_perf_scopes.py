@@ -6,8 +6,7 @@ before the cut; a repair counts only when its session is on or before the cut). 
 compared, for random exports and random windows, with the slow reference
 (``tests/reference.py``) run on the scope built by hand in pandas from the definition in
 ``caseload.py`` (episodes active in ``[since, until]``; their sessions on or before
-``until``).  Also: nested and materialised scopes, ``flagged_events`` against
-``flagged_ruptures``, ``cases_to_discuss`` with reused tables against without, and the memo.
+``until``).  Also: nested and materialised scopes, and the memo.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from strategies import START, caseload_frames
 
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, cases, outcomes, ruptures
+from supervision.clinical import ruptures
 from supervision.measures import default_registry
 
 CON = ibis.duckdb.connect()
@@ -130,24 +129,6 @@ def test_repairs_after_the_cut_are_not_seen() -> None:
     assert ev(d + dt.timedelta(days=21))[2] == ("drop", True, 1)
     assert ev(d + dt.timedelta(days=21))[4] == ("flagged", False, None)
     assert ev(d + dt.timedelta(days=28))[4] == ("flagged", True, 1)
-
-
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
-@given(caseload_frames(max_therapists=3, max_episodes=12))
-def test_flagged_events_and_cases_with_tables(frames: tuple[pd.DataFrame, ...]) -> None:
-    """``flagged_events`` has the rows of ``flagged_ruptures``; ``cases_to_discuss`` gives the
-    same list with the per-episode tables of ``compute_metrics`` reused as without."""
-    cl = Caseload.from_frames(*frames, con=CON)
-    assert _rows(ruptures.flagged_events(cl).execute()) == _rows(
-        ruptures.flagged_ruptures(cl).execute())
-    present = cl.measures_present()
-    tables = {f"alliance:{k}": alliance.episode_alliance(cl, k)
-              for k in present if cl.registry[k].kind == "alliance"}
-    tables |= {f"outcome:{k}": outcomes.per_episode(cl, k)
-               for k in present if cl.registry[k].kind == "outcome"}
-    plain = cases.cases_to_discuss(cl)
-    reused = cases.cases_to_discuss(cl, tables=tables)
-    assert plain.to_dict("records") == reused.to_dict("records")
 
 
 def test_memo_is_per_object() -> None:

@@ -3,7 +3,6 @@
 Figures here are prompts for reflection in supervision, never verdicts on a therapist.
 """
 
-from supervision.caseload import Caseload
 from supervision.errors import (
     ConfigError,
     ExportError,
@@ -22,6 +21,7 @@ __version__ = "0.1.0"
 # The reader and the metrics engine import DuckDB, Ibis and statsmodels: loaded on first use,
 # so that ``import supervision`` (and the command line's --help) stays quick.
 _LAZY = {
+    "Caseload": "supervision.caseload",
     "load_export": "supervision.io",
     "summarize": "supervision.io",
     "compute_metrics": "supervision.metrics",

@@ -202,30 +202,20 @@ def _scored_rows(o: ir.Table, per: ir.Table, k: str) -> ir.Table:
     return r.mutate(i=r[col(k, "i")])
 
 
-def _drops(o: ir.Table, per: ir.Table, cl: Caseload, key: EpisodeTableKey) -> ir.Table | None:
-    """Every alliance drop (:func:`~.ruptures.is_drop` at the registry's points) on
-    each measure: ``episode_id, pos, rupture, measure, recent`` (on one of the last
-    :data:`~supervision.clinical.cases.RECENT_RATED` rated sessions) and ``repaired``
-    (:func:`~.ruptures.repair_k`).  Neighbours by rated index: joins, no sort."""
+def _recent_drops(cl: Caseload, per: ir.Table, key: EpisodeTableKey) -> ir.Table | None:
+    """The window's alliance drops (:func:`~.ruptures.drops_in_view`, the rupture rule's
+    own facts, flagged or not) with ``recent``: on one of the last
+    :data:`~supervision.clinical.cases.RECENT_RATED` rated sessions of its measure in the
+    window (the window's count of rated sessions, ``<a>__n``)."""
+    d = ruptures.drops_in_view(cl)
+    if d is None or not key.alliance:
+        return None
     parts = []
     for k in key.alliance:
-        m = cl.registry[k]
-        r = _scored_rows(o, per, k)
-        r = r.select("episode_id", "pos", "rupture", "i", "n", value=r[k].cast("float64"))
-        base = r.select(_e=r.episode_id, _i=r.i, _v=r.value)
-        prev = base.select(_e=base._e, _i=base._i + 1, prev=base._v)
-        r = r.join(prev, (r.episode_id == prev._e) & (r.i == prev._i)).drop("_e", "_i")
-        d = r.filter(ruptures.is_drop(r.prev, r.value, float(m.drop_threshold or 0.0)))
-        for j in range(1, ruptures.REPAIR_WINDOW + 1):
-            nb = base.select(_e=base._e, _i=base._i - j, **{f"next{j}": base._v})
-            d = d.left_join(nb, (d.episode_id == nb._e) & (d.i == nb._i)).drop("_e", "_i")
-        nexts = [d[f"next{j}"] for j in range(1, ruptures.REPAIR_WINDOW + 1)]
-        parts.append(d.select(
-            "episode_id", "pos", "rupture", measure=ibis.literal(k),
-            recent=d.i > d.n - cases.RECENT_RATED,
-            repaired=ruptures.repair_k(d.prev, nexts).notnull()))
-    if not parts:
-        return None
+        n = per.select(_e=per.episode_id, _n=per[col(k, "n")])
+        dk = d.filter(d.measure == k)
+        dk = dk.join(n, dk.episode_id == n._e)
+        parts.append(dk.select("episode_id", recent=dk.rated_index > dk._n - cases.RECENT_RATED))
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
@@ -354,78 +344,20 @@ def _expected(cl: Caseload, k: str, o: ir.Table, per: ir.Table, tt: ir.Table,
                                      col(k, "not_on_track_reason"): e.reason})
 
 
-def _ruptures(cl: Caseload, o: ir.Table, per: ir.Table, drops: ir.Table | None) -> ir.Table:
-    """Per episode with a rupture (§4): ``flagged, drop, count, repaired, unrepaired_flagged,
-    last_repaired`` — the rule of :mod:`supervision.clinical.ruptures`: flagged when attended with a
-    rupture type, repaired by a ``resolved`` on it or later; a drop on a session not flagged,
-    one per session (repaired on any measure)."""
-    f = o.filter(o.attended & (o.rupture != "none"))
-    lr = per.select(_e=per.episode_id, _r=per.last_resolved)
-    f = f.join(lr, f.episode_id == lr._e)
-    parts = [f.select("episode_id", "pos", flagged=ibis.literal(True),
-                      repaired=ibis.coalesce(f._r >= f.pos, False))]
-    points = {m.key for m in cl.registry.alliance if m.drop_threshold is not None}
-    if drops is not None:
-        d = drops.filter((drops.rupture == "none") & drops.measure.isin(list(points)))
-        d = d.group_by(["episode_id", "pos"]).aggregate(repaired=d.repaired.any())
-        parts.append(d.select("episode_id", "pos", flagged=ibis.literal(False),
-                              repaired=d.repaired))
-    ev = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    g = ev.group_by("episode_id").aggregate(
-        flagged=ev.flagged.cast("int64").sum(), count=ev.episode_id.count(),
-        repaired=ev.repaired.cast("int64").sum(),
-        unrepaired_flagged=(ev.flagged & ~ev.repaired).any(), _last=ev.pos.max(),
-    )
-    last = ev.select(_e=ev.episode_id, _p=ev.pos, last_repaired=ev.repaired)
-    g = g.join(last, (g.episode_id == last._e) & (g._last == last._p))
-    return g.select("episode_id", "flagged", drop=g["count"] - g.flagged, count=g["count"],
-                    repaired=g.repaired, unrepaired_flagged=g.unrepaired_flagged,
-                    last_repaired=g.last_repaired)
-
-
-def _reasons(cl: Caseload, per: ir.Table, drops: ir.Table | None, al: dict[str, ir.Table],
-             outs: dict[str, ir.Table], rup: ir.Table, expected: dict[str, ir.Table],
-             sudden: dict[str, ir.Table]) -> ir.Table:
-    """Per episode: one boolean per §7 reason (the codes of :mod:`supervision.clinical.cases`)."""
-    tagged = []
-
-    def tag(t: ir.Table, reason: str) -> None:
-        tagged.append(t.select("episode_id", reason=ibis.literal(reason)))
-
-    for m in cl.registry.alliance:
-        if m.key in al and m.concern_below is not None:
-            tag(al[m.key].filter(al[m.key].last_low), "low_alliance")
-    if drops is not None:
-        tag(drops.filter(drops.recent), "alliance_drop")
-    tag(rup.filter(rup.unrepaired_flagged), "unrepaired_rupture")
-    for m in cl.registry.outcome:
-        if m.key in outs:
-            tag(outs[m.key].filter(outs[m.key].reliable_deterioration), "reliable_deterioration")
-    tag(per.filter(per.no_shows), "no_shows")
-    for k, e in expected.items():
-        tag(e.filter(e[col(k, "not_on_track")]), "not_on_track")
-    for k, x in sudden.items():
-        tag(x.filter(x[col(k, "recent_loss")]), "sudden_loss")
-    u = ibis.union(*tagged)
-    return u.group_by("episode_id").aggregate(
-        **{reason_col(code): (u.reason == code).any() for code in cases.REASONS})
-
-
 def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     """The per-episode table, materialised; the ordered sessions and the other intermediate
     tables are dropped as soon as it is made (Ibis keeps a cached table's source expression,
     so without the release every window would keep a copy of its sessions)."""
     o = ordered_sessions(cl, key).cache()
     per = _per_episode_sessions(o, key).cache()
-    drops = _drops(o, per, cl, key)
-    drops = None if drops is None else drops.cache()
+    drops = _recent_drops(cl, per, key)
     series = _series(o, key)
     series = None if series is None else series.cache()
     held: list[ir.Table] = []
     try:
         return _table(cl, key, o, per, drops, series, held).cache()
     finally:
-        for t in (o, per, drops, series, *held):
+        for t in (o, per, series, *held):
             if t is not None:
                 t.release()
 
@@ -449,7 +381,7 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
                  intake_scored=ibis.coalesce(t.intake_scored, False),
                  final_scored=ibis.coalesce(t.final_scored, False))
     t = _left(t, pairing.episode_pairs(cl).select("episode_id", "group"))
-    rup = _ruptures(cl, o, per, drops)
+    rup = ruptures.rupture_counts(ruptures.rupture_events(cl))
     t = _left(t, rup)
     fill = {x: ibis.coalesce(t[x], 0) for x in ("flagged", "drop", "count", "repaired")}
     t = t.mutate(**fill, unrepaired_flagged=ibis.coalesce(t.unrepaired_flagged, False))
@@ -472,7 +404,13 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     for k in sudden_measures(key):
         t = _left(t, sudden[k].drop(col(k, "recent_loss")))
         t = _left(t, expected[k])
-    t = _left(t, _reasons(cl, per, drops, al, outs, rup, expected, sudden))
+    t = _left(t, cases.episode_reasons(cl.registry, cases.ReasonInputs(
+        alliance=al, outcomes=outs, drops=drops, ruptures=rup,
+        no_shows=per.select("episode_id", "no_shows"),
+        not_on_track={k: e.select("episode_id", not_on_track=e[col(k, "not_on_track")])
+                      for k, e in expected.items()},
+        recent_loss={k: x.select("episode_id", recent_loss=x[col(k, "recent_loss")])
+                     for k, x in sudden.items()})))
     fill = {reason_col(r): ibis.coalesce(t[reason_col(r)], False) for r in cases.REASONS}
     texts = [t[col(k, "not_on_track_reason")] for k in sudden_measures(key)]
     why = ibis.literal("; ").join(texts).nullif("") if texts else ibis.null("string")

@@ -35,6 +35,7 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical import completeness, neurotype
+from supervision.clinical.cases import REASONS, reason_col
 from supervision.clinical.sudden_gains import MIN_SCORES
 from supervision.episodes import (
     SUDDEN_KINDS,
@@ -202,6 +203,40 @@ def scope_figures(
     return _rates(df, key)
 
 
+def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
+    """Open episodes with at least one §7 reason (domain.md §7), by therapist then episode: a
+    filter of the per-episode table's ``reason__<code>`` columns (the rule is
+    :func:`supervision.clinical.cases.episode_reasons`, written once).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``therapist_id, episode_id, reasons, details`` — ``reasons`` a list of codes in the
+        order of :data:`~supervision.clinical.cases.REASONS`; ``details`` the plain-words
+        reason of ``not_on_track`` (§11, the measures' reasons joined by "; "), else None.
+        Empty (with these columns) when no open episode qualifies.
+    """
+    t = episode_table(cl)
+    flags = [t[reason_col(r)] for r in REASONS]
+    any_reason = flags[0]
+    for f in flags[1:]:
+        any_reason = any_reason | f
+    q = t.filter((t.termination == "ongoing") & any_reason)
+    df = q.select("therapist_id", "episode_id", "not_on_track_reason",
+                  *[reason_col(r) for r in REASONS]).to_pyarrow().to_pandas()
+    df = df.assign(therapist_id=df["therapist_id"].astype(str),
+                   episode_id=df["episode_id"].astype(str))
+    df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
+    marks = zip(*(df[reason_col(r)].tolist() for r in REASONS), strict=True)
+    reasons = [[r for r, m in zip(REASONS, row, strict=True) if m] for row in marks]
+    why = [t if "not_on_track" in rs and isinstance(t, str) else None
+           for t, rs in zip(df["not_on_track_reason"].tolist(), reasons, strict=True)]
+    return pd.DataFrame({"therapist_id": df["therapist_id"].astype(object),
+                         "episode_id": df["episode_id"].astype(object),
+                         "reasons": pd.Series(reasons, dtype=object),
+                         "details": pd.Series(why, dtype=object)})
+
+
 def _str_key(s: pd.Series) -> pd.Series:
     return s.map(str)
 
@@ -229,5 +264,5 @@ def group_figures(cl: Caseload, *, min_cell: int, by: str | None = None,
 
 
 __all__ = ["COMPLETENESS_COUNTS", "OUTCOME_COUNTS", "OUTCOME_RATES", "SUDDEN_COUNTS",
-           "group_figures", "neurotype_table",
+           "cases_to_discuss", "group_figures", "neurotype_table",
            "scope_figures"]

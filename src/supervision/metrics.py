@@ -34,13 +34,12 @@ from typing import Any
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.clinical.cases import REASONS, reason_col
 from supervision.clinical.completeness import SHARES
 from supervision.clinical.sudden_gains import SUMMARY_KEYS
 from supervision.csvsafe import csv_writer
-from supervision.episodes import EpisodeTableKey, col, episode_table, measures, sudden_measures
+from supervision.episodes import EpisodeTableKey, col, measures, sudden_measures
 from supervision.errors import ScopeError
-from supervision.figures import OUTCOME_COUNTS, group_figures, scope_figures
+from supervision.figures import OUTCOME_COUNTS, cases_to_discuss, group_figures, scope_figures
 from supervision.privacy import MIN_CELL, check_min_cell
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
 
@@ -149,27 +148,13 @@ def _groups(df: pd.DataFrame, by: str | None) -> dict[str | None, dict[str, dict
 
 
 def _cases(cl: Caseload) -> dict[str, list[dict[str, Any]]]:
-    """Open episodes with at least one §7 reason, by therapist then episode (domain.md §7)."""
-    t = episode_table(cl)
-    flags = [t[reason_col(r)] for r in REASONS]
-    any_reason = flags[0]
-    for f in flags[1:]:
-        any_reason = any_reason | f
-    q = t.filter((t.termination == "ongoing") & any_reason)
-    df = q.select("therapist_id", "episode_id", "not_on_track_reason",
-                  *[reason_col(r) for r in REASONS])
-    df = df.to_pyarrow().to_pandas()
-    df = df.assign(therapist_id=df["therapist_id"].astype(str),
-                   episode_id=df["episode_id"].astype(str))
-    df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
-    columns = [df[reason_col(r)].tolist() for r in REASONS]
+    """Open episodes with at least one §7 reason, by therapist then episode (domain.md §7):
+    §9's ``{"episode_id", "reasons"}`` and the plain-words reason of ``not_on_track`` (§11,
+    issue 14: "PHQ-9 is 4 points worse than at intake; …"), null for any other case."""
+    df = cases_to_discuss(cl)
     out: dict[str, list[dict[str, Any]]] = {}
-    why = _values(df["not_on_track_reason"])
-    for tid, ep, text, *marks in zip(df["therapist_id"], df["episode_id"], why, *columns,
-                                     strict=True):
-        reasons = [r for r, m in zip(REASONS, marks, strict=True) if m]
-        # §9's {"episode_id", "reasons"}, and the plain-words reason of not_on_track (§11,
-        # issue 14: "PHQ-9 is 4 points worse than at intake; …"), null for any other case
+    for tid, ep, reasons, text in zip(df["therapist_id"], df["episode_id"], df["reasons"],
+                                      df["details"], strict=True):
         out.setdefault(tid, []).append({"episode_id": ep, "reasons": reasons, "details": text})
     return out
 

@@ -22,6 +22,7 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, breakdown, completeness, ruptures, termination
 from supervision.measures import PAIRED
 from supervision.privacy import suppress_groups
+from supervision.schema import TERMINATION
 
 
 def alliance_measure(cl: Caseload) -> str | None:
@@ -78,17 +79,37 @@ def _fig(value: Any, low: Any = None, high: Any = None, n: Any = None, **extra: 
     }
 
 
-def rupture_row(cl: Caseload) -> dict[str, Any] | None:
-    """``ruptures.rupture_summary(cl)`` as a dict, computed once per caseload object.
+_RUPTURE_KEYS = ("flagged", "drop", "count", "repaired", "per_100_sessions", "repair_rate",
+                 "repair_rate_low", "repair_rate_high", "unrepaired_at_end")
+_TERMINATION_KEYS = ("episodes", "ended", *TERMINATION, "dropout_rate", "dropout_rate_low",
+                     "dropout_rate_high", "intake_only", "intake_only_rate",
+                     "sessions_attended")
 
-    The headline and the rupture tab both need it, and it is the costliest summary.
-    """
-    return cl.memo("rupture_row", lambda: row(ruptures.rupture_summary(cl)))
+
+def _scope_row(cl: Caseload) -> dict[str, Any]:
+    """The scope's row of :func:`supervision.figures.scope_figures` (NaN -> None)."""
+    return row(figures.scope_figures(cl, by=None)) or {}
+
+
+def rupture_row(cl: Caseload) -> dict[str, Any] | None:
+    """The scope's rupture figures (§4) as a dict, once per caseload object: the row of the
+    figures table (the headline's own numbers) with ``attended_sessions`` and the median
+    ``sessions_to_repair`` over the window's repaired ruptures
+    (:func:`~supervision.clinical.ruptures.rupture_events`)."""
+    def build() -> dict[str, Any]:
+        f = _scope_row(cl)
+        ev = ruptures.rupture_events(cl)
+        med = ev.aggregate(m=ev.sessions_to_repair.cast("float64").median(where=ev.repaired))
+        return {**{k: f.get(k) for k in _RUPTURE_KEYS},
+                "attended_sessions": f.get("sessions_attended"),
+                "sessions_to_repair": _clean(med.to_pyarrow().to_pylist()[0]["m"])}
+    return cl.memo("rupture_row", build)
 
 
 def termination_row(cl: Caseload) -> dict[str, Any] | None:
-    """``termination.termination_summary(cl)`` as a dict, computed once per caseload object."""
-    return cl.memo("termination_row", lambda: row(termination.termination_summary(cl)))
+    """The scope's termination figures (§5) as a dict: the row of the figures table."""
+    return cl.memo("termination_row",
+                   lambda: {k: _scope_row(cl).get(k) for k in _TERMINATION_KEYS})
 
 
 def _scope_rows(df: pd.DataFrame, alliance_key: str | None,

@@ -45,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 from supervision.caseload import Caseload
-from supervision.clinical import cases, expected, ruptures, sudden_gains
+from supervision.clinical import expected, ruptures, sudden_gains
 from supervision.errors import ConfigError, ScopeError
+from supervision.figures import cases_to_discuss
 from supervision.measures import Measure
 
 #: ``bands=`` value: compute the bands from the caseload's root (a full server only).
@@ -346,8 +347,8 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
         bands handed over), :data:`HANDED_OVER` (those only), bands given as a mapping measure ->
         :func:`~supervision.clinical.expected.expected_bands` frame, or None (not available).
     listed
-        :func:`~supervision.clinical.cases.cases_to_discuss` of ``caseload`` if already
-        computed (the episode's reasons are read from it), else computed for the episode.
+        :func:`~supervision.figures.cases_to_discuss` of ``caseload`` if already computed (the
+        episode's reasons are read from it), else read from ``caseload``'s per-episode table.
 
     Raises
     ------
@@ -368,7 +369,7 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
     sudden, sudden_notes = _sudden(caseload, eid, o_keys, rows)
     for k, v in sudden_notes.items():
         notes[k] = "; ".join(x for x in (notes.get(k), f"sudden gains: {v}") if x)
-    listed = cases.cases_to_discuss(one) if listed is None else listed
+    listed = cases_to_discuss(caseload) if listed is None else listed
     listed = listed[listed["episode_id"].astype(str) == eid]
     return Timeline(
         episode_id=eid, therapist_id=str(row["therapist_id"]),

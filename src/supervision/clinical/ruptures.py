@@ -75,6 +75,29 @@ def _thresholds(
     return points
 
 
+def _rated(s: ir.Table, measure: str) -> ir.Table:
+    """The rated sessions of ``measure`` with their neighbours over the one session order.
+
+    ``s`` is :func:`~supervision.clinical.alliance.ordered_sessions` (of a caseload or the
+    whole export).  Adds ``value`` (float), ``prev`` (the previous rated value),
+    ``next<k>`` / ``date<k>`` (the k-th next rated value and its date, k ≤
+    :data:`REPAIR_WINDOW`), ``rated_index`` (1-based), and over the episode's rated
+    sessions ``n_rated``, ``sy`` and ``syy`` (count, sum and sum of squares).  Lag and lead
+    over one ordering: no self-join.
+    """
+    r = s.filter(s.attended & s[measure].notnull())
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    whole = ibis.window(group_by=r.episode_id)
+    y = r[measure].cast("float64")
+    ks = range(1, REPAIR_WINDOW + 1)
+    return r.mutate(
+        value=y, prev=y.lag().over(w), rated_index=ibis.row_number().over(w) + 1,
+        **{f"next{k}": y.lead(k).over(w) for k in ks},
+        **{f"date{k}": r.session_date.lead(k).over(w) for k in ks},
+        n_rated=y.count().over(whole), sy=y.sum().over(whole), syy=(y * y).sum().over(whole),
+    )
+
+
 def measure_drops(
     cl: Caseload, measure: str, *, points: float | None = None, drop_sd: float | None = None
 ) -> ir.Table:
@@ -88,16 +111,7 @@ def measure_drops(
     Columns: ``episode_id, therapist_id, session_date, source_row, rupture, attended_index,
     rated_index, n_rated, measure, drop_points, sessions_to_repair`` (NULL if not repaired).
     """
-    s = ordered_sessions(cl)
-    r = s.filter(s.attended & s[measure].notnull())
-    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
-    whole = ibis.window(group_by=r.episode_id)
-    y = r[measure].cast("float64")
-    r = r.mutate(
-        value=y, prev=y.lag().over(w), rated_index=ibis.row_number().over(w) + 1,
-        **{f"next{k}": y.lead(k).over(w) for k in range(1, REPAIR_WINDOW + 1)},
-        n_rated=y.count().over(whole), sy=y.sum().over(whole), syy=(y * y).sum().over(whole),
-    )
+    r = _rated(ordered_sessions(cl), measure)
     drop = r.prev - r.value
     if drop_sd is None:
         r = r.filter(is_drop(r.prev, r.value, points if points is not None else 0.0))
@@ -112,22 +126,6 @@ def measure_drops(
         "rated_index", "n_rated",
         attended_index=r.attended_upto, measure=ibis.literal(measure),
         drop_points=r.prev - r.value, sessions_to_repair=to_repair.cast("int64"),
-    )
-
-
-def flagged_ruptures(cl: Caseload) -> ir.Table:
-    """The flagged ruptures alone, with repair (columns as :func:`rupture_events`)."""
-    s = ordered_sessions(cl)
-    after = ibis.window(group_by=s.episode_id, order_by=[s[c] for c in ORDER], rows=(0, None))
-    resolved_at = ibis.ifelse(s.repair == "resolved", s.attended_upto, ibis.null("int64"))
-    s = s.mutate(resolved_upto=resolved_at.min().over(after))
-    f = s.filter(s.attended & (s.rupture != "none"))
-    return f.select(
-        "episode_id", "therapist_id", "session_date", "source_row",
-        attended_index=f.attended_upto, kind=ibis.literal("flagged"), rupture_type=f.rupture,
-        measure=ibis.null("string"), drop_points=ibis.null("float64"),
-        repaired=f.resolved_upto.notnull(),
-        sessions_to_repair=(f.resolved_upto - f.attended_upto).cast("int64"),
     )
 
 
@@ -181,26 +179,23 @@ def _flagged_candidates(s: ir.Table) -> ir.Table:
 
 
 def _drop_candidates(s: ir.Table, measure: str, points: float, order: int) -> ir.Table:
-    """Drop ruptures of one measure over the whole export, with the first repair and its date.
+    """Drops of one measure over the whole export, with the first repair and its date.
 
-    ``repair_k`` is the first k ≤ 3 with the k-th next rated value ≥ the rating before the
-    drop, ``repair_date`` that session's date.  Read as of ``until``, the k-th next rated
-    session is in view iff its date ≤ ``until`` (dates only grow), so the drop is repaired
-    in ``repair_k`` sessions iff ``repair_date ≤ until``, and not at all otherwise.
+    Every session that drops by ``points`` (:func:`is_drop`), flagged or not (``rupture``
+    says which: a flagged one counts as flagged among the ruptures, but is still a recent
+    drop for the cases to discuss).  ``repair_k`` is the first k ≤ 3 with the k-th next
+    rated value ≥ the rating before the drop, ``repair_date`` that session's date.  Read as
+    of ``until``, the k-th next rated session is in view iff its date ≤ ``until`` (dates
+    only grow), so the drop is repaired in ``repair_k`` sessions iff ``repair_date ≤
+    until``, and not at all otherwise.  ``rated_index`` is the same in every window (a
+    window keeps a prefix of each episode's sessions).
     """
-    r = s.filter(s.attended & s[measure].notnull())
-    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
-    y = r[measure].cast("float64")
+    r = _rated(s, measure)
     ks = range(1, REPAIR_WINDOW + 1)
-    r = r.mutate(
-        value=y, prev=y.lag().over(w),
-        **{f"next{k}": y.lead(k).over(w) for k in ks},
-        **{f"date{k}": r.session_date.lead(k).over(w) for k in ks},
-    )
-    r = r.filter(is_drop(r.prev, r.value, points) & (r.rupture == "none"))
+    r = r.filter(is_drop(r.prev, r.value, points))
     back = [r[f"next{k}"] >= r.prev for k in ks]
     return r.select(
-        "episode_id", "therapist_id", "session_date", "source_row",
+        "episode_id", "therapist_id", "session_date", "source_row", "rupture", "rated_index",
         attended_index=r.attended_upto, measure=ibis.literal(measure),
         measure_order=ibis.literal(order), drop_points=(r.prev - r.value).cast("float64"),
         repair_k=repair_k(r.prev, [r[f"next{k}"] for k in ks]),
@@ -267,7 +262,8 @@ def _flagged_in_view(cl: Caseload, flagged: ir.Table) -> ir.Table:
 
 
 def flagged_events(cl: Caseload) -> ir.Table:
-    """The same rows as :func:`flagged_ruptures`, from candidates computed once per export."""
+    """The flagged ruptures alone, with repair as of the caseload's window (columns as
+    :func:`rupture_events`), from the candidates computed once per export."""
     return _flagged_in_view(cl, _candidates(cl.root, _thresholds(cl, None, None))[0])
 
 
@@ -279,6 +275,7 @@ def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
     if drops is None:
         return f
     d = _in_view(cl, drops)
+    d = d.filter(d.rupture == "none")  # flagged sessions count once, as flagged
     d = d.mutate(stp=ibis.ifelse(_seen(d.repair_date, cut), d.repair_k, ibis.null("int64")))
     w = ibis.window(group_by=[d.episode_id, d.source_row],
                     order_by=[ibis.coalesce(d.stp, REPAIR_WINDOW + 1), d.measure_order])
@@ -291,6 +288,21 @@ def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
         sessions_to_repair=d.stp.cast("int64"),
     )
     return ibis.union(f, d).select(*_EVENT_COLUMNS)
+
+
+def drops_in_view(cl: Caseload) -> ir.Table | None:
+    """Every alliance drop of ``cl``'s window at the registry's points, flagged or not.
+
+    Columns ``episode_id, measure, rated_index, rupture, repaired`` (repaired by the
+    window's end); None when the export has no alliance measure.  The cases to discuss read
+    ``rated_index`` against the window's count of rated sessions (§7: a recent drop).
+    """
+    drops = candidate_tables(cl)[1]
+    if drops is None:
+        return None
+    d = _in_view(cl, drops)
+    return d.select("episode_id", "measure", "rated_index", "rupture",
+                    repaired=_seen(d.repair_date, cl.session_cut) & d.repair_k.notnull())
 
 
 def rupture_events(
@@ -320,7 +332,7 @@ def rupture_events(
     points = _thresholds(cl, drop_points, drop_sd)
     if drop_sd is None:
         return _events_from_candidates(cl, points)
-    flagged = flagged_ruptures(cl)
+    flagged = flagged_events(cl)
     drops = _drops(cl, points, drop_sd)
     events = flagged if drops is None else ibis.union(flagged, drops.select(*_EVENT_COLUMNS))
     return events.select(*_EVENT_COLUMNS)
@@ -344,22 +356,10 @@ def _attended(cl: Caseload) -> ir.Table:
     return episode_termination(cl).select("episode_id", "therapist_id", "attended_sessions")
 
 
-def episode_ruptures(
-    cl: Caseload,
-    *,
-    drop_points: Mapping[str, float] | None = None,
-    drop_sd: float | None = None,
-    attended: ir.Table | None = None,
-) -> ir.Table:
-    """Per episode (every episode of the caseload): rupture counts and repair.
-
-    Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
-    unrepaired_flagged`` (a flagged rupture not repaired) and ``last_repaired`` (whether the
-    episode's last rupture, by session order, was repaired; NULL with no rupture).
-    ``attended`` may be :func:`~.termination.episode_termination` of ``cl``, whose
-    ``attended_sessions`` is then used instead of counting them again.
-    """
-    ev = rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd)
+def rupture_counts(ev: ir.Table) -> ir.Table:
+    """Per episode with a rupture, from :func:`rupture_events`: ``episode_id, flagged, drop,
+    count, repaired, unrepaired_flagged`` (a flagged rupture not repaired) and
+    ``last_repaired`` (whether the episode's last rupture, in session order, was repaired)."""
     last = ibis.window(group_by=ev.episode_id, order_by=[ibis.desc(ev[c]) for c in ORDER])
     ev = ev.mutate(rank=ibis.row_number().over(last), is_flagged=ev.kind == "flagged")
     per = ev.group_by("episode_id").aggregate(
@@ -369,17 +369,38 @@ def episode_ruptures(
         unrepaired=(ev.is_flagged & ~ev.repaired).cast("int64").sum(),
         last_repaired=ev.repaired.cast("int64").max(where=ev.rank == 0),
     )
+    return per.select(
+        "episode_id", flagged=per.flagged.cast("int64"),
+        drop=(per["count"] - per.flagged).cast("int64"), count=per["count"].cast("int64"),
+        repaired=per.repaired.cast("int64"), unrepaired_flagged=per.unrepaired > 0,
+        last_repaired=per.last_repaired == 1,
+    )
+
+
+def episode_ruptures(
+    cl: Caseload,
+    *,
+    drop_points: Mapping[str, float] | None = None,
+    drop_sd: float | None = None,
+    attended: ir.Table | None = None,
+) -> ir.Table:
+    """Per episode (every episode of the caseload): :func:`rupture_counts`, zero without one.
+
+    Columns ``episode_id, therapist_id, attended_sessions, flagged, drop, count, repaired,
+    unrepaired_flagged, last_repaired`` (NULL with no rupture).  ``attended`` may be
+    :func:`~.termination.episode_termination` of ``cl``, whose ``attended_sessions`` is then
+    used instead of counting them again.
+    """
+    per = rupture_counts(rupture_events(cl, drop_points=drop_points, drop_sd=drop_sd))
     base = _attended(cl) if attended is None else attended.select(
         "episode_id", "therapist_id", "attended_sessions")
     j = base.left_join(per, "episode_id")
-    flagged = ibis.coalesce(j.flagged, 0)
-    count = ibis.coalesce(j["count"], 0)
     return j.select(
         "episode_id", "therapist_id", "attended_sessions",
-        flagged=flagged.cast("int64"), drop=(count - flagged).cast("int64"),
-        count=count.cast("int64"), repaired=ibis.coalesce(j.repaired, 0).cast("int64"),
-        unrepaired_flagged=ibis.coalesce(j.unrepaired, 0) > 0,
-        last_repaired=(j.last_repaired == 1),
+        **{c: ibis.coalesce(j[c], 0).cast("int64") for c in ("flagged", "drop", "count",
+                                                                "repaired")},
+        unrepaired_flagged=ibis.coalesce(j.unrepaired_flagged, False),
+        last_repaired=j.last_repaired,
     )
 
 
@@ -445,13 +466,14 @@ __all__ = [
     "REPAIR_WINDOW",
     "candidate_key",
     "candidate_tables",
+    "drops_in_view",
     "episode_ruptures",
     "fit_alerts",
     "flagged_events",
-    "flagged_ruptures",
     "is_drop",
     "measure_drops",
     "repair_k",
+    "rupture_counts",
     "rupture_events",
     "rupture_summary",
 ]

@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from supervision import opening, periods, scopes
+from supervision import figures, opening, periods, scopes
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, cases, neurotype, outcomes, ruptures, termination
+from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
 from supervision.comparison import comparison_note, points_of_k, retention_of_k
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
@@ -162,7 +162,7 @@ def rates(cl: Caseload, outcome_key: str | None) -> dict[str, dict[str, Any]]:
         low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
         return {"value": r.get(key), "low": low, "high": high, "n": r.get(n_key), "noun": noun}
 
-    t = scopes.row(termination.termination_summary(cl)) or {}
+    t = scopes.termination_row(cl) or {}
     out = {"dropout_rate": fig(t, "dropout_rate", "ended", "ended episodes")}
     if outcome_key:
         o = scopes.row(outcomes.outcome_summary(cl, outcome_key)) or {}
@@ -295,7 +295,7 @@ def rupture_section(
     """Repair rate against the comparison, sessions to repair (and the timeline for one)."""
     sec = Section("ruptures", "Rupture and repair")
     ev = ruptures.rupture_events(cur).execute()
-    own = scopes.row(ruptures.rupture_summary(cur))
+    own = scopes.rupture_row(cur)
     if timeline:
         add_figure(sec, lambda: vr.rupture_timeline_figure(ev), "No ruptures in this quarter.")
     add_figure(
@@ -421,8 +421,8 @@ def practice_pack() -> Pack:
     min_cell, q = opening.min_cell(), quarter()
     v = practice_view(opening.caseload(), q, min_cell=min_cell)
     prev_label = f"{v.previous} (previous)"
-    cur_t = scopes.row(termination.termination_summary(v.current))
-    prev_t = scopes.row(termination.termination_summary(v.previous_cl))
+    cur_t = scopes.termination_row(v.current)
+    prev_t = scopes.termination_row(v.previous_cl)
     sections = [
         cover(f"Practice review, {q}", cover_facts(), q, min_cell),
         headline_section(
@@ -437,7 +437,7 @@ def practice_pack() -> Pack:
             labels=(q, prev_label), practice_k=min_cell,
         ),
         rupture_section(
-            v.current, scopes.row(ruptures.rupture_summary(v.previous_cl)),
+            v.current, scopes.rupture_row(v.previous_cl),
             own_label=q, timeline=False,
         ),
         neurotype_section(
@@ -498,7 +498,7 @@ def therapist_pack() -> Pack:
     prev = materialised(own_all.scoped(since=p0, until=p1))
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
     you, prac = f"You, {q}", f"Practice, {q}"
-    found = cases.cases_to_discuss(cur)
+    found = figures.cases_to_discuss(cur)
     front = cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell)
     front.parts.append(f'<p class="sv-note">{html.escape(comparison_note(practice))}</p>')
     sections = [
@@ -525,7 +525,7 @@ def therapist_pack() -> Pack:
         ),
         termination_section(
             cur,
-            {you: scopes.row(termination.termination_summary(cur)),
+            {you: scopes.termination_row(cur),
              prac: practice.get("termination")},
             {you: termination.retention(cur), prac: scopes.frame(practice, "retention")},
             o_key, min_cell=min_cell,

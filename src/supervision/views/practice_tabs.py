@@ -15,7 +15,7 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, termination
 from supervision.comparison import points_of_k, retention_of_k
 from supervision.measures import PAIRED
-from supervision.scopes import row
+from supervision.scopes import row, termination_row
 from supervision.views import alliance as va
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
@@ -79,7 +79,7 @@ class PracticeView:
 
     def rates(self, cl: Caseload) -> dict[str, dict[str, Any]]:
         """Rates of ``cl`` keyed as the benchmarks (domain.md §5), with n and interval."""
-        t = row(termination.termination_summary(cl)) or {}
+        t = termination_row(cl) or {}
         out = {"dropout_rate": _rate(t, "dropout_rate", "ended", "ended episodes")}
         if self.outcome_key:
             o = row(outcomes.outcome_summary(cl, self.outcome_key)) or {}
@@ -138,7 +138,7 @@ def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
     def dropout() -> go.Figure | None:
         t = termination.termination_summary(year, by="therapist_id")
         per = pd.DataFrame({"therapist_id": t["therapist_id"], "k": t["dropout"], "n": t["ended"]})
-        p0 = (row(termination.termination_summary(year)) or {}).get("dropout_rate")
+        p0 = (termination_row(year) or {}).get("dropout_rate")
         return vp.funnel_figure(
             per, p0, title=f"Drop-out, {span}", noun="ended episodes", min_cell=v.min_cell
         )
@@ -211,8 +211,8 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
 def termination_tab(v: PracticeView) -> list[widgets.Widget]:
     """Mix of endings, drop-out, outcome and dose by ending, retention — against last quarter."""
     both = {
-        v.quarter: row(termination.termination_summary(v.current)),
-        f"{v.previous} (previous)": row(termination.termination_summary(v.previous_cl)),
+        v.quarter: termination_row(v.current),
+        f"{v.previous} (previous)": termination_row(v.previous_cl),
     }
     o_key = "phq9" if v.outcome_key == PAIRED else v.outcome_key
     empty = "No episodes in this quarter."

@@ -14,10 +14,11 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from supervision import figures
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, cases, neurotype, outcomes, ruptures, termination
+from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
 from supervision.measures import PAIRED
-from supervision.scopes import frame, measure_name, rupture_row
+from supervision.scopes import frame, measure_name, rupture_row, termination_row
 from supervision.timeline import FROM_PRACTICE_HISTORY, case_timeline, episode_choices
 from supervision.views import alliance as va
 from supervision.views import cases as vc
@@ -198,8 +199,7 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
 
 def termination_tab(v: View) -> list[widgets.Widget]:
     """Mix of endings, drop-out with the benchmark, outcome and dose by ending, retention."""
-    own_term = termination.termination_summary(v.own)
-    own = None if own_term.empty else own_term.iloc[0].to_dict()
+    own = termination_row(v.own)
     prac = v.practice.get("termination")
     o_key = v.practice.get("outcome_key")
     o_key_single = o_key if o_key != PAIRED else "phq9"
@@ -258,7 +258,7 @@ def cases_tab(v: View) -> list[widgets.Widget]:
     found: dict[str, Any] = {}
 
     def table() -> widgets.Widget:
-        found["cases"] = cases.cases_to_discuss(v.own)
+        found["cases"] = figures.cases_to_discuss(v.own)
         return vc.cases_panel(found["cases"], therapist_view=v.therapist_view)
 
     def picker() -> widgets.Widget:

@@ -252,26 +252,19 @@ def _measure_series(cl: Caseload, series: ir.Table, k: str) -> ir.Table:
     """:func:`~.sudden_gains.series` of ``k`` from :func:`_series`, for the sessions that
     can be a pregain session only: scored, followed by a scored session that differs by
     at least criterion 1's cut-off (when fixed) and 25% of the score (criteria 1–2 of
-    either kind).  Neighbours by session number: joins, no sort (``scored_i`` is the
-    running count ``<k>__i``; ``n_scored`` is joined to the events)."""
+    either kind).  The scores around each session (:data:`~.sudden_gains.AROUND`) are lag
+    and lead over the episode's attended sessions, numbered 1..n without gaps, so the d-th
+    neighbour is session ± d (``scored_i`` is the running count ``<k>__i``; ``n_scored`` is
+    joined to the events)."""
     s = series.select("episode_id", "therapist_id", "session", x=series[k],
                       scored_i=series[col(k, "i")])
-    base = s.filter(s.x.notnull()).select(_e=s.episode_id, _s=s.session, _v=s.x)
-
-    def at(t: ir.Table, d: int, name: str, how: str = "left") -> ir.Table:
-        b = base.mutate(_s=base._s - d).rename(**{name: "_v"})
-        j = t.join(b, (t.episode_id == b._e) & (t.session == b._s), how=how)
-        return j.drop("_e", "_s")
-
-    c = at(s.filter(s.x.notnull() & (s.session >= 2)), 1, "q1", how="inner")
+    w = ibis.window(group_by=s.episode_id, order_by=s.session)
+    c = s.mutate(**sg.around(s.x, w))
+    c = c.filter(c.x.notnull() & c.q1.notnull() & (c.session >= 2))
     jump = (c.x - c.q1).abs()
     cut = sg.fixed_cutoff(cl, cl.registry[k])
     keep = jump >= sg.PCT * c.x
-    c = c.filter(keep if cut is None else keep & (jump >= cut))
-    for name, d in sg.AROUND.items():
-        if name != "q1":
-            c = at(c, d, name)
-    return c
+    return c.filter(keep if cut is None else keep & (jump >= cut))
 
 
 def _sudden(cl: Caseload, k: str, series: ir.Table, scores: ir.Table, per: ir.Table

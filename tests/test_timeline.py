@@ -35,6 +35,7 @@ p90 6.9, n 30, width 1.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -155,7 +156,7 @@ def test_never_its_own_reference() -> None:
 
 
 def test_handed_over_bands_or_none_are_used_never_the_rows() -> None:
-    """A therapist's kernel draws the bands the server handed over (expected.install_bands):
+    """A therapist's kernel draws the bands the server handed over (Caseload.handed):
     PHQ-9 is better lower, so a gain percentile of 2 points at session 3 is the score
     15 - 2 = 13 for intake 15; with nothing handed over there is no band, whatever the
     kernel's own rows hold (30 reference episodes here: enough for a band of their own)."""
@@ -163,16 +164,16 @@ def test_handed_over_bands_or_none_are_used_never_the_rows() -> None:
     none = tl.case_timeline(own, "E1", bands=None)
     assert none.outcomes["band_n"].isna().all()
     assert tl.BANDS_UNAVAILABLE in none.band_notes["phq9"]
-    expected.install_bands(own, {"threshold_percentile": 10, "measures": {"phq9": [
-        {"intake": 15.0, "session": 3, "width": 2, "n": 40, "q0100": 0.0, "q0250": 1.0,
-         "q0500": 2.0, "q0750": 3.0, "q0900": 4.0}]}})
+    own = replace(_export(), handed=expected.handed_over({"threshold_percentile": 10, "measures": {
+        "phq9": [{"intake": 15.0, "session": 3, "width": 2, "n": 40, "q0100": 0.0,
+                  "q0250": 1.0, "q0500": 2.0, "q0750": 3.0, "q0900": 4.0}]}})).scoped(
+        therapist_id="T1")
     t = tl.case_timeline(own, "E1")
     at3 = t.outcomes.loc[t.outcomes["scored_index"] == 3]
     assert at3[["p10", "p25", "p50", "p75", "p90"]].values.tolist() == [[15, 14, 13, 12, 11]]
     assert at3["band_n"].tolist() == [40]
     assert t.outcomes.loc[t.outcomes["scored_index"] == 2, "band_n"].isna().all()
-    bare = _export().scoped(therapist_id="T1")
-    expected.install_bands(bare, None)
+    bare = replace(_export(), handed=expected.handed_over(None)).scoped(therapist_id="T1")
     empty = tl.case_timeline(bare, "E1")
     assert empty.outcomes["band_n"].isna().all()
     assert tl.NOT_ENOUGH_HISTORY in empty.band_notes["phq9"]

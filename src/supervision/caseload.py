@@ -49,6 +49,29 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class HandedBands:
+    """The expected-response bands a server handed to a therapist's kernel (domain.md §11).
+
+    A therapist's kernel holds one therapist's rows, which are no reference for what to
+    expect; the server computes the bands from the whole practice
+    (:func:`supervision.clinical.expected.handover_bands`) and the kernel's caseload carries
+    them here, so no open episode is judged against its own therapist's rows.
+
+    Attributes
+    ----------
+    threshold
+        The not-on-track percentile, as a fraction (0.10 for the 10th).
+    measures
+        Outcome measure -> band records (``intake, session, width, n`` and the gain
+        percentiles ``q0100`` …), for the window the bundle was written for; empty when
+        nothing was handed over (then there is no band at all).
+    """
+
+    threshold: float
+    measures: dict[str, tuple[dict[str, float], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Caseload:
     """Canonical ``sessions``, ``episodes`` and ``therapists`` tables of one export.
 
@@ -70,6 +93,10 @@ class Caseload:
         ``(since, until)`` applied by :meth:`scoped`; ``None`` for either end means open.
     therapist_scope
         The therapist id this caseload is restricted to, if any.
+    handed
+        On a therapist's kernel, the expected-response bands the server handed over (the
+        only reference its figures may use); None on a full server (the reference is the
+        caseload's own history).  A privacy switch given at construction, never set later.
 
     Notes
     -----
@@ -90,6 +117,7 @@ class Caseload:
     checksum: str | None = None
     window: tuple[dt.date | None, dt.date | None] = (None, None)
     therapist_scope: str | None = None
+    handed: HandedBands | None = field(default=None, repr=False, compare=False)
     #: The unscoped caseload this one was scoped from (None: this is the root).
     _root: Caseload | None = field(default=None, repr=False, compare=False)
     #: The earliest ``until`` applied: sessions after it are not in ``sessions``.
@@ -112,6 +140,7 @@ class Caseload:
         source: str = "",
         notices: Sequence[str] = (),
         checksum: str | None = None,
+        handed: HandedBands | None = None,
     ) -> Caseload:
         """Load already-canonical pandas frames into the database (tests, demo, readers).
 
@@ -130,7 +159,7 @@ class Caseload:
             tables[name] = con.create_table(tname, df, schema=ibis.schema(_ibis_types(cols)))
         return cls(
             con=con, registry=registry, source=source, notices=tuple(notices),
-            checksum=checksum, **tables,
+            checksum=checksum, handed=handed, **tables,
         )
 
     # ------------------------------------------------------------------ scoping

@@ -42,7 +42,7 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
 
 The expected-response reference is the practice's ended episodes as of the window's end
 (:attr:`Caseload.root`, whatever the scope; in a therapist-scoped kernel, the bands the
-server handed over: :func:`supervision.clinical.expected.install_bands`), computed once per
+server handed over: :attr:`supervision.caseload.Caseload.handed`), computed once per
 window's table with it.  Sudden gains use the window's sessions of each episode only.
 
 A figure that uses the caseload's own sample (a Jacobson–Truax measure without norms) is

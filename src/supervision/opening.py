@@ -36,6 +36,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +74,63 @@ TOKEN_VAR = "SUPERVISION_TOKEN"
 SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
 
 
+@dataclass(frozen=True)
+class KernelSettings:
+    """What the server told a dashboard kernel, read and checked in one place (the variables
+    of the module docstring; an empty variable counts as unset).
+
+    Attributes
+    ----------
+    export, prepared, db, db_schema, mapping, measures, scoped_dir
+        Paths and the warehouse URL as given (None when unset).
+    min_cell
+        The small-cell threshold (default 5; :func:`supervision.privacy.check_min_cell`).
+    therapist
+        The one therapist a therapist server is fixed to, else None.
+    allowed
+        The therapists a supervisor on the hub may pick; None: every one.
+    """
+
+    export: str | None = None
+    prepared: str | None = None
+    db: str | None = None
+    db_schema: str | None = None
+    mapping: str | None = None
+    measures: str | None = None
+    min_cell: int = 5
+    therapist: str | None = None
+    scoped_dir: str | None = None
+    allowed: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str] | None = None) -> KernelSettings:
+        """The settings in ``env`` (default: this process's environment); a
+        :class:`ConfigError` names a variable that cannot be read."""
+        env = os.environ if env is None else env
+        get = lambda name: env.get(name) or None  # noqa: E731
+        raw = env.get(MIN_CELL, "5")
+        try:
+            cell = int(raw)
+        except ValueError:
+            raise ConfigError(f"{MIN_CELL}={raw!r} is not a whole number") from None
+        allowed = env.get(ALLOWED)
+        return cls(
+            export=get(EXPORT), prepared=get(PREPARED), db=get(DB), db_schema=get(DB_SCHEMA),
+            mapping=get(MAPPING), measures=get(MEASURES), min_cell=check_min_cell(cell),
+            therapist=get(THERAPIST), scoped_dir=get(SCOPED_DIR),
+            allowed=None if allowed is None else tuple(
+                t for t in (x.strip() for x in allowed.split(",")) if t),
+        )
+
+
+def settings() -> KernelSettings:
+    """This kernel's :class:`KernelSettings` (read from the environment on each call)."""
+    return KernelSettings.from_environ()
+
+
 def min_cell() -> int:
     """The small-cell threshold the server was started with (default 5)."""
-    raw = os.environ.get(MIN_CELL, "5")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{MIN_CELL}={raw!r} is not a whole number") from None
-    return check_min_cell(value)
+    return settings().min_cell
 
 
 @functools.cache
@@ -92,12 +143,13 @@ def caseload() -> Caseload:
     aggregates come back).  Any message names the warehouse through
     :func:`supervision.warehouse.mask_url`, never with its password.
     """
-    if os.environ.get(THERAPIST):
+    conf = settings()
+    if conf.therapist:
         raise ScopeError(
             "this server is fixed to one therapist (supervision serve --therapist): only the "
             "therapist dashboard is available"
         )
-    path, url = os.environ.get(EXPORT), os.environ.get(DB)
+    path, url = conf.export, conf.db
     if path and url:
         raise ConfigError(f"both {EXPORT} and {DB} are set: the server gives exactly one")
     if url:
@@ -105,14 +157,13 @@ def caseload() -> Caseload:
 
         return connect_caseload(
             url,
-            schema=os.environ.get(DB_SCHEMA) or DEFAULT_SCHEMA,
-            registry=load_registry(os.environ.get(MEASURES) or None),
+            schema=conf.db_schema or DEFAULT_SCHEMA,
+            registry=load_registry(conf.measures),
         )
-    prepared = os.environ.get(PREPARED)
-    if prepared:
+    if conf.prepared:
         from supervision.io.prepared import open_prepared
 
-        return open_prepared(prepared, registry=load_registry(os.environ.get(MEASURES) or None))
+        return open_prepared(conf.prepared, registry=load_registry(conf.measures))
     if not path:
         raise ConfigError(
             "no export given: start the dashboards with `supervision serve PATH` or "
@@ -122,25 +173,22 @@ def caseload() -> Caseload:
 
     return load_export(
         path,
-        mapping=os.environ.get(MAPPING) or None,
-        measures=os.environ.get(MEASURES) or None,
+        mapping=conf.mapping,
+        measures=conf.measures,
         progress=False,
     )
 
 
 def allowed_therapists() -> tuple[str, ...] | None:
     """The therapists a supervisor may pick (``SUPERVISION_THERAPISTS``); None: every one."""
-    raw = os.environ.get(ALLOWED)
-    if raw is None:
-        return None
-    return tuple(t for t in (x.strip() for x in raw.split(",")) if t)
+    return settings().allowed
 
 
 @functools.cache
 def therapist_context() -> tuple[Caseload, dict[str, Any]]:
     """The fixed therapist's own rows and the anonymous practice aggregates, loaded once."""
-    therapist = os.environ.get(THERAPIST)
-    folder = os.environ.get(SCOPED_DIR)
+    conf = settings()
+    therapist, folder = conf.therapist, conf.scoped_dir
     if not therapist or not folder:
         raise ConfigError(
             "the therapist dashboard needs a server fixed to one therapist: start it with "
@@ -181,18 +229,19 @@ def read_bundle(folder: Path, therapist_id: str) -> tuple[Caseload, dict[str, An
     ids = set(frames["therapists"]["therapist_id"]) | set(frames["episodes"]["therapist_id"])
     if ids - {therapist_id}:
         raise ScopeError("the therapist bundle holds other therapists' rows; refusing to show it")
-    registry = load_registry(os.environ.get(MEASURES) or None)
+    registry = load_registry(settings().measures)
+    practice = json.loads((folder / PRACTICE_FILE).read_text(encoding="utf-8"))
+    from supervision.clinical.expected import handed_over
+
     cl = Caseload.from_frames(
         frames["sessions"],
         frames["episodes"],
         frames["therapists"],
         registry=registry,
         source=f"therapist {therapist_id}",
+        # the practice's expected-response bands: the only reference this kernel may use
+        handed=handed_over(practice.pop(BANDS_KEY, None)),
     )
-    practice = json.loads((folder / PRACTICE_FILE).read_text(encoding="utf-8"))
-    from supervision.clinical.expected import install_bands
-
-    install_bands(cl, practice.pop(BANDS_KEY, None))
     return cl.scoped(therapist_id=therapist_id), practice
 
 

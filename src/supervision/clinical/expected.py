@@ -59,10 +59,10 @@ episodes, at every scored session, as of the export's end — and hands them ove
 practice comparison, as aggregates (each band a set of percentiles over ≥ 30 episodes, kept
 only when at least ``min_cell`` other therapists' episodes from at least ``min_cell`` other
 therapists stand behind it, the rule of :mod:`supervision.comparison`); the kernel puts them
-on its caseload (:func:`install_bands`) and :func:`episode_expected` reads them instead of
-its own rows.  A window ending before the export's end has no handed-over bands there: its
-open episodes are ``not_enough_history`` (no flag), never judged against one therapist's
-own history.
+on its caseload (:attr:`Caseload.handed`, :func:`handed_over`) and :func:`episode_expected`
+reads them instead of its own rows.  A window ending before the export's end has no
+handed-over bands there: its open episodes are ``not_enough_history`` (no flag), never
+judged against one therapist's own history.
 
 These are prompts for supervision, shown with their n, never a prediction about a person.
 """
@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -79,7 +78,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision.caseload import Caseload
+from supervision.caseload import Caseload, HandedBands
 from supervision.errors import ConfigError
 from supervision.measures import Measure
 from supervision.stats import wilson_ci
@@ -397,20 +396,6 @@ def not_on_track(caseload: Caseload, *, measure: str,
 
 
 # ============================================================================ hand-over
-@dataclass(frozen=True)
-class BandsKey:
-    """The root-memo key of handed-over bands: measure, window end (None: the export's) and
-    the not-on-track percentile (0–1)."""
-
-    measure: str
-    cut: dt.date | None
-    threshold: float
-
-
-#: Root-memo key saying that this caseload's bands come from the server (:func:`install_bands`).
-HANDED_OVER = "expected:handed_over"
-
-
 def _band_names(q: float) -> list[str]:
     return ["intake", "session", "width", "n", *dict.fromkeys(
         _quantile_name(x) for x in (*(p / 100 for p in PERCENTILES), q))]
@@ -421,12 +406,13 @@ def _handed_records(cl: Caseload, m: Measure, q: float | None = None
     """The threshold (``q``, else the one handed over) and band records handed over to
     ``cl``'s root for ``m`` at its window end (none for another end), or None when the bands
     come from ``cl``'s rows."""
-    given = cl.root.memoised(HANDED_OVER)
+    given = cl.root.handed
     if given is None:
         return None
     if q is None:
-        q = DEFAULT_THRESHOLD / 100 if given is True else given
-    return q, cl.root.memoised(BandsKey(m.key, cl.session_cut, q)) or []
+        q = given.threshold
+    same = cl.session_cut is None and q == given.threshold  # handed over for that window
+    return q, list(given.measures.get(m.key, ())) if same else []
 
 
 def _given_bands(cl: Caseload, m: Measure, q: float) -> ir.Table | None:
@@ -442,7 +428,7 @@ def _given_bands(cl: Caseload, m: Measure, q: float) -> ir.Table | None:
 
 
 def handed_bands(cl: Caseload, *, measure: str) -> pd.DataFrame | None:
-    """The bands handed over to a therapist's kernel (:func:`install_bands`) for ``measure``
+    """The bands handed over to a therapist's kernel (:attr:`Caseload.handed`) for ``measure``
     in :func:`expected_bands`' columns (empty when none were handed over for it), or None
     when ``cl``'s bands are its practice's history (a full server)."""
     m = outcome_measure(cl, measure)
@@ -501,19 +487,17 @@ def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
     return {"threshold_percentile": threshold_percentile, "measures": out}
 
 
-def install_bands(cl: Caseload, handed: dict[str, Any] | None) -> None:
-    """Put :func:`handover_bands` on ``cl``'s root: its :func:`episode_expected` (and the
-    per-episode table's) then uses them, never its own rows, as the reference.  ``None``
-    (nothing handed over) still marks the root, so no open episode is judged against a
-    reference of one therapist's rows."""
-    root = cl.root
-    if not handed:
-        root.memo(HANDED_OVER, lambda: True)
-        return
-    q = _check_threshold(handed.get("threshold_percentile", DEFAULT_THRESHOLD))
-    root.memo(HANDED_OVER, lambda: q)
-    for key, recs in (handed.get("measures") or {}).items():
-        root.memo(BandsKey(key, None, q), lambda r=recs: list(r))
+def handed_over(payload: dict[str, Any] | None) -> HandedBands:
+    """What :func:`handover_bands` wrote, as a caseload's :class:`~supervision.caseload.
+    HandedBands`: its :func:`episode_expected` (and the per-episode table's) then uses them,
+    never its own rows, as the reference.  ``None`` (nothing handed over) still gives a
+    value, so no open episode is judged against a reference of one therapist's rows."""
+    if not payload:
+        return HandedBands(threshold=DEFAULT_THRESHOLD / 100)
+    q = _check_threshold(payload.get("threshold_percentile", DEFAULT_THRESHOLD))
+    return HandedBands(threshold=q, measures={
+        key: tuple(dict(r) for r in recs)
+        for key, recs in (payload.get("measures") or {}).items()})
 
 
 # ============================================================================ back-test
@@ -659,9 +643,26 @@ def backtest(caseload: Caseload, *, measure: str,
 
 
 __all__ = [
-    "BAND_COLUMNS", "BY_SESSION", "DEFAULT_THRESHOLD", "EPISODE_COLUMNS", "FIRST_JUDGED",
-    "HANDED_OVER", "MIN_REFERENCE", "PERCENTILES", "TIE", "BandsKey", "backtest",
-    "episode_backtest", "episode_expected", "expected_bands", "handed_bands", "handover_bands",
-    "install_bands", "max_width", "not_on_track", "outcome_measure", "reference_caseload",
-    "reference_scores", "scored_sessions", "with_change",
+    "BAND_COLUMNS",
+    "BY_SESSION",
+    "DEFAULT_THRESHOLD",
+    "EPISODE_COLUMNS",
+    "FIRST_JUDGED",
+    "MIN_REFERENCE",
+    "PERCENTILES",
+    "TIE",
+    "backtest",
+    "episode_backtest",
+    "episode_expected",
+    "expected_bands",
+    "handed_bands",
+    "handed_over",
+    "handover_bands",
+    "max_width",
+    "not_on_track",
+    "outcome_measure",
+    "reference_caseload",
+    "reference_scores",
+    "scored_sessions",
+    "with_change",
 ]

@@ -13,8 +13,9 @@ the row in the file) and computes, for the practice and each therapist, exactly 
   unrepaired_at_end}``;
 * ``termination.{ended, counts.*, dropout_rate, dropout_rate_ci, intake_only_rate}``.
 
-Neighbours in an episode come from ``lag``/``lead`` over that one ordering, never from joins on
-an index.  The Wilson intervals are computed in Python after the statement (a few lines).  What
+Neighbours in an episode come from ``lag``/``lead`` over that one ordering (``IGNORE NULLS``:
+the previous and next *rated* sessions of each measure), never from joins on an index: one
+sort of the sessions, one pass.  The Wilson intervals are computed in Python after the statement (a few lines).  What
 is left out: outcomes, neurotype groups, sudden gains, expected response, completeness, cases,
 validation — so the anchor does less than the product, never more.
 
@@ -44,46 +45,38 @@ import duckdb
 #: Alliance measure -> (drop threshold in points, concern line or None): domain.md §2 and §4.
 ALLIANCE = {"srs": (5.0, 36.0), "wai_sr": (6.0, None)}
 TERMINATION = ("completed", "client_ended", "dropout", "external", "therapist_ended", "ongoing")
-REPAIR_WINDOW = 3  # a drop is repaired within the next 3 rated sessions (§4)
 
 SQL = """
 WITH
 -- Every session of the export, with domain.md's defaults; row_no is its row in the file.
+-- §3: a measure's value counts (a *rated* session) only on an attended session.
 sessions AS (
     SELECT episode_id, session_date, file_row_number AS row_no,
            coalesce(attendance, 'attended') = 'attended' AS attended,
-           coalesce(rupture, 'none') AS rupture, repair, {alliance_values}
+           coalesce(rupture, 'none') AS rupture, repair,
+           {rated_values}
     FROM read_parquet({sessions}, file_row_number = true)
 ),
--- One ordering per episode: session date, then row order.  pos is the session's place in it.
+-- One ordering per episode: session date, then row in the file; pos is the place in it.
+-- Per measure, over the same ordering, skipping sessions without a rating: the rated index
+-- (rated sessions up to here), the previous rated value and the next three.
 ordered AS (
     SELECT *,
-           row_number() OVER episode_order AS pos,
-           -- §4: a flagged rupture is repaired when 'resolved' is recorded on it or later
-           coalesce(bool_or(repair = 'resolved') OVER (episode_order ROWS BETWEEN CURRENT ROW
-                                                       AND UNBOUNDED FOLLOWING), false)
-               AS resolved_here_or_later
+           row_number() OVER episode AS pos,
+           {neighbours}
     FROM sessions
-    WINDOW episode_order AS (PARTITION BY episode_id ORDER BY session_date, row_no)
+    WINDOW episode AS (PARTITION BY episode_id ORDER BY session_date, row_no)
 ),
--- §3: a rated session is an attended session with a value on the measure (one row per
--- session and measure; UNPIVOT drops the empty values).
-rated AS (
-    UNPIVOT (SELECT episode_id, pos, rupture, {alliance_columns} FROM ordered WHERE attended)
-    ON {alliance_columns} INTO NAME measure VALUE y
+episode_sessions AS (
+    SELECT episode_id, count(*) FILTER (WHERE attended) AS attended_sessions,
+           max(pos) FILTER (WHERE repair = 'resolved') AS last_resolved
+    FROM ordered GROUP BY episode_id
 ),
 thresholds (measure, drop_points, concern_below) AS (VALUES {thresholds}),
--- Each rated session with its rated index and its neighbours among the episode's rated
--- sessions on that measure, in the one ordering.
+-- One row per rated session and measure, with its index and neighbours on that measure.
 rated_series AS (
-    SELECT r.episode_id, r.measure, r.pos, r.rupture, r.y, t.drop_points, t.concern_below,
-           row_number() OVER series AS i,
-           lag(r.y) OVER series AS previous,
-           lead(r.y, 1) OVER series AS next1,
-           lead(r.y, 2) OVER series AS next2,
-           lead(r.y, 3) OVER series AS next3
-    FROM rated AS r JOIN thresholds AS t USING (measure)
-    WINDOW series AS (PARTITION BY r.episode_id, r.measure ORDER BY r.pos)
+    SELECT r.*, t.drop_points, t.concern_below
+    FROM ({rated_rows}) AS r JOIN thresholds AS t USING (measure)
 ),
 -- §3 per episode and measure: early mean = mean of the first 3 rated sessions; slope =
 -- least-squares slope on the rated index, only with >= 3 rated sessions; low = rated
@@ -112,8 +105,10 @@ drops AS (
 -- §4 every rupture of an episode, one row per session: flagged (an attended session whose
 -- rupture is not 'none') or dropped.
 ruptures AS (
-    SELECT episode_id, pos, true AS flagged, resolved_here_or_later AS repaired
-    FROM ordered WHERE attended AND rupture <> 'none'
+    -- (a flagged rupture is repaired when 'resolved' is recorded on it or on a later session)
+    SELECT episode_id, pos, true AS flagged, coalesce(last_resolved >= pos, false) AS repaired
+    FROM ordered JOIN episode_sessions USING (episode_id)
+    WHERE ordered.attended AND rupture <> 'none'
     UNION ALL
     SELECT episode_id, pos, false AS flagged, repaired FROM drops
 ),
@@ -127,16 +122,12 @@ episode_ruptures AS (
     FROM ruptures
     GROUP BY episode_id
 ),
-episode_sessions AS (
-    SELECT episode_id, count(*) FILTER (WHERE attended) AS attended
-    FROM ordered GROUP BY episode_id
-),
 -- One row per episode of the episodes table (§5: ended = termination other than ongoing).
 episodes AS (
     SELECT e.episode_id, e.therapist_id,
            coalesce(e.termination, 'ongoing') AS termination,
            coalesce(e.termination, 'ongoing') <> 'ongoing' AS ended,
-           coalesce(s.attended, 0) AS attended,
+           coalesce(s.attended_sessions, 0) AS attended,
            coalesce(r.flagged, 0) AS flagged, coalesce(r.dropped, 0) AS dropped,
            coalesce(r.ruptures, 0) AS ruptures, coalesce(r.repaired, 0) AS repaired,
            r.last_repaired
@@ -183,7 +174,7 @@ alliance_by_scope AS (
 ),
 -- Measures "present": with at least one value in the sessions table (attended or not).
 present AS (
-    SELECT {present} FROM sessions
+    SELECT {present} FROM read_parquet({sessions})
 )
 SELECT s.*, a.alliance, p.*
 FROM scopes AS s
@@ -205,27 +196,43 @@ def _measures(sessions: Path) -> list[str]:
     return [m for m in ALLIANCE if m in names]
 
 
+#: Per alliance measure ``{m}``: its rated value (attended sessions only) ...
+RATED = ("CASE WHEN coalesce(attendance, 'attended') = 'attended' THEN CAST({m} AS DOUBLE) END"
+         " AS {m}")
+#: ... its rated index and neighbours over the episode's one ordering (``ordered``) ...
+NEIGHBOURS = """count({m}) OVER (episode ROWS UNBOUNDED PRECEDING) AS {m}__i,
+           lag({m} IGNORE NULLS) OVER episode AS {m}__previous,
+           lead({m}, 1 IGNORE NULLS) OVER episode AS {m}__next1,
+           lead({m}, 2 IGNORE NULLS) OVER episode AS {m}__next2,
+           lead({m}, 3 IGNORE NULLS) OVER episode AS {m}__next3"""
+#: ... and its rated sessions as rows of ``rated_series``.
+ROWS = """SELECT episode_id, pos, rupture, '{m}' AS measure, {m} AS y, {m}__i AS i,
+               {m}__previous AS previous, {m}__next1 AS next1, {m}__next2 AS next2,
+               {m}__next3 AS next3
+          FROM ordered WHERE {m} IS NOT NULL"""
+
+
 def core_sql(folder: str | Path) -> str:
     """The one statement for the Parquet export in ``folder`` (its alliance columns filled in)."""
     folder = Path(folder)
     sessions, episodes = folder / "sessions.parquet", folder / "episodes.parquet"
-    ms = _measures(sessions)
-    if not ms:  # UNPIVOT needs a column: an export without alliance gets an empty series
-        ms_values, ms_cols = "CAST(NULL AS DOUBLE) AS srs", "srs"
-        ms, present = ["srs"], "0 AS srs__values"
-    else:
-        ms_values = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in ms)
-        ms_cols = ", ".join(ms)
-        present = ", ".join(f"count({m}) AS {m}__values" for m in ms)
+    found = _measures(sessions)
+    # without an alliance column the series is empty (a NULL column keeps the SQL the same)
+    ms = found or ["srs"]
+    rated = [RATED.format(m=m) if m in found else f"CAST(NULL AS DOUBLE) AS {m}" for m in ms]
+    present = ", ".join(f"count({m}) AS {m}__values" for m in found) or "0 AS srs__values"
     thresholds = ", ".join(
         f"('{m}', {ALLIANCE[m][0]!r}, "
         f"{'CAST(NULL AS DOUBLE)' if ALLIANCE[m][1] is None else repr(ALLIANCE[m][1])})"
         for m in ms)
     counts = ",\n           ".join(
         f"count(*) FILTER (WHERE termination = '{t}') AS \"{t}\"" for t in TERMINATION)
-    return SQL.format(sessions=_literal(sessions), episodes=_literal(episodes),
-                      alliance_values=ms_values, alliance_columns=ms_cols,
-                      thresholds=thresholds, termination_counts=counts, present=present)
+    return SQL.format(
+        sessions=_literal(sessions), episodes=_literal(episodes),
+        rated_values=",\n           ".join(rated),
+        neighbours=",\n           ".join(NEIGHBOURS.format(m=m) for m in ms),
+        rated_rows="\n          UNION ALL\n          ".join(ROWS.format(m=m) for m in ms),
+        thresholds=thresholds, termination_counts=counts, present=present)
 
 
 Z = NormalDist().inv_cdf(0.975)

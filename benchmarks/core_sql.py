@@ -15,9 +15,9 @@ the row in the file) and computes, for the practice and each therapist, exactly 
 
 Neighbours in an episode come from ``lag``/``lead`` over that one ordering (``IGNORE NULLS``:
 the previous and next *rated* sessions of each measure), never from joins on an index: one
-sort of the sessions, one pass.  The Wilson intervals are computed in Python after the statement (a few lines).  What
-is left out: outcomes, neurotype groups, sudden gains, expected response, completeness, cases,
-validation — so the anchor does less than the product, never more.
+sort of the sessions, one pass.  The Wilson intervals are computed in Python after the
+statement (a few lines).  Left out: outcomes, neurotype groups, sudden gains, expected
+response, completeness, cases, validation — the anchor does less than the product, never more.
 
 Assumes a valid three-table export as ``supervision demo`` writes it (``episode_id`` on every
 session; ``attendance``, ``rupture`` and ``termination`` may be empty and then take domain.md's

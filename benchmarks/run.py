@@ -1,11 +1,12 @@
 """``make bench``: generate exports of 100k, 1M and 5M sessions and time supervision against
-the plain-pandas baseline and DuckDB's floor, in one run (issue 5).
+the plain-pandas baseline, DuckDB's floor and the hand-written SQL of the core figures
+(``core_sql.py``, issue 21's anchor), in one run (issue 5).
 
 Every measurement is a fresh subprocess.  The parent records its wall time (interpreter start,
 imports, work, exit) and its peak resident memory (``ru_maxrss`` of exactly that child, from
 ``os.wait4``); the child reports its inner computation time on stderr (``benchmarks/tasks.py``,
-``pandas_baseline.py``, ``floor.py``).  Each figure is the median of ``--repeat`` runs
-(default 5 at 100k, 3 at 1M and 5M); peak RSS is the maximum over the runs.
+``pandas_baseline.py``, ``floor.py``, ``core_sql.py``).  Each figure is the median of
+``--repeat`` runs (default 5 at 100k, 3 at 1M and 5M); peak RSS is the maximum over the runs.
 
 Usage::
 
@@ -122,6 +123,7 @@ def plan(size: str, csv: Path, pq: Path, scratch: Path) -> dict[str, list[str]]:
         "pandas_csv": [PY, str(HERE / "pandas_baseline.py"), str(csv),
                        "--out", str(scratch / "p.json")],
         "floor_parquet": [PY, str(HERE / "floor.py"), str(pq)],
+        "core_sql": [PY, str(HERE / "core_sql.py"), str(pq), "--out", str(scratch / "c.json")],
         "floor_csv": [PY, str(HERE / "floor.py"), str(csv)],
     }
 

@@ -5,9 +5,10 @@ the two source trees (``…/src`` of a ``git worktree`` of each commit), the tas
 ``benchmarks/tasks.py`` *of that tree* (``metrics``: load, then ``compute_metrics`` alone;
 ``filter``: the dashboard's filter changes) and the whole ``supervision metrics`` command,
 alternating before/after ``N`` times so that both meet the same machine load; then the
-pandas baseline and DuckDB's floor once each in the same run.  Each figure is the median of
-the runs (wall seconds; peak RSS in MiB, the maximum).  Results go to stdout as JSON and as a
-Markdown table.
+pandas baseline, DuckDB's floor and the hand-written SQL of the core figures (``core_sql.py``,
+issue 21's anchor: whole ``supervision metrics`` ≤ 2× it) once each in the same run.  Each
+figure is the median of the runs (wall seconds; peak RSS in MiB, the maximum).  Results go to
+stdout as JSON and as a Markdown table.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             "pandas": _run([py, str(HERE / "pandas_baseline.py"), str(args.export), "--out",
                             str(Path(tmp) / "p.json")], after),
             "floor": _run([py, str(HERE / "floor.py"), str(args.export)], after),
+            "core_sql": _run([py, str(HERE / "core_sql.py"), str(args.export), "--out",
+                              str(Path(tmp) / "c.json")], after),
         }
     out: dict[str, dict[str, float]] = {}
     for label, tasks_ in runs.items():
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def table(r: dict[str, dict[str, float]]) -> str:
     """The before/after Markdown table of issue 13's rows."""
     pandas_c, floor_w = r["pandas"].get("compute_s"), r["floor"]["wall_s"]
+    anchor_w = r["core_sql"]["wall_s"] if "core_sql" in r else None
 
     def row(what: str, key: str, field: str, ratio: str | None = None) -> str:
         b, a = r[f"before:{key}"].get(field), r[f"after:{key}"].get(field)
@@ -104,12 +108,17 @@ def table(r: dict[str, dict[str, float]]) -> str:
                      f"({pandas_c:.2f} s)")
         if ratio == "floor" and a:
             extra = f"{b / floor_w:.1f}× → {a / floor_w:.1f}× the floor ({floor_w:.2f} s)"
+        if ratio == "anchor" and a and anchor_w:
+            extra = (f"{b / anchor_w:.1f}× → {a / anchor_w:.1f}× the hand-written SQL "
+                     f"({anchor_w:.2f} s; target ≤ 2×)")
         return f"| {what} | {cells[0]} | {cells[1]} | {extra} |"
 
     lines = ["| 1M sessions, median s | before | after | against |", "|---|---|---|---|",
              row("`compute_metrics` (loaded caseload)", "metrics", "compute_s", "pandas"),
              row("whole `supervision metrics` command (Parquet in, JSON out)", "metrics_cmd",
                  "wall_s", "floor"),
+             row("the same, against the core figures as one hand-written SQL statement",
+                 "metrics_cmd", "wall_s", "anchor"),
              row("filter: another therapist and another year (summaries, no drawing)",
                  "filter", "compute_s"),
              row("filter: another therapist, dates already shown", "filter", "therapist_s"),

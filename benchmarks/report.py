@@ -31,6 +31,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("pandas_csv", "(a) pandas baseline, CSV", "read / compute"),
     ("floor_parquet", "(b) DuckDB floor, Parquet", "queries"),
     ("floor_csv", "(b) DuckDB floor, CSV", "queries"),
+    ("core_sql", "(c) hand-written SQL of the core figures, Parquet", "statement + JSON"),
     ("filter", "filter change (therapist + date range)", "summaries / app refresh"),
 )
 

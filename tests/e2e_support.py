@@ -3,6 +3,8 @@
 * :func:`e2e_conftest` loads ``tests/e2e/conftest.py`` by path (conftest modules are not
   importable by name), so tests elsewhere start ``supervision serve`` exactly as the browser
   tests do (its ``Server``, ``CHROMIUM``, ``CHROMIUM_ARGS``, ``HOSTILE``).
+* :func:`process_tree` lists the processes a test started (its server and everything below
+  it), found from that server's pid, never by a pattern over the machine's processes.
 * :func:`write_hostile_demo` writes a synthetic demo export and puts HTML / script payloads
   in its ids and team names, for the escaping tests.
 """
@@ -31,6 +33,30 @@ def e2e_conftest() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def process_tree(root: int) -> list[tuple[int, str]]:
+    """(pid, command line) of ``root`` and every process below it (Voilà, its kernels), from
+    the parent links in ``/proc``: only what the test itself started."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_line = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [root], {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - set(found)
+        found += sorted(frontier)
+    out = []
+    for pid in found:
+        try:
+            out.append((pid, Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")))
+        except OSError:
+            continue
+    return out
 
 
 def write_hostile_demo(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import e2e_conftest
+from e2e_support import e2e_conftest, process_tree
 
 from supervision import opening
 from supervision import serve as sv
@@ -223,29 +223,6 @@ def _ws_status(base: str, kernel: str, cookie: str = "") -> int:
     return 101
 
 
-def _descendants(root: int) -> list[tuple[int, str]]:
-    """(pid, command line) of ``root`` and every process below it (Voilà, its kernels)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat_line = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
-        found += frontier
-    out = []
-    for pid in found:
-        try:
-            out.append((pid, Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")))
-        except OSError:
-            continue
-    return out
-
-
 def _assert_token_enforced(server: Any, notebook: str) -> None:
     page = f"{server.url}/voila/render/{notebook}"
     status, location, _ = _get(page)
@@ -258,7 +235,7 @@ def _assert_token_enforced(server: Any, notebook: str) -> None:
     assert _get(f"{server.url}/api/kernels/{kernel}", cookie)[0] == 200
     assert _ws_status(server.url, kernel) == 403
     assert _ws_status(server.url, kernel, cookie) == 101
-    procs = _descendants(server.proc.pid)
+    procs = process_tree(server.proc.pid)
     assert any("voila" in cmd for _, cmd in procs)
     kernels = [pid for pid, cmd in procs if "ipykernel" in cmd]
     assert kernels

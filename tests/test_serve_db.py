@@ -346,7 +346,7 @@ def test_live_therapist_kernels_hold_no_credential(
     the running kernels' environments (read from /proc) hold neither, nor the URL, nor any
     ``PG*`` variable; the page renders that therapist's dashboard."""
     from e2e_support import e2e_conftest as _e2e
-    from test_serve_bind import _descendants
+    from e2e_support import process_tree
 
     e2e = _e2e()
     monkeypatch.setenv("PGPASSWORD", pg_server.password)
@@ -359,7 +359,7 @@ def test_live_therapist_kernels_hold_no_credential(
                                     timeout=300) as r:
             page = r.read().decode("utf-8", "replace")
         assert r.status == 200 and pg_server.password not in page
-        kernels = [pid for pid, cmd in _descendants(server.proc.pid) if "ipykernel" in cmd]
+        kernels = [pid for pid, cmd in process_tree(server.proc.pid) if "ipykernel" in cmd]
         assert kernels
         for pid in kernels:
             environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")

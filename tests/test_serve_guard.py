@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import e2e_conftest
+from e2e_support import e2e_conftest, process_tree
 
 from supervision import opening
 from supervision import serve as sv
@@ -90,26 +90,7 @@ def _ws(url: str, **kwargs: Any) -> tuple[int, str | None]:
 
 def _kernels(server: Any) -> int:
     """How many ipykernel processes run below the server."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int(
-                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = set(), {server.proc.pid}
-    while frontier:
-        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    count = 0
-    for pid in found:
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        count += b"ipykernel" in cmd
-    return count
+    return sum("ipykernel" in cmd for _, cmd in process_tree(server.proc.pid))
 
 
 def _settled_kernels(server: Any, seconds: float = 6.0) -> int:

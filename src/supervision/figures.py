@@ -46,7 +46,7 @@ from supervision.episodes import (
     sudden_measures,
 )
 from supervision.schema import TERMINATION
-from supervision.stats import mean_ci_frame, wilson_frame
+from supervision.stats import mean_ci_frame, rate_columns
 
 OUTCOME_COUNTS = ("paired", "reliable_improvement", "reliable_deterioration", "recovered",
                   "reliable_recovery", "started_clinical")
@@ -113,9 +113,7 @@ def _aggs(t: ir.Table, key: EpisodeTableKey) -> dict[str, ir.Value]:
 
 
 def _rate(df: pd.DataFrame, name: str, k: str, n: str) -> dict[str, pd.Series]:
-    kk, nn = df[k].astype("float64"), df[n].astype("float64")
-    low, high = wilson_frame(kk.fillna(0), nn.fillna(0))
-    return {name: kk / nn.where(nn > 0), f"{name}_low": low, f"{name}_high": high}
+    return rate_columns(name, df[k], df[n])
 
 
 def _rates(df: pd.DataFrame, key: EpisodeTableKey) -> pd.DataFrame:

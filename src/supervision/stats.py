@@ -69,6 +69,15 @@ def wilson_frame(
     return pd.Series(low, index=k.index), pd.Series(high, index=k.index)
 
 
+def rate_columns(name: str, k: pd.Series, n: pd.Series) -> dict[str, pd.Series]:
+    """A rate and its Wilson 95% interval as whole columns: ``name`` = k / n, 0–1 (NaN where
+    n is 0 or missing), ``name_low`` / ``name_high`` (:func:`wilson_frame`).  The one place
+    a count pair becomes a rate with its interval."""
+    kk, nn = k.astype("float64"), n.astype("float64")
+    low, high = wilson_frame(kk.fillna(0), nn.fillna(0))
+    return {name: kk / nn.where(nn > 0), f"{name}_low": low, f"{name}_high": high}
+
+
 def mean_ci(
     mean: float | None, sd: float | None, n: int, *, alpha: float = 0.05
 ) -> list[float] | None:
@@ -186,6 +195,7 @@ __all__ = [
     "km_retention",
     "mean_ci",
     "mean_ci_frame",
+    "rate_columns",
     "wilson_ci",
     "wilson_frame",
 ]

@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from _server import DEMO, e2e_conftest
+from e2e_support import process_tree
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,19 +29,11 @@ MESSAGE = "The dashboard's computing process stopped; reload the page to start a
 BANNER = "#sv-kernel-stopped"
 
 
-def kernel_pids(kernel_id: str) -> list[int]:
-    """Processes whose command line names ``kernel_id`` (its ``kernel-<id>.json`` file)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().decode("utf-8", "replace")
-        except OSError:
-            continue
-        if f"kernel-{kernel_id}.json" in cmdline:
-            found.append(int(proc.name))
-    return found
+def kernel_pids(server: Any, kernel_id: str) -> list[int]:
+    """The processes below ``server`` whose command line names ``kernel_id`` (its
+    ``kernel-<id>.json`` file): only this test's own server's kernel."""
+    return [pid for pid, cmd in process_tree(server.proc.pid)
+            if f"kernel-{kernel_id}.json" in cmd]
 
 
 def _kernel_id(page: Any) -> str:
@@ -59,7 +51,7 @@ def test_a_dead_kernel_shows_a_readable_message(browser: Any) -> None:
         page.wait_for_selector(".sv-headline .sv-card", timeout=300_000)
         assert page.locator(BANNER).count() == 0
         first = _kernel_id(page)
-        pids = kernel_pids(first)
+        pids = kernel_pids(server, first)
         assert len(pids) == 1, pids
         os.kill(pids[0], signal.SIGKILL)
         page.wait_for_selector(BANNER, state="visible", timeout=120_000)

@@ -14,7 +14,7 @@ import pandas as pd
 from supervision.caseload import Caseload
 from supervision.clinical.pairing import episode_pairs
 from supervision.errors import ConfigError
-from supervision.stats import wilson_frame
+from supervision.stats import rate_columns
 
 
 def with_by(cl: Caseload, t: ir.Table, by: str | None) -> ir.Table:
@@ -49,10 +49,8 @@ def with_groups(cl: Caseload, t: ir.Table, by: str | None) -> tuple[ir.Table, li
 
 def add_rate(df: pd.DataFrame, name: str, k: str, n: str) -> pd.DataFrame:
     """Add ``name = df[k] / df[n]`` (NaN where ``n == 0``) with Wilson ``_low`` / ``_high``."""
-    kk = df[k].astype("float64")
-    nn = df[n].astype("float64")
-    df[name] = (kk / nn.where(nn > 0)).astype("float64")
-    df[f"{name}_low"], df[f"{name}_high"] = wilson_frame(kk.fillna(0), nn.fillna(0))
+    for c, v in rate_columns(name, df[k], df[n]).items():
+        df[c] = v
     return df
 
 

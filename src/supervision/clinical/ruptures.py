@@ -33,7 +33,7 @@ from supervision.clinical.alliance import ORDER, ordered_sessions
 from supervision.clinical.breakdown import with_groups
 from supervision.clinical.termination import episode_termination
 from supervision.errors import ConfigError
-from supervision.stats import wilson_frame
+from supervision.stats import rate_columns
 
 #: Drop repairs are looked for within this many rated sessions after the drop (Strauss 2006).
 REPAIR_WINDOW = 3
@@ -456,9 +456,8 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
     df["sessions_to_repair"] = df["sessions_to_repair"].astype("float64")
     sessions = df["attended_sessions"].where(df["attended_sessions"] > 0).astype("float64")
     df["per_100_sessions"] = 100.0 * df["count"] / sessions
-    count = df["count"].where(df["count"] > 0).astype("float64")
-    df["repair_rate"] = df["repaired"] / count
-    df["repair_rate_low"], df["repair_rate_high"] = wilson_frame(df["repaired"], df["count"])
+    for c, v in rate_columns("repair_rate", df["repaired"], df["count"]).items():
+        df[c] = v
     return df
 
 

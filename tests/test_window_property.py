@@ -38,6 +38,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
+import pytest
 import reference as ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -239,6 +240,7 @@ def exports_and_windows(
 
 # One Ibis build of the window per example (about 2.5 s here: ~35 s for the file), so few but
 # varied examples.  A failure shrinks slowly (every step is a build): up to Hypothesis' 5 min.
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(exports_and_windows())

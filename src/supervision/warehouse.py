@@ -453,6 +453,16 @@ def _spark_backend() -> type:
     class PortableBackend(Backend):
         compiler = Compiler()
 
+        def _create_cached_table(self, name: str, expr: Any) -> Any:
+            t = self._session.sql(self.compile(expr)).localCheckpoint(eager=True)
+            t.createTempView(name)
+            self._cached_dataframes[name] = t
+            return self.table(name)
+
+        def _drop_cached_table(self, name: str) -> None:
+            self._session.catalog.dropTempView(name)
+            self._cached_dataframes.pop(name)
+
     return PortableBackend
 
 

@@ -1,6 +1,6 @@
 # supervision — the two commands of the README, and a few more.
 #   make demo   installs into .venv and serves the dashboards on data/demo/ at http://127.0.0.1:8866
-#   make test   installs what the tests need (Chromium included) and runs the whole suite
+#   make test   installs what the tests need (Chromium, PostgreSQL, pyspark) and runs the whole suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -65,13 +65,13 @@ postgres:
 
 # Two workers by default (CI has two cores); a test file stays on one worker (its servers).
 TEST_WORKERS ?= 2
+# The Spark tests are part of it (the [test] extra installs [spark]; Java 17 is needed).
 test: install-test
-	$(BIN)/python -m pytest -q -m 'not spark' -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
-# Spark is a large optional extra: its equality test runs only here.
+# The Spark equality tests alone.
 test-spark: install-test
-	$(BIN)/pip install --quiet -e '.[spark]'
-	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q -m spark
+	$(BIN)/python -m pytest -q -m spark
 
 lint: install-test
 	$(BIN)/ruff check .

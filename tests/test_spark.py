@@ -1,4 +1,5 @@
-"""Spark (local[2]): the same figures as DuckDB.  Needs the [spark] extra: ``make test-spark``.
+"""Spark (local[2]): the same figures as DuckDB.  Part of ``make test`` (the [test] extra
+installs the [spark] extra; Spark needs Java 17 or later).
 
 DuckDB is the reference: every figure of ``compute_metrics`` computed by Spark on the same
 caseload must agree within 1e-9 relative (1e-12 absolute), as for PostgreSQL.
@@ -23,14 +24,27 @@ pytestmark = [
 ]
 
 MASTER = "local[2]"
+#: For a few thousand rows Spark's per-query overhead is the cost: generated code compiled for
+#: every stage and adaptive re-planning took 120-150 s of the first 20-episode build, 58 s
+#: without them (two cores shared with the rest of the suite).  Production keeps Spark's
+#: defaults (built for data that is large).
+QUICK = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+}
 
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
-    session = spark_session(MASTER)
-    yield session
-    session.stop()
+    """One local session for the module, its driver bound to the loopback interface (a host
+    name that resolves to another address makes the driver unreachable)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        session = spark_session(MASTER)
+        for key, value in QUICK.items():
+            session.conf.set(key, value)
+        yield session
+        session.stop()
 
 
 def test_tables_arrive_unchanged(spark: Any) -> None:

@@ -364,6 +364,20 @@ def test_boolean_counts_compile_for_postgres(pg_database: str) -> None:
     assert s.aggregate(n=(s.srs < 1).cast("int16").sum()).execute()["n"].tolist() == [2]
 
 
+def test_strftime_reads_its_format_on_postgres(pg_database: str) -> None:
+    """Ibis' PostgreSQL compiler translates a ``strftime`` format (``%Y-%m`` -> ``YYYY-MM``):
+    the format must reach it as the literal, not as a placeholder put back afterwards (which
+    would send ``to_char(d, '%Y-%m')`` to PostgreSQL).  Tricky caseload: sessions on 2024-01-01,
+    02-01, 03-01 and 03-01; E1 starts 2024-01-01, E2 2024-02-15."""
+    load_into(_tricky_caseload(), pg_database)
+    pg = connect_caseload(pg_database)
+    s, e = pg.sessions, pg.episodes
+    months = s.select(m=s.session_date.strftime("%Y-%m")).execute()["m"]
+    assert sorted(months) == ["2024-01", "2024-02", "2024-03", "2024-03"]
+    days = e.select(d=e.start_date.strftime("%d/%m/%Y")).execute()["d"]
+    assert sorted(days) == ["01/01/2024", "15/02/2024"]
+
+
 def test_cli_metrics_db_equals_metrics_path(
     pg_database: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

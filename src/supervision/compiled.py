@@ -7,11 +7,12 @@ process-wide cache (:data:`CACHE_SIZE` shapes, least recently used first out): t
 expression's tables (database tables, cached tables, in-memory tables) are replaced by
 placeholders before the lookup, so the same query over other tables of the same columns —
 another window's sessions, another export, a cached intermediate of the next build — is
-the SQL compiled before, with the real table names put back in.
+the SQL compiled before, with the real table names put back in.  DuckDB only: other
+backends compile with Ibis (see :func:`install`).
 
 Compiling is a pure function of the expression, so this changes no result; literal values
 (dates, thresholds, a therapist's id) are part of the shape.  Scalar parameters and pretty
-printing go to Ibis' own compiler, as does every backend without :meth:`compile`.
+printing go to Ibis' own compiler.
 
 On DuckDB, :meth:`~ibis.expr.types.Table.cache` goes through the cache too: the table is
 created with the expression's schema as Ibis does it, then filled from the cached SQL.
@@ -167,8 +168,14 @@ def _duckdb_cached_table(con: Any, name: str, expr: ir.Table) -> ir.Table:
 
 
 def install(con: Any) -> Any:
-    """Make ``con`` compile through the cache (idempotent); returns ``con``."""
-    if getattr(con, _MARK, False) or not hasattr(con, "compile"):
+    """Make a DuckDB ``con`` compile through the cache (idempotent); returns ``con``.
+
+    Every other backend keeps Ibis' own compiler: the placeholders are written for DuckDB's
+    quoting (PySpark quotes the table placeholders with backticks, which are never put back),
+    and PostgreSQL's ``strftime`` translates its format literal while compiling, so a format
+    put back afterwards would reach ``to_char`` untranslated (``'%Y-%m'`` gives ``'%4-%m'``).
+    """
+    if con.name != "duckdb" or getattr(con, _MARK, False):
         return con
     own = con.compile
 

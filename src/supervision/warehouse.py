@@ -436,6 +436,12 @@ def _spark_backend() -> type:
     ``percentile(IF(c, x, NULL), IF(c, 0.5, NULL))``, which Spark refuses ("the input
     `percentage` should be a foldable DOUBLE expression").  The filter belongs on the values
     only, as Ibis already does for ``quantile``: ``percentile(IF(c, x, NULL), 0.5)``.
+
+    A cached table (``expr.cache()``, the per-episode table's intermediates) is computed once
+    into a local checkpoint, its lineage cut.  Ibis' ``DataFrame.cache()`` keeps each plan, so
+    every later query re-planned all the earlier ones: the final join of the per-episode table
+    ran the default 1 GB driver out of memory on a 20-episode export.  A local checkpoint lives
+    on the executors (lost with one: recompute by running the command again).
     """
     import ibis
     from ibis.backends.pyspark import Backend
@@ -452,6 +458,17 @@ def _spark_backend() -> type:
 
     class PortableBackend(Backend):
         compiler = Compiler()
+
+        def _create_cached_table(self, name: str, expr: Any) -> Any:
+            """Ibis' own, with ``localCheckpoint`` for ``cache``."""
+            t = self._session.sql(self.compile(expr)).localCheckpoint(eager=True)
+            t.createTempView(name)
+            self._cached_dataframes[name] = t
+            return self.table(name)
+
+        def _drop_cached_table(self, name: str) -> None:
+            self._session.catalog.dropTempView(name)
+            self._cached_dataframes.pop(name)
 
     return PortableBackend
 

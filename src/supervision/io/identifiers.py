@@ -97,7 +97,8 @@ WORDS = frozenset(_EN | _DE | _FR | _ES | _NL | _IT)
 
 ID_COLUMNS = ("client_id", "therapist_id", "episode_id")
 
-#: Cyrillic and Greek letters that look like Latin ones (Unicode confusables, the common ones).
+#: Cyrillic and Greek letters that look like Latin ones (Unicode confusables, the common ones);
+#: the one table of look-alikes, also folded by the near-duplicate id notice (``near_ids``).
 CONFUSABLES = dict(zip(
     "АВЕЅІЈКМНОРСТХУаеһіјԁоԛрсѕуԝхӏ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαιονρυχκ",
     "ABESIJKMHOPCTXYaehijdoqpcsywxl" "ABEZHIKMNOPTYXaiovpuxk",

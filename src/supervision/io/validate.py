@@ -182,7 +182,9 @@ def duplicate_rows(ctx: Context, st: Staged) -> list[Problem]:
     """Sessions that repeat an earlier row exactly (in every column read)."""
     if not st.shown:
         return []
-    cols = ", ".join(st.shown)
+    # A number read typed from Parquet: -0.0 equals 0.0, but their texts differ.
+    signs = [f"{c} = 0 AND signbit({c}::DOUBLE)" for c in st.typed if c in st.numeric]
+    cols = ", ".join([*st.shown, *signs])
     # Hash first: only rows whose hash repeats are compared column by column.
     twins = (f"SELECT h FROM (SELECT hash({cols}) AS h FROM {st.relation}) "
              "GROUP BY h HAVING count(*) > 1")

@@ -1,10 +1,17 @@
-"""The validation rules of domain.md §2, each one SQL query over the staged tables.
+"""The validation rules of domain.md §2, as SQL over the staged tables.
 
-Every rule returns the offending rows only (the first :data:`CAP` per rule and column,
+Every rule reports the offending rows only (the first :data:`CAP` per rule and column,
 then one "… and N more rows" line, but all are counted), as
 :class:`~supervision.errors.Problem` s.  All rules run; :func:`validate` returns every
 problem.  Messages name the file, row and column and never echo a text value: numbers
 are echoed, and category values only when short and plainly not an identifier.
+
+A rule that judges each row on its own (a value required, a date or number that does not
+parse, a number out of range, items that do not add up, an unknown category) returns
+:class:`Check` s, a condition on one row; :func:`validate` runs every check of a table in
+one scan of it (:func:`run_checks`: a count and the first rows per check).  A rule that
+compares rows (duplicates, order within an episode, links between tables) is its own
+query, through :func:`listed`.
 """
 
 from __future__ import annotations
@@ -54,6 +61,42 @@ def episode_key(st: Staged) -> str:
     return f"coalesce(episode_id, {default})" if st.has("episode_id") else default
 
 
+@dataclass(frozen=True)
+class Check:
+    """A condition on one row of a staged table: the rows where ``where`` holds are problems.
+
+    ``message`` gets ``(row, *values)``, as it would from :func:`listed` over
+    ``SELECT _row, <values> FROM <table> WHERE <where>``.
+    """
+
+    column: str | None
+    where: str
+    message: Callable[[tuple[Any, ...]], str]
+    values: tuple[str, ...] = ()
+
+
+def run_checks(ctx: Context, st: Staged, checks: list[Check]) -> list[list[Problem]]:
+    """The problems of each of ``checks``, in one scan of ``st``: per check, how many rows
+    fail and the first :data:`CAP` of them with their ``values``."""
+    if not checks:
+        return []
+    aggs = []
+    for i, c in enumerate(checks):
+        shown = ", ".join(f"'v{j}': {v}" for j, v in enumerate(("_row", *c.values)))
+        aggs += [f"count(*) FILTER (WHERE {c.where}) AS n{i}",
+                 f"arg_min({{{shown}}}, _row, {CAP}) FILTER (WHERE {c.where}) AS first{i}"]
+    found = ctx.con.execute(f"SELECT {', '.join(aggs)} FROM {st.relation}").fetchone() or ()
+    out = []
+    for i, c in enumerate(checks):
+        n, rows = found[2 * i], [tuple(r.values()) for r in found[2 * i + 1] or []]
+        shown = st.name(c.column) if c.column else None
+        problems = [Problem(st.file, int(r[0]), shown, c.message(r)) for r in rows]
+        if n > CAP:
+            problems.append(Problem(st.file, None, shown, f"… and {n - CAP} more rows like these"))
+        out.append(problems)
+    return out
+
+
 def listed(
     ctx: Context, st: Staged, sql: str, column: str | None,
     message: Callable[[tuple[Any, ...]], str],
@@ -70,28 +113,24 @@ def listed(
 
 
 # ---------------------------------------------------------------------- per table
-def required(ctx: Context, st: Staged) -> list[Problem]:
+def required(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Required columns present, and filled in on every row."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col in schema.REQUIRED[st.table]:
         if not st.has(col):
             out.append(Problem(st.file, None, col, "required column is missing (name it so, "
                                "or map the export's column to it in the mapping's [columns])"))
         else:
-            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NULL"
-            out += listed(ctx, st, sql, col, lambda r: "a value is required here")
+            out.append(Check(col, f"{col} IS NULL", lambda r: "a value is required here"))
     return out
 
 
-def dates(ctx: Context, st: Staged) -> list[Problem]:
+def dates(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Date cells that are not dates in the accepted format."""
     want = "YYYY-MM-DD" + (f" or {ctx.date_format}" if ctx.date_format else "")
-    out: list[Problem] = []
-    for col in DATE_COLUMNS:
-        if st.has(col):
-            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
-            out += listed(ctx, st, sql, col, lambda r, w=want: f"expected a date as {w}")
-    return out
+    return [Check(col, f"{col} IS NOT NULL AND {col}__v IS NULL",
+                  lambda r, w=want: f"expected a date as {w}")
+            for col in DATE_COLUMNS if st.has(col)]
 
 
 def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
@@ -106,47 +145,44 @@ def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
     return out
 
 
-def numbers(ctx: Context, st: Staged) -> list[Problem]:
+def numbers(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Numbers that do not parse, or lie outside their measure's range (never clipped)."""
     ranges = _ranges(ctx.registry)
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col in st.numeric:
-        sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
-        out += listed(ctx, st, sql, col, lambda r: "expected a number")
+        out.append(Check(col, f"{col} IS NOT NULL AND {col}__v IS NULL",
+                         lambda r: "expected a number"))
         if col in ranges:
             lo, hi, name = ranges[col]
-            sql = (f"SELECT _row, {col}__v FROM {st.relation} "
-                   f"WHERE {col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)")
-            out += listed(ctx, st, sql, col, lambda r, lo=lo, hi=hi, n=name:
-                          f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})")
+            out.append(Check(col, f"{col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)",
+                             lambda r, lo=lo, hi=hi, n=name:
+                             f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})",
+                             (f"{col}__v",)))
     return out
 
 
-def item_sums(ctx: Context, st: Staged) -> list[Problem]:
+def item_sums(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Item columns (SRS) whose sum differs from the total by more than 0.2 (rounding)."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for m in ctx.registry.values():
         if not m.items or not st.has(m.key) or not all(st.has(c) for c in m.items):
             continue
         total = " + ".join(f"{c}__v" for c in m.items)
-        sql = (f"SELECT _row, {total} AS s, {m.key}__v AS t FROM {st.relation} "
-               f"WHERE abs(({total}) - {m.key}__v) > 0.2")
-        out += listed(ctx, st, sql, m.key, lambda r, m=m: (
+        out.append(Check(m.key, f"abs(({total}) - {m.key}__v) > 0.2", lambda r, m=m: (
             f"the {m.name} items sum to {num(r[1])}, but the total is {num(r[2])} "
-            "(they must agree within 0.2)"))
+            "(they must agree within 0.2)"), (total, f"{m.key}__v")))
     return out
 
 
-def categories(ctx: Context, st: Staged) -> list[Problem]:
+def categories(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Unknown category values and neurotype tags; neurotypical/unknown combined with others."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col, allowed in CATEGORY_VALUES.items():
         if st.has(col):
             lst = ", ".join(f"'{a}'" for a in allowed)
-            sql = f"SELECT _row, {col} FROM {st.relation} WHERE {col} NOT IN ({lst})"
-            out += listed(ctx, st, sql, col, lambda r, a=allowed, c=col: (
+            out.append(Check(col, f"{col} NOT IN ({lst})", lambda r, a=allowed, c=col: (
                 f"expected one of {', '.join(a)}; got {echo(r[1])} "
-                f"(other values can be mapped in the mapping's [values.{c}])"))
+                f"(other values can be mapped in the mapping's [values.{c}])"), (col,)))
     tags = "[" + ", ".join(f"'{a}'" for a in schema.NEUROTYPE_TAGS) + "]"
     for col in TAG_COLUMNS:
         if not st.has(col):
@@ -309,18 +345,30 @@ SESSION_RULES = (duplicate_rows, repairs, flat_agreement, flat_end_dates)
 ACROSS = (episode_links, therapist_links, episode_dates)
 
 
+def _table_rules(ctx: Context, st: Staged) -> list[Problem]:
+    """Every rule of one table, its :class:`Check` s run in one scan, in the rules' order."""
+    found: list[Problem | Check] = []
+    for rule in PER_TABLE:
+        found += rule(ctx, st)
+    if st.table == "sessions":
+        for srule in SESSION_RULES:
+            found += srule(ctx, st)
+    checks = [f for f in found if isinstance(f, Check)]
+    results = iter(run_checks(ctx, st, checks))
+    out: list[Problem] = []
+    for f in found:
+        out += next(results) if isinstance(f, Check) else [f]
+    return out
+
+
 def validate(ctx: Context) -> list[Problem]:
     """Run every rule; return every problem (empty when the export is valid)."""
     out: list[Problem] = []
     for st in ctx.tables.values():
-        for rule in PER_TABLE:
-            out += rule(ctx, st)
-        if st.table == "sessions":
-            for srule in SESSION_RULES:
-                out += srule(ctx, st)
+        out += _table_rules(ctx, st)
     for across in ACROSS:
         out += across(ctx)
     return out
 
 
-__all__ = ["CAP", "Context", "echo", "episode_key", "validate"]
+__all__ = ["CAP", "Check", "Context", "echo", "episode_key", "run_checks", "validate"]

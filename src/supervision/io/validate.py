@@ -75,9 +75,12 @@ class Check:
     values: tuple[str, ...] = ()
 
 
-def run_checks(ctx: Context, st: Staged, checks: list[Check]) -> list[list[Problem]]:
-    """The problems of each of ``checks``, in one scan of ``st``: per check, how many rows
-    fail and the first :data:`CAP` of them with their ``values``."""
+def run_checks(
+    ctx: Context, st: Staged, checks: list[Check], source: str | None = None
+) -> list[list[Problem]]:
+    """The problems of each of ``checks``, in one scan of ``st`` (or of the query
+    ``source`` over it): per check, how many rows fail and the first :data:`CAP` of them
+    (in row order) with their ``values``."""
     if not checks:
         return []
     aggs = []
@@ -85,7 +88,10 @@ def run_checks(ctx: Context, st: Staged, checks: list[Check]) -> list[list[Probl
         shown = ", ".join(f"'v{j}': {v}" for j, v in enumerate(("_row", *c.values)))
         aggs += [f"count(*) FILTER (WHERE {c.where}) AS n{i}",
                  f"arg_min({{{shown}}}, _row, {CAP}) FILTER (WHERE {c.where}) AS first{i}"]
-    found = ctx.con.execute(f"SELECT {', '.join(aggs)} FROM {st.relation}").fetchone() or ()
+    # The WHERE keeps the aggregates to the failing rows (few, in a valid export none).
+    where = " OR ".join(f"({c.where})" for c in checks)
+    sql = f"SELECT {', '.join(aggs)} FROM {source or st.relation} WHERE {where}"
+    found = ctx.con.execute(sql).fetchone() or ()
     out = []
     for i, c in enumerate(checks):
         n, rows = found[2 * i], [tuple(r.values()) for r in found[2 * i + 1] or []]
@@ -221,9 +227,12 @@ def duplicate_rows(ctx: Context, st: Staged) -> list[Problem]:
     # A number read typed from Parquet: -0.0 equals 0.0, but their texts differ.
     signs = [f"{c} = 0 AND signbit({c}::DOUBLE)" for c in st.typed if c in st.numeric]
     cols = ", ".join([*st.shown, *signs])
-    # Hash first: only rows whose hash repeats are compared column by column.
+    # Hash first: only rows whose hash repeats are compared column by column (and none
+    # are, in a second scan, when no hash repeats: the common case).
     twins = (f"SELECT h FROM (SELECT hash({cols}) AS h FROM {st.relation}) "
              "GROUP BY h HAVING count(*) > 1")
+    if not (ctx.con.execute(f"SELECT EXISTS ({twins})").fetchone() or (False,))[0]:
+        return []
     sql = (f"SELECT _row, first FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first "
            f"FROM {st.relation} WHERE hash({cols}) IN ({twins})) WHERE _row > first")
     return listed(ctx, st, sql, None, lambda r: f"duplicates row {r[1]}")
@@ -233,17 +242,19 @@ def repairs(ctx: Context, st: Staged) -> list[Problem]:
     """A ``repair`` with no rupture (≠ none) at or before it in the episode."""
     if not st.has("repair") or not st.has("client_id") or not st.has("therapist_id"):
         return []
-    flagged = "CASE WHEN rupture IS NOT NULL AND rupture <> 'none' THEN 1 ELSE 0 END"
-    if not st.has("rupture"):
-        flagged = "0"
+    flagged = "rupture IS NOT NULL AND rupture <> 'none'" if st.has("rupture") else "false"
     if not st.has("session_date"):
         return []
-    # An episode with an unreadable date has no known order: its date error is reported.
-    bad = "max(CASE WHEN session_date__v IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY k)"
-    sql = (f"SELECT _row FROM (SELECT _row, repair, {bad} AS bad, sum({flagged}) OVER ("
-           f"PARTITION BY k ORDER BY session_date__v, _row ROWS UNBOUNDED PRECEDING) AS n "
-           f"FROM (SELECT *, {episode_key(st)} AS k FROM {st.relation})) "
-           "WHERE repair IS NOT NULL AND n = 0 AND bad = 0")
+    # Sessions in order of (date, row): a repair before its episode's first rupture (or in
+    # an episode without one) fails.  An episode with an unreadable date has no known
+    # order: its date error is reported.  (A missing id is one episode, as a window has it.)
+    rows = (f"SELECT _row, repair, session_date__v AS d, {flagged} AS flagged, "
+            f"{episode_key(st)} AS k FROM {st.relation}")
+    episodes = ("SELECT k, bool_or(d IS NULL) AS undated, "
+                "min((d, _row)) FILTER (WHERE flagged) AS first_rupture FROM s GROUP BY k")
+    sql = (f"WITH s AS ({rows}), e AS ({episodes}) SELECT s._row FROM s JOIN e "
+           "ON s.k IS NOT DISTINCT FROM e.k WHERE s.repair IS NOT NULL AND NOT e.undated "
+           "AND (e.first_rupture IS NULL OR (s.d, s._row) < e.first_rupture)")
     return listed(ctx, st, sql, "repair", lambda r: (
         "repair is set, but the episode has no rupture (other than none) at or before "
         "this session"))
@@ -311,13 +322,11 @@ def episode_links(ctx: Context) -> list[Problem]:
     col = "episode_id" if s.has("episode_id") else "client_id"
     how = "" if s.has("episode_id") else (
         " (a session without episode_id belongs to the episode of its client and therapist)")
-    out = listed(ctx, s, f"SELECT _row FROM ({base}) WHERE er IS NULL", col,
-                 lambda r: f"no such episode in {e.file}{how}")
-    for c, flag in (("client_id", "cd"), ("therapist_id", "td")):
-        sql = f"SELECT _row, er FROM ({base}) WHERE er IS NOT NULL AND {flag}"
-        out += listed(ctx, s, sql, c, lambda r, c=c: f"differs from the {c} of its episode "
-                      f"({e.file} row {r[1]})")
-    return out
+    checks = [Check(col, "er IS NULL", lambda r: f"no such episode in {e.file}{how}")]
+    checks += [Check(c, f"er IS NOT NULL AND {flag}", lambda r, c=c: (
+        f"differs from the {c} of its episode ({e.file} row {r[1]})"), ("er",))
+        for c, flag in (("client_id", "cd"), ("therapist_id", "td"))]
+    return [p for found in run_checks(ctx, s, checks, f"({base})") for p in found]
 
 
 def therapist_links(ctx: Context) -> list[Problem]:

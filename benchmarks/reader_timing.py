@@ -23,7 +23,8 @@ invocation compares them on the same machine state::
     python benchmarks/reader_timing.py benchmarks/out/1m-parquet \\
         --tree main=/tmp/main-tree/src --tree lean=src --repeat 3
 
-It prints a Markdown table of medians (seconds) and, with ``--json``, the raw samples.
+It prints a Markdown table of medians (seconds of wall and of CPU time per phase) and,
+with ``--json``, the raw samples.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ WRAPPED = {
 
 def _wrap(fn: Callable[..., Any], phase: str, spent: dict[str, float]) -> Callable[..., Any]:
     def timed(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             spent[phase] = spent.get(phase, 0.0) + time.perf_counter() - t0
+            spent[f"{phase} cpu"] = spent.get(f"{phase} cpu", 0.0) + time.process_time() - c0
 
     return timed
 
@@ -67,10 +69,12 @@ def child(export: str) -> dict[str, float]:
     for name, phase in WRAPPED.items():
         setattr(load, name, _wrap(getattr(load, name), phase, spent))
     near_ids.notices = _wrap(near_ids.notices, "near_ids", spent)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     load.load_export(export)
-    spent["total"] = time.perf_counter() - t0
-    spent["rest"] = spent["total"] - sum(spent.get(p, 0.0) for p in PHASES)
+    spent["total"], spent["total cpu"] = time.perf_counter() - t0, time.process_time() - c0
+    for suffix in ("", " cpu"):
+        spent[f"rest{suffix}"] = spent[f"total{suffix}"] - sum(
+            spent.get(p + suffix, 0.0) for p in PHASES)
     return spent
 
 
@@ -82,12 +86,15 @@ def _run(tree: str, export: str) -> dict[str, float]:
 
 
 def table(samples: dict[str, list[dict[str, float]]]) -> str:
-    """Markdown: one row per phase, one column per tree (median seconds)."""
+    """Markdown: one row per phase; per tree the median wall and CPU seconds (CPU: every
+    thread of the process, so it can exceed the wall time; on a shared machine it moves
+    less than the wall time)."""
     names = list(samples)
-    lines = ["| phase | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    head = " | ".join(f"{n} wall | {n} CPU" for n in names)
+    lines = [f"| phase | {head} |", "|---" * (2 * len(names) + 1) + "|"]
     for phase in (*PHASES, "rest", "total"):
-        cells = [f"{statistics.median(s.get(phase, 0.0) for s in samples[n]):.2f}"
-                 for n in names]
+        cells = [f"{statistics.median(s.get(phase + k, 0.0) for s in samples[n]):.2f}"
+                 for n in names for k in ("", " cpu")]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -5,8 +5,9 @@ Steps (each a progress line with ``progress=True``):
 1. find the tables (:mod:`supervision.io.sources`) and read their headers;
 2. apply the mapping's ``[drop]`` and ``[columns]``, and run the identifier guard on the
    column names (:mod:`supervision.io.identifiers`) — before any data is read;
-3. read each table into DuckDB as text, and run the identifier guard on the values (also
-   on workbook sheets that hold no table and cells right of a sheet's last header);
+3. read each table into DuckDB (as text; a Parquet file's numbers, dates and timestamps as
+   they are), and run the identifier guard on the values (also on workbook sheets that
+   hold no table and cells right of a sheet's last header);
 4. stage (clean, map values, type) and run every rule (:mod:`supervision.io.validate`);
    then notices for mapping entries that match no column and for ids that differ only by
    case, look-alike letters or invisible characters (:mod:`supervision.io.near_ids`);
@@ -204,7 +205,7 @@ def _value_guard(
         ids = {i for c, i in assigned[t.table].items() if c in identifiers.ID_COLUMNS}
         strict = {i for c, i in assigned[t.table].items() if c not in _FREE_TEXT}
         strict |= {i for i, h in enumerate(t.header) if norm_name(h) in drop}
-        cols = [(f"c{i}", h or f"(unnamed column {i + 1})", i in ids) for i, h in
+        cols = [(t.text(i), h or f"(unnamed column {i + 1})", i in ids) for i, h in
                 enumerate(t.header) if i not in strict and i < len(t.header)]
         problems += identifiers.check_values(db, t.relation, t.file, cols)
     if problems:

@@ -10,28 +10,19 @@ first group (never the ids themselves).
 The fold, in SQL over the *distinct* ids of a column (one aggregation per column, in
 DuckDB): invisible characters removed (soft hyphen, zero-width and directional marks, word
 joiner, BOM), full-width forms and the common Cyrillic and Greek look-alikes written as the
-Latin letter, then lower case.
+Latin letter (the identifier guard's table, :data:`~supervision.io.identifiers.CONFUSABLES`),
+then lower case.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from supervision.io.identifiers import CONFUSABLES, ID_COLUMNS
 from supervision.io.stage import Staged
-
-ID_COLUMNS = ("client_id", "therapist_id", "episode_id")
 
 INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e" \
     "\u2060\u2061\u2062\u2063\u2064\ufeff"
-#: Cyrillic and Greek capitals and small letters drawn like a Latin letter.
-LOOKALIKES = {
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
-    "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "а": "a",
-    "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
-    "ѕ": "s", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
-    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o",
-    "ν": "v",
-}
 _FULL = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
 _HALF = "".join(chr(c) for c in range(0x21, 0x7F))
 WHAT = {"client_id": "clients", "therapist_id": "therapists", "episode_id": "episodes"}
@@ -42,11 +33,17 @@ def _lit(s: str) -> str:
 
 
 def fold_sql(v: str) -> str:
-    """SQL: ``v`` folded (see the module docstring)."""
-    src = _FULL + "".join(LOOKALIKES)
-    dst = _HALF + "".join(LOOKALIKES.values())
+    """SQL: ``v`` folded (see the module docstring).
+
+    Every character the fold removes or replaces is outside ASCII, so an ASCII value (most
+    ids: ``strlen``, its bytes, equals ``length``, its characters) is only lower-cased; the
+    ``translate`` over the long character map runs on the others alone.
+    """
+    src = _FULL + "".join(CONFUSABLES)
+    dst = _HALF + "".join(CONFUSABLES.values())
     stripped = f"regexp_replace({v}, {_lit('[' + INVISIBLE + ']')}, '', 'g')"
-    return f"lower(translate({stripped}, {_lit(src)}, {_lit(dst)}))"
+    return (f"CASE WHEN strlen({v}) = length({v}) THEN lower({v}) "
+            f"ELSE lower(translate({stripped}, {_lit(src)}, {_lit(dst)})) END")
 
 
 def notices(con: duckdb.DuckDBPyConnection, staged: dict[str, Staged]) -> list[str]:

@@ -40,7 +40,7 @@ from supervision.errors import ExportError, Problem
 from supervision.io import csvfile, xlsx
 from supervision.io.mapping import ExportMapping, norm_name
 from supervision.io.progress import human_bytes
-from supervision.io.raw import RawTable
+from supervision.io.raw import DATE_TYPES, NUMBER_TYPES, RawTable
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: A zip may unpack to at most this many bytes (``SUPERVISION_MAX_UNZIP_MB`` changes it).
@@ -290,13 +290,16 @@ def read_raw(con: duckdb.DuckDBPyConnection, t: RawTable, name: str, tmp: Path) 
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, t: RawTable, name: str) -> None:
-    cols = ", ".join(
-        f"{_parquet_text(con, t, c, zone)} AS c{i}"
-        for i, (c, zone) in enumerate(_parquet_columns(con, t))
-    )
+    """Create ``name`` from a Parquet file: numbers, dates and timestamps as they are
+    (:data:`~supervision.io.raw.NUMBER_TYPES`, ``DATE_TYPES``), every other column as text."""
+    cols, t.types = [], []
+    for i, (c, typ, zone) in enumerate(_parquet_columns(con, t)):
+        kept = typ in NUMBER_TYPES or typ in DATE_TYPES or zone is not None
+        cols.append(f"{_parquet_value(con, t, c, zone) if kept else _cast(c)} AS c{i}")
+        t.types.append(("TIMESTAMP" if zone else typ) if kept else "VARCHAR")
     try:
         con.execute(
-            f"CREATE TABLE {name} AS SELECT file_row_number + 1 AS _row, {cols} "
+            f"CREATE TABLE {name} AS SELECT file_row_number + 1 AS _row, {', '.join(cols)} "
             "FROM read_parquet(?, file_row_number = true)", [str(t.path)],
         )
     except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException):
@@ -304,9 +307,15 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, t: RawTable, name: str) -> Non
             "not a readable Parquet file (its data pages could not be decoded)"))]) from None
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, t: RawTable) -> list[tuple[str, str | None]]:
-    """``(quoted name, time zone or None)`` per column; the zone of a timestamp column
-    comes from the file's schema (DuckDB reads only the instant)."""
+def _cast(col: str) -> str:
+    return f'CAST("{col}" AS VARCHAR)'
+
+
+def _parquet_columns(
+    con: duckdb.DuckDBPyConnection, t: RawTable
+) -> list[tuple[str, str, str | None]]:
+    """``(quoted name, DuckDB type, time zone or None)`` per column; the zone of a timestamp
+    column comes from the file's schema (DuckDB reads only the instant)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -320,19 +329,21 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, t: RawTable) -> list[tuple[
     ]
     if len(zones) != len(rows):
         zones = [None] * len(rows)
-    return [(r[0].replace('"', '""'), z) for r, z in zip(rows, zones, strict=True)]
+    return [(r[0].replace('"', '""'), r[1], z) for r, z in zip(rows, zones, strict=True)]
 
 
-def _parquet_text(con: duckdb.DuckDBPyConnection, t: RawTable, col: str, zone: str | None) -> str:
-    """SQL: column ``col`` as text; a timestamp with a time zone as the wall-clock time in
+def _parquet_value(
+    con: duckdb.DuckDBPyConnection, t: RawTable, col: str, zone: str | None
+) -> str:
+    """SQL: column ``col`` as read; a timestamp with a time zone as the wall-clock time in
     *its own* zone (a session at 00:30 in Berlin is on its Berlin date, not the UTC one)."""
     if zone is None:
-        return f'CAST("{col}" AS VARCHAR)'
+        return f'"{col}"'
     offset = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})", zone)
     if offset:
         sign = -1 if offset.group(1) == "-" else 1
         minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
-        return f"CAST(timezone('UTC', \"{col}\") + INTERVAL ({minutes}) MINUTE AS VARCHAR)"
+        return f"timezone('UTC', \"{col}\") + INTERVAL ({minutes}) MINUTE"
     try:
         con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone])
     except duckdb.Error:
@@ -342,7 +353,7 @@ def _parquet_text(con: duckdb.DuckDBPyConnection, t: RawTable, col: str, zone: s
             "their dates cannot be read safely; write the dates as dates (or as timestamps "
             "in a named zone such as Europe/London)"))]) from None
     zone_sql = zone.replace("'", "''")
-    return f"CAST(timezone('{zone_sql}', \"{col}\") AS VARCHAR)"
+    return f"timezone('{zone_sql}', \"{col}\")"
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, t: RawTable, name: str, tmp: Path) -> list[str]:

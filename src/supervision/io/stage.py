@@ -1,4 +1,4 @@
-"""Staging: an export table in DuckDB renamed, cleaned and mapped, still as text.
+"""Staging: an export table in DuckDB renamed, cleaned and mapped, as text where it was text.
 
 A staged table (``Staged.relation``) has ``_row`` and one ``VARCHAR`` column per canonical
 column the file carries: values trimmed (spaces, tabs, no-break spaces), empty strings as
@@ -6,6 +6,12 @@ NULL, the mapping's ``[values]`` applied, categories lower-cased and neurotype t
 canonical form (sorted, de-duplicated, ``;``-joined).  Each number and date column also
 gets a typed twin ``<column>__v`` that is NULL where the text does not parse, so every
 rule is a plain SQL query and a bad cell is a reported problem, never a crash.
+
+A number or date column that a Parquet file holds typed (an integer or double, a date or
+timestamp) is staged as read (``Staged.typed``), never turned into text and parsed back:
+its twin is the value that text would have parsed to (:func:`typed_number_sql`,
+:func:`typed_date_sql`), so the same cells are refused with the same messages.  A column
+of any other type (a string of numbers, a boolean in a score column) is staged as its text.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import duckdb
 from supervision import schema
 from supervision.errors import Problem
 from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS, ExportMapping, norm_name
-from supervision.io.raw import RawTable
+from supervision.io.raw import DATE_TYPES, NUMBER_TYPES, RawTable
 from supervision.measures import Registry
 
 DATE_COLUMNS = ("session_date", "start_date", "end_date")
@@ -37,6 +43,8 @@ class Staged:
     raw: RawTable
     shown: dict[str, str] = field(default_factory=dict)
     numeric: tuple[str, ...] = ()
+    #: Columns staged as read from a typed Parquet column (a number or date), not as text.
+    typed: tuple[str, ...] = ()
 
     def has(self, column: str) -> bool:
         return column in self.shown
@@ -146,6 +154,62 @@ def date_sql(v: str, fmt: str | None, excel: bool) -> str:
     return f"coalesce({', '.join(parts)})"
 
 
+def typed_number_sql(v: str, typ: str) -> str:
+    """SQL: the number in column ``v`` of Parquet type ``typ`` (``NUMBER_TYPES``) as DOUBLE,
+    or NULL: the value :func:`number_sql` gives for its text, without the text.
+
+    An integer's text always parses, to the same double; a finite double's text is its
+    shortest round-trip form, so it reads back as itself; NaN and infinity (``nan``,
+    ``inf``, not plain decimals) take the text path and are refused as before.
+    """
+    if typ != "DOUBLE":
+        return f"CAST({v} AS DOUBLE)"
+    text = number_sql(f"CAST({v} AS VARCHAR)", False)
+    return f"CASE WHEN isfinite({v}) THEN {v} ELSE {text} END"
+
+
+def typed_date_sql(v: str, fmt: str | None) -> str:
+    """SQL: the date of column ``v`` (a Parquet date or timestamp, ``DATE_TYPES``), or NULL:
+    the value :func:`date_sql` gives for its text, without the text.
+
+    In years 1–9999 that text starts ``YYYY-MM-DD``, the date; any other value (before
+    Christ, ``infinity``) takes the text path and is refused as before.
+    """
+    text = date_sql(f"CAST({v} AS VARCHAR)", fmt, False)
+    return f"CASE WHEN year({v}) BETWEEN 1 AND 9999 THEN CAST({v} AS DATE) ELSE {text} END"
+
+
+def _kept_typed(t: RawTable, canon: str, i: int, numeric: tuple[str, ...]) -> bool:
+    """Whether canonical column ``canon`` (raw ``c{i}``) is staged as read, not as text."""
+    typ = t.type_of(i)
+    return (canon in numeric and typ in NUMBER_TYPES) or (
+        canon in DATE_COLUMNS and typ in DATE_TYPES)
+
+
+def _staged_text(
+    con: duckdb.DuckDBPyConnection, t: RawTable, canon: str, i: int, mapping: ExportMapping
+) -> tuple[str, str]:
+    """SQL of a column staged as text (cleaned, mapped) and the join it needs, if any."""
+    v = _text(t.text(i, "r"))
+    if canon in CATEGORY_VALUES:
+        return _category(v, mapping.values.get(canon, {})), ""
+    if canon in TAG_COLUMNS:
+        # List functions are slow per row: normalise each distinct value once, then join.
+        lk = f"{t.relation}_lk{i}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {lk} AS SELECT k, "
+                    f"{_tags(_text('k'), mapping.values.get(canon, {}))} AS v "
+                    f"FROM (SELECT DISTINCT {t.text(i)} AS k FROM {t.relation})")
+        return f"{lk}.v", f"LEFT JOIN {lk} ON {t.text(i, 'r')} = {lk}.k"
+    return v, ""
+
+
+def _twin(t: RawTable, col: str, i: int, typed: bool, fmt: str | None) -> str:
+    """SQL: the typed twin of number or date column ``col`` (raw ``c{i}``)."""
+    if col in DATE_COLUMNS:
+        return typed_date_sql(col, fmt) if typed else date_sql(col, fmt, t.kind == "xlsx")
+    return typed_number_sql(col, t.type_of(i)) if typed else number_sql(col, t.decimal_comma)
+
+
 def stage(
     con: duckdb.DuckDBPyConnection,
     t: RawTable,
@@ -155,30 +219,25 @@ def stage(
 ) -> Staged:
     """Create the staged table for ``t`` (see module docstring)."""
     numeric = tuple(c for c in registry.numeric_columns if c in assigned)
-    exprs, joins = ["r._row"], []
+    exprs, joins, typed = ["r._row"], [], []
     for canon, i in assigned.items():
-        v = _text(f"r.c{i}")
-        if canon in CATEGORY_VALUES:
-            v = _category(v, mapping.values.get(canon, {}))
-        elif canon in TAG_COLUMNS:
-            # List functions are slow per row: normalise each distinct value once, then join.
-            lk = f"{t.relation}_lk{i}"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {lk} AS SELECT k, "
-                        f"{_tags(_text('k'), mapping.values.get(canon, {}))} AS v "
-                        f"FROM (SELECT DISTINCT c{i} AS k FROM {t.relation})")
-            joins.append(f"LEFT JOIN {lk} ON r.c{i} = {lk}.k")
-            v = f"{lk}.v"
+        if _kept_typed(t, canon, i, numeric):
+            exprs.append(f"r.c{i} AS {canon}")
+            typed.append(canon)
+            continue
+        v, join = _staged_text(con, t, canon, i, mapping)
         exprs.append(f"{v} AS {canon}")
-    typed = [f"{number_sql(c, t.decimal_comma)} AS {c}__v" for c in numeric]
-    typed += [
-        f"{date_sql(c, mapping.date_format, t.kind == 'xlsx')} AS {c}__v"
-        for c in DATE_COLUMNS if c in assigned
-    ]
+        joins += [join] if join else []
+    parsed = [f"{_twin(t, c, assigned[c], c in typed, mapping.date_format)} AS {c}__v"
+              for c in (*numeric, *(d for d in DATE_COLUMNS if d in assigned))]
     rel = f"{t.relation}_stg"
     inner = f"SELECT {', '.join(exprs)} FROM {t.relation} r {' '.join(joins)}"
-    con.execute(f"CREATE TABLE {rel} AS SELECT *{''.join(', ' + x for x in typed)} FROM ({inner})")
+    con.execute(f"CREATE TABLE {rel} AS SELECT *{''.join(', ' + x for x in parsed)} FROM ({inner})")
     shown = {canon: t.header[i] for canon, i in assigned.items()}
-    return Staged(t.table, t.file, rel, t, shown, numeric)
+    return Staged(t.table, t.file, rel, t, shown, numeric, tuple(typed))
 
 
-__all__ = ["Staged", "allowed_columns", "assign_columns", "date_sql", "number_sql", "stage"]
+__all__ = [
+    "Staged", "allowed_columns", "assign_columns", "date_sql", "number_sql", "stage",
+    "typed_date_sql", "typed_number_sql",
+]

@@ -1,10 +1,17 @@
-"""The validation rules of domain.md §2, each one SQL query over the staged tables.
+"""The validation rules of domain.md §2, as SQL over the staged tables.
 
-Every rule returns the offending rows only (the first :data:`CAP` per rule and column,
+Every rule reports the offending rows only (the first :data:`CAP` per rule and column,
 then one "… and N more rows" line, but all are counted), as
 :class:`~supervision.errors.Problem` s.  All rules run; :func:`validate` returns every
 problem.  Messages name the file, row and column and never echo a text value: numbers
 are echoed, and category values only when short and plainly not an identifier.
+
+A rule that judges each row on its own (a value required, a date or number that does not
+parse, a number out of range, items that do not add up, an unknown category) returns
+:class:`Check` s, a condition on one row; :func:`validate` runs every check of a table in
+one scan of it (:func:`run_checks`: a count and the first rows per check).  A rule that
+compares rows (duplicates, order within an episode, links between tables) is its own
+query, through :func:`listed`.
 """
 
 from __future__ import annotations
@@ -54,6 +61,48 @@ def episode_key(st: Staged) -> str:
     return f"coalesce(episode_id, {default})" if st.has("episode_id") else default
 
 
+@dataclass(frozen=True)
+class Check:
+    """A condition on one row of a staged table: the rows where ``where`` holds are problems.
+
+    ``message`` gets ``(row, *values)``, as it would from :func:`listed` over
+    ``SELECT _row, <values> FROM <table> WHERE <where>``.
+    """
+
+    column: str | None
+    where: str
+    message: Callable[[tuple[Any, ...]], str]
+    values: tuple[str, ...] = ()
+
+
+def run_checks(
+    ctx: Context, st: Staged, checks: list[Check], source: str | None = None
+) -> list[list[Problem]]:
+    """The problems of each of ``checks``, in one scan of ``st`` (or of the query
+    ``source`` over it): per check, how many rows fail and the first :data:`CAP` of them
+    (in row order) with their ``values``."""
+    if not checks:
+        return []
+    aggs = []
+    for i, c in enumerate(checks):
+        shown = ", ".join(f"'v{j}': {v}" for j, v in enumerate(("_row", *c.values)))
+        aggs += [f"count(*) FILTER (WHERE {c.where}) AS n{i}",
+                 f"arg_min({{{shown}}}, _row, {CAP}) FILTER (WHERE {c.where}) AS first{i}"]
+    # The WHERE keeps the aggregates to the failing rows (few, in a valid export none).
+    where = " OR ".join(f"({c.where})" for c in checks)
+    sql = f"SELECT {', '.join(aggs)} FROM {source or st.relation} WHERE {where}"
+    found = ctx.con.execute(sql).fetchone() or ()
+    out = []
+    for i, c in enumerate(checks):
+        n, rows = found[2 * i], [tuple(r.values()) for r in found[2 * i + 1] or []]
+        shown = st.name(c.column) if c.column else None
+        problems = [Problem(st.file, int(r[0]), shown, c.message(r)) for r in rows]
+        if n > CAP:
+            problems.append(Problem(st.file, None, shown, f"… and {n - CAP} more rows like these"))
+        out.append(problems)
+    return out
+
+
 def listed(
     ctx: Context, st: Staged, sql: str, column: str | None,
     message: Callable[[tuple[Any, ...]], str],
@@ -70,28 +119,24 @@ def listed(
 
 
 # ---------------------------------------------------------------------- per table
-def required(ctx: Context, st: Staged) -> list[Problem]:
+def required(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Required columns present, and filled in on every row."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col in schema.REQUIRED[st.table]:
         if not st.has(col):
             out.append(Problem(st.file, None, col, "required column is missing (name it so, "
                                "or map the export's column to it in the mapping's [columns])"))
         else:
-            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NULL"
-            out += listed(ctx, st, sql, col, lambda r: "a value is required here")
+            out.append(Check(col, f"{col} IS NULL", lambda r: "a value is required here"))
     return out
 
 
-def dates(ctx: Context, st: Staged) -> list[Problem]:
+def dates(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Date cells that are not dates in the accepted format."""
     want = "YYYY-MM-DD" + (f" or {ctx.date_format}" if ctx.date_format else "")
-    out: list[Problem] = []
-    for col in DATE_COLUMNS:
-        if st.has(col):
-            sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
-            out += listed(ctx, st, sql, col, lambda r, w=want: f"expected a date as {w}")
-    return out
+    return [Check(col, f"{col} IS NOT NULL AND {col}__v IS NULL",
+                  lambda r, w=want: f"expected a date as {w}")
+            for col in DATE_COLUMNS if st.has(col)]
 
 
 def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
@@ -106,47 +151,44 @@ def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
     return out
 
 
-def numbers(ctx: Context, st: Staged) -> list[Problem]:
+def numbers(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Numbers that do not parse, or lie outside their measure's range (never clipped)."""
     ranges = _ranges(ctx.registry)
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col in st.numeric:
-        sql = f"SELECT _row FROM {st.relation} WHERE {col} IS NOT NULL AND {col}__v IS NULL"
-        out += listed(ctx, st, sql, col, lambda r: "expected a number")
+        out.append(Check(col, f"{col} IS NOT NULL AND {col}__v IS NULL",
+                         lambda r: "expected a number"))
         if col in ranges:
             lo, hi, name = ranges[col]
-            sql = (f"SELECT _row, {col}__v FROM {st.relation} "
-                   f"WHERE {col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)")
-            out += listed(ctx, st, sql, col, lambda r, lo=lo, hi=hi, n=name:
-                          f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})")
+            out.append(Check(col, f"{col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)",
+                             lambda r, lo=lo, hi=hi, n=name:
+                             f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})",
+                             (f"{col}__v",)))
     return out
 
 
-def item_sums(ctx: Context, st: Staged) -> list[Problem]:
+def item_sums(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Item columns (SRS) whose sum differs from the total by more than 0.2 (rounding)."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for m in ctx.registry.values():
         if not m.items or not st.has(m.key) or not all(st.has(c) for c in m.items):
             continue
         total = " + ".join(f"{c}__v" for c in m.items)
-        sql = (f"SELECT _row, {total} AS s, {m.key}__v AS t FROM {st.relation} "
-               f"WHERE abs(({total}) - {m.key}__v) > 0.2")
-        out += listed(ctx, st, sql, m.key, lambda r, m=m: (
+        out.append(Check(m.key, f"abs(({total}) - {m.key}__v) > 0.2", lambda r, m=m: (
             f"the {m.name} items sum to {num(r[1])}, but the total is {num(r[2])} "
-            "(they must agree within 0.2)"))
+            "(they must agree within 0.2)"), (total, f"{m.key}__v")))
     return out
 
 
-def categories(ctx: Context, st: Staged) -> list[Problem]:
+def categories(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Unknown category values and neurotype tags; neurotypical/unknown combined with others."""
-    out: list[Problem] = []
+    out: list[Problem | Check] = []
     for col, allowed in CATEGORY_VALUES.items():
         if st.has(col):
             lst = ", ".join(f"'{a}'" for a in allowed)
-            sql = f"SELECT _row, {col} FROM {st.relation} WHERE {col} NOT IN ({lst})"
-            out += listed(ctx, st, sql, col, lambda r, a=allowed, c=col: (
+            out.append(Check(col, f"{col} NOT IN ({lst})", lambda r, a=allowed, c=col: (
                 f"expected one of {', '.join(a)}; got {echo(r[1])} "
-                f"(other values can be mapped in the mapping's [values.{c}])"))
+                f"(other values can be mapped in the mapping's [values.{c}])"), (col,)))
     tags = "[" + ", ".join(f"'{a}'" for a in schema.NEUROTYPE_TAGS) + "]"
     for col in TAG_COLUMNS:
         if not st.has(col):
@@ -182,12 +224,19 @@ def duplicate_rows(ctx: Context, st: Staged) -> list[Problem]:
     """Sessions that repeat an earlier row exactly (in every column read)."""
     if not st.shown:
         return []
-    cols = ", ".join(st.shown)
-    # Hash first: only rows whose hash repeats are compared column by column.
-    twins = (f"SELECT h FROM (SELECT hash({cols}) AS h FROM {st.relation}) "
-             "GROUP BY h HAVING count(*) > 1")
+    # A number read typed from Parquet: -0.0 equals 0.0, but their texts differ.
+    signs = [f"{c} = 0 AND signbit({c}::DOUBLE)" for c in st.typed if c in st.numeric]
+    cols = ", ".join([*st.shown, *signs])
+    # Twins agree on every column, so first the rows that share client, therapist and date
+    # (a cheap hash of three columns; in most exports no row does): only those are
+    # compared in full, and none at all when no three-column hash repeats.
+    key = ", ".join(c for c in ("client_id", "therapist_id", "session_date") if st.has(c))
+    hashes = f"SELECT hash({key or cols}) AS h FROM {st.relation}"
+    twins = f"SELECT h FROM ({hashes}) GROUP BY h HAVING count(*) > 1"
+    if not (ctx.con.execute(f"SELECT EXISTS ({twins})").fetchone() or (False,))[0]:
+        return []
     sql = (f"SELECT _row, first FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first "
-           f"FROM {st.relation} WHERE hash({cols}) IN ({twins})) WHERE _row > first")
+           f"FROM {st.relation} WHERE hash({key or cols}) IN ({twins})) WHERE _row > first")
     return listed(ctx, st, sql, None, lambda r: f"duplicates row {r[1]}")
 
 
@@ -195,17 +244,19 @@ def repairs(ctx: Context, st: Staged) -> list[Problem]:
     """A ``repair`` with no rupture (≠ none) at or before it in the episode."""
     if not st.has("repair") or not st.has("client_id") or not st.has("therapist_id"):
         return []
-    flagged = "CASE WHEN rupture IS NOT NULL AND rupture <> 'none' THEN 1 ELSE 0 END"
-    if not st.has("rupture"):
-        flagged = "0"
+    flagged = "rupture IS NOT NULL AND rupture <> 'none'" if st.has("rupture") else "false"
     if not st.has("session_date"):
         return []
-    # An episode with an unreadable date has no known order: its date error is reported.
-    bad = "max(CASE WHEN session_date__v IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY k)"
-    sql = (f"SELECT _row FROM (SELECT _row, repair, {bad} AS bad, sum({flagged}) OVER ("
-           f"PARTITION BY k ORDER BY session_date__v, _row ROWS UNBOUNDED PRECEDING) AS n "
-           f"FROM (SELECT *, {episode_key(st)} AS k FROM {st.relation})) "
-           "WHERE repair IS NOT NULL AND n = 0 AND bad = 0")
+    # Sessions in order of (date, row): a repair before its episode's first rupture (or in
+    # an episode without one) fails.  An episode with an unreadable date has no known
+    # order: its date error is reported.  (A missing id is one episode, as a window has it.)
+    rows = (f"SELECT _row, repair, session_date__v AS d, {flagged} AS flagged, "
+            f"{episode_key(st)} AS k FROM {st.relation}")
+    episodes = ("SELECT k, bool_or(d IS NULL) AS undated, "
+                "min((d, _row)) FILTER (WHERE flagged) AS first_rupture FROM s GROUP BY k")
+    sql = (f"WITH s AS ({rows}), e AS ({episodes}) SELECT s._row FROM s JOIN e "
+           "ON s.k IS NOT DISTINCT FROM e.k WHERE s.repair IS NOT NULL AND NOT e.undated "
+           "AND (e.first_rupture IS NULL OR (s.d, s._row) < e.first_rupture)")
     return listed(ctx, st, sql, "repair", lambda r: (
         "repair is set, but the episode has no rupture (other than none) at or before "
         "this session"))
@@ -273,13 +324,11 @@ def episode_links(ctx: Context) -> list[Problem]:
     col = "episode_id" if s.has("episode_id") else "client_id"
     how = "" if s.has("episode_id") else (
         " (a session without episode_id belongs to the episode of its client and therapist)")
-    out = listed(ctx, s, f"SELECT _row FROM ({base}) WHERE er IS NULL", col,
-                 lambda r: f"no such episode in {e.file}{how}")
-    for c, flag in (("client_id", "cd"), ("therapist_id", "td")):
-        sql = f"SELECT _row, er FROM ({base}) WHERE er IS NOT NULL AND {flag}"
-        out += listed(ctx, s, sql, c, lambda r, c=c: f"differs from the {c} of its episode "
-                      f"({e.file} row {r[1]})")
-    return out
+    checks = [Check(col, "er IS NULL", lambda r: f"no such episode in {e.file}{how}")]
+    checks += [Check(c, f"er IS NOT NULL AND {flag}", lambda r, c=c: (
+        f"differs from the {c} of its episode ({e.file} row {r[1]})"), ("er",))
+        for c, flag in (("client_id", "cd"), ("therapist_id", "td"))]
+    return [p for found in run_checks(ctx, s, checks, f"({base})") for p in found]
 
 
 def therapist_links(ctx: Context) -> list[Problem]:
@@ -307,18 +356,30 @@ SESSION_RULES = (duplicate_rows, repairs, flat_agreement, flat_end_dates)
 ACROSS = (episode_links, therapist_links, episode_dates)
 
 
+def _table_rules(ctx: Context, st: Staged) -> list[Problem]:
+    """Every rule of one table, its :class:`Check` s run in one scan, in the rules' order."""
+    found: list[Problem | Check] = []
+    for rule in PER_TABLE:
+        found += rule(ctx, st)
+    if st.table == "sessions":
+        for srule in SESSION_RULES:
+            found += srule(ctx, st)
+    checks = [f for f in found if isinstance(f, Check)]
+    results = iter(run_checks(ctx, st, checks))
+    out: list[Problem] = []
+    for f in found:
+        out += next(results) if isinstance(f, Check) else [f]
+    return out
+
+
 def validate(ctx: Context) -> list[Problem]:
     """Run every rule; return every problem (empty when the export is valid)."""
     out: list[Problem] = []
     for st in ctx.tables.values():
-        for rule in PER_TABLE:
-            out += rule(ctx, st)
-        if st.table == "sessions":
-            for srule in SESSION_RULES:
-                out += srule(ctx, st)
+        out += _table_rules(ctx, st)
     for across in ACROSS:
         out += across(ctx)
     return out
 
 
-__all__ = ["CAP", "Context", "echo", "episode_key", "validate"]
+__all__ = ["CAP", "Check", "Context", "echo", "episode_key", "run_checks", "validate"]

@@ -37,7 +37,7 @@ def _export(tmp_path: Path, column: str, bad: str) -> tuple[Path, str]:
 @pytest.mark.parametrize("bad", ["/tmp/T01-elsewhere", "../data", "a\\b", "..", "T01\x07"])
 def test_a_therapist_id_that_reads_as_a_path_is_refused_with_its_row(
         tmp_path: Path, bad: str) -> None:
-    export, old = _export(tmp_path, "therapist_id", bad)
+    export, _ = _export(tmp_path, "therapist_id", bad)
     therapists = pd.read_csv(export / "therapists.csv", dtype=str, keep_default_na=False)
     row = int(therapists.index[therapists["therapist_id"] == bad][0]) + 1  # header is row 0
     with pytest.raises(ExportError) as err:

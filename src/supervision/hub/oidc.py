@@ -114,6 +114,7 @@ def provider(issuer: str, *, claim: str, client_file: str | Path | None) -> Prov
     """Everything the hub needs to sign people in through ``issuer``."""
     if claim not in CLAIMS:
         raise ConfigError(f"--oidc-claim must be one of {', '.join(CLAIMS)} (got {claim!r})")
+    check_issuer(issuer)
     cid, secret = client_credentials(client_file)
     doc = discover(issuer)
     return Provider(check_issuer(issuer), doc["authorization_endpoint"], doc["token_endpoint"],

@@ -95,7 +95,7 @@ c.JupyterHub.load_roles = [{{
 # sessions: a login lasts --session-hours, on the hub and on the users' servers
 c.JupyterHub.cookie_max_age_days = {days!r}
 c.JupyterHub.oauth_token_expires_in = {seconds}
-c.JupyterHub.cookie_options = {{"expires_days": {days!r}}}
+c.JupyterHub.tornado_settings = {{"cookie_options": {cookie_options!r}}}
 '''
 
 PASSWORDS = '''# sign-in: passwords only the practice sets (supervision hub passwd / invite)
@@ -121,7 +121,7 @@ c.PracticeOIDCAuthenticator.claim = oidc["claim"]
 c.PracticeOIDCAuthenticator.logins = oidc["logins"]
 '''
 
-TLS = '''# behind TLS: every login cookie gets Secure (the hub's and the users' servers')
+TLS = '''# behind TLS: every login cookie gets Secure (the hub's, its _xsrf, the users' servers')
 c.JupyterHub.public_url = {url!r}
 c.Spawner.environment = {{"JUPYTERHUB_COOKIE_OPTIONS": json.dumps({{"secure": True}})}}
 '''
@@ -169,11 +169,16 @@ def write_config(workdir: Path, state: Path, spec: dict, *, ip: str, port: int, 
     conf = workdir / "jupyterhub_config.py"
     spec["proxy_port"] = free_port()
     days = sign_in.session_hours / 24
+    # the hub's cookies (and its _xsrf, which JupyterHub derives from these) expire with the
+    # session; behind TLS they are Secure (public_url alone leaves _xsrf without it)
+    cookie_options: dict = {"expires_days": days}
+    if sign_in.public_url:
+        cookie_options["secure"] = True
     private_write(conf, CONFIG.format(
         spec=str(spec_file), ip=ip, port=int(port), hub_port=free_port(),
         proxy_port=spec["proxy_port"], proxy=proxy, python=sys.executable, cull=int(cull),
         db_url=f"sqlite:///{state / 'jupyterhub.sqlite'}",
-        cookie=str(state / "jupyterhub_cookie_secret"), days=days,
+        cookie=str(state / "jupyterhub_cookie_secret"), days=days, cookie_options=cookie_options,
         seconds=int(sign_in.session_hours * 3600)) + sign_in_config(workdir, state, sign_in))
     return conf
 

@@ -9,15 +9,18 @@ document; the client id and secret come from the environment, never the command 
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_support import Hub, cmdline
-
-oidc_mock = pytest.importorskip("oidc_provider_mock")
+from hub_support import LOGS, Hub, cmdline, free_port
 
 SECRET = "client-secret-that-must-not-leak"
 ROLES = """
@@ -44,18 +47,40 @@ OPTIONS = """() => [...document.querySelector('.sv-app select').options].map(o =
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+PEOPLE = [
+    {"sub": "ana-0001", "email": "ana@example-practice.org", "email_verified": True},
+    {"sub": "sam-0002", "email": "sam@example-practice.org", "email_verified": True},
+    {"sub": "mallory-0003", "email": "mallory@elsewhere.example", "email_verified": True},
+]
+
+
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    people = [
-        oidc_mock.User(sub="ana-0001", claims={"email": "ana@example-practice.org",
-                                               "email_verified": True}),
-        oidc_mock.User(sub="sam-0002", claims={"email": "sam@example-practice.org",
-                                               "email_verified": True}),
-        oidc_mock.User(sub="mallory-0003", claims={"email": "mallory@elsewhere.example",
-                                                   "email_verified": True}),
-    ]
-    with oidc_mock.run_server_in_thread(user_claims=people) as server:
-        yield f"http://localhost:{server.server_port}"
+    """``oidc-provider-mock`` in a process of its own on loopback, stopped by its pid."""
+    port = free_port()
+    claims = [arg for person in PEOPLE for arg in ("--user-claims", json.dumps(person))]
+    log = (LOGS / f"oidc-provider-{port}.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
+                             "--port", str(port), *claims], stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, "the OpenID Connect provider exited early"
+        try:
+            urllib.request.urlopen(url + "/.well-known/openid-configuration", timeout=2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the OpenID Connect provider did not answer"
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,9 @@
 Nobody can claim an account by signing in first.  Whoever runs the server either stores a
 password's hash (``supervision hub passwd NAME``) or issues a one-time enrolment code that
 expires (``supervision hub invite NAME``): the person then sets their own password at
-``/hub/enrol`` with it.  Hashes are Argon2id (``argon2-cffi``, its default parameters, RFC
-9106's second recommended option); codes are kept only as SHA-256 digests, since they are
+``/hub/enrol`` with it.  Hashes are Argon2id (``argon2-cffi``) with OWASP's minimum for
+it (Password Storage Cheat Sheet: 19 MiB, 2 passes, 1 lane), so that a burst of sign-ins
+cannot exhaust a small server's memory; codes are kept only as SHA-256 digests, since they are
 random and short-lived.  Everything lives in ``passwords.sqlite`` in the hub's state folder
 (mode 600), which the hub and the command share (SQLite locks it between processes).
 
@@ -38,7 +39,7 @@ MAX_LENGTH = 512
 CODE_HOURS = 72.0
 #: Crockford's base 32: no I, L, O or U, so a code read aloud or typed is not misread.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_HASHER = PasswordHasher()
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 #: Verified against when a name has no password, so every failure costs the same time.
 _DUMMY = _HASHER.hash(secrets.token_hex(16))
 _SCHEMA = """

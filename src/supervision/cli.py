@@ -118,7 +118,11 @@ def _add_hub(sub: argparse._SubParsersAction) -> None:
                    help="stop a user's server idle this long (default 3600)")
     p.add_argument("--min-cell", type=int, default=5, metavar="N")
     p.set_defaults(func=cmd_hub)
+    _add_hub_accounts(sub)
 
+
+def _add_hub_accounts(sub: argparse._SubParsersAction) -> None:
+    """``supervision hub invite NAME`` and ``supervision hub passwd NAME`` (see :func:`main`)."""
     p = sub.add_parser("hub-invite", prog="supervision hub invite", help=argparse.SUPPRESS,
                        description="Issue NAME a one-time enrolment code: with it they set "
                        "their own password at /hub/enrol.")

@@ -11,7 +11,6 @@ headers, for the checks a browser hides (which cookies, with which attributes).
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import signal
@@ -157,9 +156,12 @@ class Answer:
 
 def sign_in(url: str, name: str, password: str, *,
             forwarded_for: str | None = None) -> Answer:
-    """GET the login page (its ``_xsrf``), POST the form; never follow the redirect."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    """GET the login page (its ``_xsrf``), POST the form; never follow the redirect.
+
+    The cookies of the GET go back with the POST whatever their attributes (``Secure``
+    ones too): the browser is taken to reach the hub through a TLS proxy.
+    """
+    opener = urllib.request.build_opener(_NoRedirect)
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     with opener.open(urllib.request.Request(url + "/hub/login", headers=headers)) as resp:
         page = resp.read().decode()
@@ -168,9 +170,10 @@ def sign_in(url: str, name: str, password: str, *,
     assert xsrf, page[:500]
     body = urllib.parse.urlencode({"_xsrf": xsrf.group(1), "username": name,
                                    "password": password}).encode()
+    sent = {**headers, "Cookie": "; ".join(c.split(";", 1)[0] for c in cookies)}
     t0 = time.monotonic()
     try:
-        resp = opener.open(urllib.request.Request(url + "/hub/login", body, headers))
+        resp = opener.open(urllib.request.Request(url + "/hub/login", body, sent))
     except urllib.error.HTTPError as exc:
         resp = exc
     seconds = time.monotonic() - t0

@@ -233,7 +233,7 @@ def test_behind_tls_every_login_cookie_is_secure(tls_hub: Hub) -> None:
 
 def test_the_new_forms_refuse_a_post_without_the_csrf_token(hub: Hub) -> None:
     """CSRF held on every form before; it holds on the enrolment and password forms too
-    (runs last: it gives sam a password)."""
+    (runs last: it sets ben's password)."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -247,16 +247,15 @@ def test_the_new_forms_refuse_a_post_without_the_csrf_token(hub: Hub) -> None:
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    code = supervision("hub", "invite", "sam", "--state-dir", str(hub.state)).stdout.split()[4]
-    assert post("/hub/enrol", {"username": "sam", "code": code, "new": PASSWORD,
+    code = supervision("hub", "invite", "ben", "--state-dir", str(hub.state)).stdout.split()[4]
+    assert post("/hub/enrol", {"username": "ben", "code": code, "new": PASSWORD,
                                "again": PASSWORD}) == 403
-    assert sign_in(hub.url, "sam", PASSWORD, forwarded_for="192.0.2.70").error == FAILED
-    sams = "supervisors-own-passphrase"
-    done = supervision("hub", "passwd", "sam", "--state-dir", str(hub.state), stdin=sams + "\n")
+    own = "therapists-own-passphrase"
+    done = supervision("hub", "passwd", "ben", "--state-dir", str(hub.state), stdin=own + "\n")
     assert done.returncode == 0, done.stderr
-    answer = sign_in(hub.url, "sam", sams, forwarded_for="192.0.2.71")
+    answer = sign_in(hub.url, "ben", own, forwarded_for="192.0.2.71")
     assert answer.status == 302
     cookies = "; ".join(c.split(";", 1)[0] for c in answer.cookies)
-    assert post("/hub/password", {"current": sams, "new": "x" * 12, "again": "x" * 12},
+    assert post("/hub/password", {"current": own, "new": "x" * 12, "again": "x" * 12},
                 cookies) == 403
-    assert sign_in(hub.url, "sam", sams, forwarded_for="192.0.2.72").status == 302
+    assert sign_in(hub.url, "ben", own, forwarded_for="192.0.2.72").status == 302

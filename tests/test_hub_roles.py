@@ -23,7 +23,8 @@ def _roles(tmp_path: Path, text: str) -> Path:
 
 def test_the_example_roles_file_reads() -> None:
     people = read_roles(Path(__file__).resolve().parents[1] / "docs" / "roles.example.toml")
-    assert people["ana"] == Person("ana", "therapist", therapist="T01")
+    assert people["ana"] == Person("ana", "therapist", therapist="T01",
+                                   login="ana.silva@example-practice.org")
     assert people["carla"].therapists == ("T01", "T02", "T03")
     assert people["dev"].team == "North" and people["lee"].role == "lead"
 
@@ -35,7 +36,7 @@ def test_the_example_roles_file_reads() -> None:
     ('[users.sam]\nrole = "supervisor"\ntherapists = "T01"\n',
      r"\[users.sam\]: therapists must be a non-empty list"),
     ('[users.lee]\nrole = "lead"\nteam = "North"\n',
-     r"\[users.lee\]: a lead takes only role; remove team"),
+     r"\[users.lee\]: a lead takes only role, login; remove team"),
     ('[users."Ana B"]\nrole = "lead"\n', r"the user name must be lower-case"),
     ("[people]\n", r"(?s)unknown section people.*no users"),
     ("[users\n", r"not valid TOML at line 1"),

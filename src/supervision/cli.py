@@ -16,7 +16,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supervision.errors import ConfigError, ExportNotice, SupervisionError
 
@@ -89,6 +89,65 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measures", metavar="FILE", help="TOML file extending the measure registry")
 
 
+def _add_hub(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("hub", help="the practice server: sign-in and roles, on JupyterHub "
+                       "(also: supervision hub invite NAME, supervision hub passwd NAME)")
+    p.add_argument("path", metavar="PATH", help="export")
+    _add_common(p)
+    p.add_argument("--roles", required=True, metavar="FILE",
+                   help="TOML naming every user: [users.NAME] role = therapist|supervisor|lead")
+    p.add_argument("--port", type=_port, default=8000, help="1–65535 (default 8000)")
+    p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
+                   help="listen on ADDR (default 127.0.0.1; put TLS in front: docs/hub.md)")
+    _add_state_dir(p)
+    p.add_argument("--oidc", metavar="ISSUER_URL", help="sign in through the practice's "
+                   "identity provider (OpenID Connect), e.g. https://accounts.google.com; "
+                   "without it, passwords set with `supervision hub invite/passwd`")
+    p.add_argument("--oidc-claim", default="email", choices=["email", "preferred_username"],
+                   help="the claim matched to the roles file's login (else NAME); default email")
+    p.add_argument("--oidc-client-file", metavar="FILE", help="TOML with client_id and "
+                   "client_secret (mode 600); else SUPERVISION_OIDC_CLIENT_ID and "
+                   "SUPERVISION_OIDC_CLIENT_SECRET from the environment")
+    p.add_argument("--session-hours", type=float, default=8.0, metavar="H",
+                   help="a sign-in lasts at most H hours (default 8, a working day)")
+    p.add_argument("--public-url", metavar="URL", help="https://HOST/ people use, through "
+                   "your TLS reverse proxy: cookies get Secure (docs/hub.md)")
+    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                   help="also answer to this host name (the reverse proxy's)")
+    p.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="stop a user's server idle this long (default 3600)")
+    p.add_argument("--min-cell", type=int, default=5, metavar="N")
+    p.set_defaults(func=cmd_hub)
+    _add_hub_accounts(sub)
+
+
+def _add_hub_accounts(sub: argparse._SubParsersAction) -> None:
+    """``supervision hub invite NAME`` and ``supervision hub passwd NAME`` (see :func:`main`)."""
+    p = sub.add_parser("hub-invite", prog="supervision hub invite", help=argparse.SUPPRESS,
+                       description="Issue NAME a one-time enrolment code: with it they set "
+                       "their own password at /hub/enrol.")
+    p.add_argument("name", metavar="NAME", help="a user name of the roles file")
+    _add_state_dir(p)
+    p.add_argument("--roles", metavar="FILE", help="check that NAME is in this roles file")
+    p.add_argument("--hours", type=float, default=72.0, metavar="H",
+                   help="the code expires after H hours (default 72)")
+    p.set_defaults(func=cmd_hub_invite)
+
+    p = sub.add_parser("hub-passwd", prog="supervision hub passwd", help=argparse.SUPPRESS,
+                       description="Store NAME's password (asked twice; from standard input "
+                       "when that is not a terminal).")
+    p.add_argument("name", metavar="NAME", help="a user name of the roles file")
+    _add_state_dir(p)
+    p.add_argument("--roles", metavar="FILE", help="check that NAME is in this roles file")
+    p.set_defaults(func=cmd_hub_passwd)
+
+
+def _add_state_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-dir", default="supervision-hub", metavar="DIR",
+                   help="the hub's database, cookie secret and passwords (default "
+                   "./supervision-hub; back it up)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supervision",
@@ -156,23 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("hub", help="the practice server: logins and roles, on JupyterHub")
-    p.add_argument("path", metavar="PATH", help="export")
-    _add_common(p)
-    p.add_argument("--roles", required=True, metavar="FILE",
-                   help="TOML naming every user: [users.NAME] role = therapist|supervisor|lead")
-    p.add_argument("--port", type=_port, default=8000, help="1–65535 (default 8000)")
-    p.add_argument("--ip", default="127.0.0.1", metavar="ADDR",
-                   help="listen on ADDR (default 127.0.0.1; put TLS in front: docs/hub.md)")
-    p.add_argument("--state-dir", default="supervision-hub", metavar="DIR",
-                   help="the hub's database, cookie secret and passwords (default "
-                   "./supervision-hub; back it up)")
-    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
-                   help="also answer to this host name (the reverse proxy's)")
-    p.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
-                   help="stop a user's server idle this long (default 3600)")
-    p.add_argument("--min-cell", type=int, default=5, metavar="N")
-    p.set_defaults(func=cmd_hub)
+    _add_hub(sub)
 
     p = sub.add_parser("load", help="validate an export and bulk-load it into PostgreSQL")
     p.add_argument("path", metavar="PATH")
@@ -325,16 +368,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_hub(args: argparse.Namespace) -> int:
+def _hub_module(name: str) -> Any:
+    import importlib
+
     try:
-        from supervision.hub import hub
+        return importlib.import_module(f"supervision.hub.{name}")
     except ImportError as exc:  # pragma: no cover - the [hub] extra is missing
         raise ConfigError(f"supervision hub needs the [hub] extra: pip install "
                           f"'supervision[hub]' ({exc.name} is missing)") from None
-    return hub(args.path, roles=args.roles, port=args.port, ip=args.ip,
-               state_dir=args.state_dir, mapping=args.mapping, measures=args.measures,
-               min_cell=args.min_cell, public_name=args.public_name,
-               cull_timeout=args.cull_timeout)
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    return _hub_module("server").hub(
+        args.path, roles=args.roles, port=args.port, ip=args.ip, state_dir=args.state_dir,
+        mapping=args.mapping, measures=args.measures, min_cell=args.min_cell,
+        public_name=args.public_name, cull_timeout=args.cull_timeout, oidc_issuer=args.oidc,
+        oidc_claim=args.oidc_claim, oidc_client_file=args.oidc_client_file,
+        session_hours=args.session_hours, public_url=args.public_url)
+
+
+def _roles_of(args: argparse.Namespace) -> dict | None:
+    return _hub_module("roles").read_roles(args.roles) if args.roles else None
+
+
+def cmd_hub_invite(args: argparse.Namespace) -> int:
+    print(_hub_module("passwords").invite(args.state_dir, args.name, hours=args.hours,
+                                          roles=_roles_of(args)))
+    return 0
+
+
+def _read_password(name: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"New password for {name}: ")
+    if getpass.getpass("Again: ") != first:
+        raise ConfigError("the two passwords differ; nothing stored")
+    return first
+
+
+def cmd_hub_passwd(args: argparse.Namespace) -> int:
+    passwords = _hub_module("passwords")
+    roles = _roles_of(args)
+    passwords.account_name(args.name, roles)
+    print(passwords.set_password(args.state_dir, args.name, _read_password(args.name),
+                                 roles=roles))
+    return 0
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -444,15 +524,19 @@ def _expected_csv(result: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supervision`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["hub"] and argv[1:2] in (["invite"], ["passwd"]):
+        argv = [f"hub-{argv[1]}", *argv[2:]]  # `supervision hub invite NAME`
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    command = args.command.replace("hub-", "hub ")
     try:
         return func(args)
     except SupervisionError as exc:
-        print(f"supervision {args.command}: {exc}", file=sys.stderr)
+        print(f"supervision {command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"supervision {args.command}: interrupted", file=sys.stderr)
+        print(f"supervision {command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -460,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SUPERVISION_DEBUG"):
             traceback.print_exc()
         print(
-            f"supervision {args.command}: unexpected internal error ({type(exc).__name__}). "
+            f"supervision {command}: unexpected internal error ({type(exc).__name__}). "
             "This is a bug in supervision, not in your export; please report it "
             "(run with SUPERVISION_DEBUG=1 for details).",
             file=sys.stderr,

@@ -411,6 +411,10 @@ class LandingHandler(JupyterHandler):
 
 
 # ------------------------------------------------------------------ the hub's login
+#: Seconds a user's server trusts the hub's word on a cookie's OAuth token.
+HUB_AUTH_CACHE = 5
+
+
 def _is_hub_var(name: str) -> bool:
     return name.startswith("JUPYTERHUB_") or name == "JPY_API_TOKEN"
 
@@ -429,7 +433,11 @@ def hub_identity_classes() -> tuple[type, type]:
     from jupyterhub.singleuser.extension import JupyterHubAuthorizer, JupyterHubIdentityProvider
     from traitlets import default
 
-    auth = HubOAuth()  # reads the JUPYTERHUB_* variables: every default evaluated now
+    # reads the JUPYTERHUB_* variables: every default evaluated now.  The hub's answer about
+    # a cookie's token is kept HUB_AUTH_CACHE seconds, not HubAuth's default five minutes, so
+    # that a logout or a password change (which delete the token) ends this server's
+    # sessions at once.
+    auth = HubOAuth(cache_max_age=HUB_AUTH_CACHE)
     for name in auth.trait_names():
         with contextlib.suppress(Exception):
             getattr(auth, name)

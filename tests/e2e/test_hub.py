@@ -1,7 +1,9 @@
 """`supervision hub` in Chromium: logins, roles, and what never reaches a user (domain §13).
 
 One hub on the demo export for the module, with a therapist (ana, T01), a supervisor of two
-therapists (sam: T02, T03) and a lead (lee).  Passwords are set at the first login.  Times
+therapists (sam: T02, T03) and a lead (lee).  Their passwords are set beforehand by the
+practice (``supervision hub passwd``).  Every process is found from the pid the test
+started (its descendants), never by a pattern over the machine's command lines.  Times
 from pressing "Sign in" to the first figure drawn, and the memory of the hub with its proxy,
 the users' servers and their kernels, go to screenshots/hub.json.
 """
@@ -9,20 +11,14 @@ the users' servers and their kernels, go to screenshots/hub.json.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_support import Hub
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -54,12 +50,6 @@ LINKS = """() => [...document.querySelectorAll('.sv-dashboard a')]
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _record(key: str, value: Any) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     data = json.loads(RECORD.read_text()) if RECORD.exists() else {}
@@ -69,32 +59,11 @@ def _record(key: str, value: Any) -> None:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Iterator[dict]:
-    tmp = tmp_path_factory.mktemp("hub")
-    roles = tmp / "roles.toml"
-    roles.write_text(ROLES)
-    port = _free_port()
-    log = (SCREENSHOTS / f"hub-{port}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "supervision.cli", "hub", str(demo_export), "--roles",
-         str(roles), "--port", str(port), "--state-dir", str(tmp / "state")],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        assert proc.poll() is None, "supervision hub exited early"
-        try:
-            urllib.request.urlopen(url + "/hub/api", timeout=2).close()
-            break
-        except (urllib.error.URLError, OSError):
-            assert time.monotonic() < deadline, "the hub did not answer"
-            time.sleep(0.5)
-    yield {"url": url, "proc": proc, "export": str(demo_export.resolve())}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    running = Hub(demo_export, ROLES, tmp_path_factory.mktemp("hub"),
+                  passwords=dict.fromkeys(("ana", "sam", "lee"), PASSWORD))
+    yield {"url": running.url, "proc": running.proc, "export": str(demo_export.resolve()),
+           "hub": running}
+    running.stop()
 
 
 @pytest.fixture
@@ -105,7 +74,7 @@ def context(browser: Any) -> Iterator[Any]:
 
 
 def _login(page: Any, hub: dict, name: str) -> float:
-    """Log in (the first login sets the password); return the monotonic time of the click."""
+    """Sign in with the password the practice set; return the monotonic time of the click."""
     page.goto(hub["url"] + "/hub/login", timeout=60_000)
     page.fill("#username_input", name)
     page.fill("#password_input", PASSWORD)
@@ -183,18 +152,6 @@ def test_a_therapist_cannot_open_another_users_server(hub: dict, context: Any) -
         assert "/user/ana" not in page.url or "lee" not in page.url
 
 
-def _pids(match: str) -> list[int]:
-    out = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if match in cmd:
-            out.append(int(entry.name))
-    return out
-
-
 def _children(pid: int) -> list[int]:
     kids = []
     for entry in Path("/proc").glob("[0-9]*"):
@@ -232,7 +189,7 @@ def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context
     page.click(".sv-dashboard a")
     page.wait_for_function(DRAWN, timeout=240_000)
     html = page.content() + html_landing
-    [server] = _pids("--Voila.base_url=/user/ana/")
+    [server] = hub["hub"].pids_matching("--Voila.base_url=/user/ana/")
     token = _environ(server)["JUPYTERHUB_API_TOKEN"]  # what the hub gave the server at start
     kernels = [k for k in _children(server) if "ipykernel" in Path(f"/proc/{k}/cmdline")
                .read_bytes().decode(errors="replace")]
@@ -246,8 +203,9 @@ def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context
         assert env["SUPERVISION_THERAPIST"] == "T01"
     assert token not in html and hub["export"] not in html
     # memory of everything the hub runs, after the logins of this module
-    hub_pids = _pids("jupyterhub_config.py") + _pids("configurable-http-proxy")
-    servers = _pids("--Voila.base_url=/user/")
+    hub_pids = (hub["hub"].pids_matching("jupyterhub_config.py")
+                + hub["hub"].pids_matching("configurable-http-proxy"))
+    servers = hub["hub"].pids_matching("--Voila.base_url=/user/")
     everything = hub_pids + servers + [k for s in servers for k in _children(s)]
     _record("memory: hub + proxy (MB RSS)", _rss_mb(hub_pids))
     _record("memory: everything, with the servers and kernels of "
@@ -288,7 +246,7 @@ def test_no_websocket_frame_carries_a_secret_and_a_forged_id_gets_nothing(
     page.locator(".sv-timeline .sv-empty").wait_for(timeout=60_000)
     assert "is not in this caseload" in page.inner_text(".sv-timeline")
     assert page.locator(".sv-timeline .js-plotly-plot").count() == 0
-    [server] = _pids("--Voila.base_url=/user/ana/")
+    [server] = hub["hub"].pids_matching("--Voila.base_url=/user/ana/")
     token = _environ(server)["JUPYTERHUB_API_TOKEN"]
     assert len(frames) > 10, len(frames)  # the dashboard's widgets came over the websocket
     joined = "\n".join(frames)

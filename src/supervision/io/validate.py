@@ -210,6 +210,23 @@ def categories(ctx: Context, st: Staged) -> list[Problem | Check]:
     return out
 
 
+#: An id that a program could take for a path: a separator, a control character (C0, DEL,
+#: C1; NUL among them) or a whole id of "." or "..".  Ids are pseudonyms, never paths.
+_PATHLIKE = r"regexp_matches({c}, '[/\\[:cntrl:]\x{{80}}-\x{{9f}}]') OR {c} IN ('.', '..')"
+
+
+def pathlike_ids(ctx: Context, st: Staged) -> list[Problem]:
+    """Ids (client, therapist, episode) holding ``/``, ``\\``, a control character, or ``..``."""
+    out: list[Problem] = []
+    for col in ("client_id", "therapist_id", "episode_id"):
+        if st.has(col):
+            sql = f"SELECT _row FROM {st.relation} WHERE {_PATHLIKE.format(c=col)}"
+            out += listed(ctx, st, sql, col, lambda r: (
+                "an id must not hold '/', '\\', a control character, or be '.' or '..' "
+                "(it could be taken for a path); rename it in the export or the mapping"))
+    return out
+
+
 def duplicate_ids(ctx: Context, st: Staged) -> list[Problem]:
     """Duplicate ``episode_id`` (episodes) or ``therapist_id`` (therapists)."""
     col = {"episodes": "episode_id", "therapists": "therapist_id"}.get(st.table)
@@ -351,7 +368,7 @@ def episode_dates(ctx: Context) -> list[Problem]:
     return listed(ctx, e, sql, "end_date", lambda r: "end_date is before start_date")
 
 
-PER_TABLE = (required, dates, numbers, item_sums, categories, duplicate_ids)
+PER_TABLE = (required, dates, numbers, item_sums, categories, pathlike_ids, duplicate_ids)
 SESSION_RULES = (duplicate_rows, repairs, flat_agreement, flat_end_dates)
 ACROSS = (episode_links, therapist_links, episode_dates)
 

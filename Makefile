@@ -10,7 +10,7 @@ DEMO_THERAPIST ?= T01
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install install-test install-hub proxy chromium postgres test-spark lint bench clean
+.PHONY: demo test install install-test install-hub proxy chromium postgres java test-spark lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 install: $(STAMP)
-install-test: $(TEST_STAMP) chromium postgres proxy
+install-test: $(TEST_STAMP) chromium postgres proxy java
 install-hub: $(TEST_STAMP) proxy
 
 # JupyterHub's proxy for `supervision hub`, from npm, into .venv/node (node and npm needed).
@@ -55,6 +55,14 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
+# A Java runtime for the Spark tests (pyspark starts a local JVM).
+java:
+	@if ! command -v java >/dev/null; then \
+	  echo "Installing Debian's Java runtime for the Spark tests…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
+
 # Debian's PostgreSQL server binaries for the warehouse tests (a throwaway server per test run).
 postgres:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
@@ -67,7 +75,7 @@ postgres:
 TEST_WORKERS ?= 2
 # The Spark tests are part of it (the [test] extra installs [spark]; Java 17 is needed).
 test: install-test
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 # The Spark equality tests alone.
 test-spark: install-test

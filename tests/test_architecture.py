@@ -34,3 +34,13 @@ def test_every_module_is_in_a_layer() -> None:
     found = {p.stem for p in pkg.glob("*.py") if p.stem != "__init__"}
     found |= {p.name for p in pkg.iterdir() if (p / "__init__.py").is_file()}
     assert found - named == set(), f"not in any layer: {sorted(found - named)}"
+
+
+def test_test_modules_have_unique_names() -> None:
+    """Test modules are imported by their base name (``tests/`` has no packages), so two
+    files of one name in different folders stop the whole run at collection: every
+    ``test_*.py`` under ``tests/`` has a name of its own."""
+    names: dict[str, list[str]] = {}
+    for p in sorted((ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(p.name, []).append(str(p.relative_to(ROOT)))
+    assert {n: ps for n, ps in names.items() if len(ps) > 1} == {}

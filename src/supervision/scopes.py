@@ -87,8 +87,9 @@ _TERMINATION_KEYS = ("episodes", "ended", *TERMINATION, "dropout_rate", "dropout
 
 
 def _scope_row(cl: Caseload) -> dict[str, Any]:
-    """The scope's row of :func:`supervision.figures.scope_figures` (NaN -> None)."""
-    return row(figures.scope_figures(cl, by=None)) or {}
+    """The scope's row of :func:`supervision.figures.scope_figures` (NaN -> None), once per
+    caseload object (the rupture and termination rows share it)."""
+    return cl.memo("scope_row", lambda: row(figures.scope_figures(cl, by=None)) or {})
 
 
 def rupture_row(cl: Caseload) -> dict[str, Any] | None:

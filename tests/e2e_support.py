@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from processes import cmdline, tree
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("sessions", "episodes", "therapists")
@@ -36,27 +37,9 @@ def e2e_conftest() -> Any:
 
 
 def process_tree(root: int) -> list[tuple[int, str]]:
-    """(pid, command line) of ``root`` and every process below it (Voilà, its kernels), from
-    the parent links in ``/proc``: only what the test itself started."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat_line = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [root], {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - set(found)
-        found += sorted(frontier)
-    out = []
-    for pid in found:
-        try:
-            out.append((pid, Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")))
-        except OSError:
-            continue
-    return out
+    """(pid, command line) of ``root`` and every process below it (Voilà, its kernels): only
+    what the test itself started (:mod:`processes`)."""
+    return [(pid, cmdline(pid)) for pid in tree(root)]
 
 
 def write_hostile_demo(

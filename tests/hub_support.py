@@ -3,7 +3,7 @@
 :class:`Hub` runs the command in its own process group, with passwords stored beforehand by
 ``supervision hub passwd`` (the practice sets them; nobody claims a name by signing in
 first).  :meth:`Hub.pids` is the hub's process and its descendants, found through the
-parent pids in ``/proc`` — never by a pattern over every command line of the machine, where
+psutil (:mod:`processes`) — never by a pattern over every command line of the machine, where
 another test's hub (or another person's) would match.  :func:`sign_in` posts the login
 form over plain HTTP and returns the status, the page's error and the ``Set-Cookie``
 headers, for the checks a browser hides (which cookies, with which attributes).
@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processes import cmdline, descendants
+
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "tests" / "e2e" / "screenshots"
 
@@ -33,37 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def descendants(root: int) -> list[int]:
-    """Every live process whose chain of parents reaches ``root`` (``root`` excluded)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        ppid = _parent(int(entry.name))
-        if ppid is not None:
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        for kid in children.get(todo.pop(), []):
-            out.append(kid)
-            todo.append(kid)
-    return out
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
-            errors="replace")
-    except OSError:
-        return ""
 
 
 def supervision(*args: str, stdin: str | None = None,

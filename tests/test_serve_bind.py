@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import processes
 import pytest
 from e2e_support import e2e_conftest, process_tree
 
@@ -242,7 +243,7 @@ def _assert_token_enforced(server: Any, notebook: str) -> None:
     for _, cmd in procs:
         assert TOKEN not in cmd, "the token shows in ps"
     for pid in kernels:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+        environ = "\0".join(f"{k}={v}" for k, v in processes.environ(pid).items())
         assert TOKEN not in environ and opening.TOKEN_VAR not in environ
     # ?token= in the URL works too (the announcement advises the login page instead: Voilà
     # hands the request URL to the kernels it starts afterwards)

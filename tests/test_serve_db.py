@@ -345,6 +345,7 @@ def test_live_therapist_kernels_hold_no_credential(
     """``serve --db URL --therapist T01`` with the password in the URL *and* in PGPASSWORD:
     the running kernels' environments (read from /proc) hold neither, nor the URL, nor any
     ``PG*`` variable; the page renders that therapist's dashboard."""
+    import processes
     from e2e_support import e2e_conftest as _e2e
     from e2e_support import process_tree
 
@@ -362,8 +363,8 @@ def test_live_therapist_kernels_hold_no_credential(
         kernels = [pid for pid, cmd in process_tree(server.proc.pid) if "ipykernel" in cmd]
         assert kernels
         for pid in kernels:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
-            variables = dict(v.split("=", 1) for v in environ.split("\0") if "=" in v)
+            variables = processes.environ(pid)
+            environ = "\0".join(f"{k}={v}" for k, v in variables.items())
             assert variables.get(opening.THERAPIST) == "T01"
             assert pg_server.password not in environ and "postgresql://" not in environ
             assert not [k for k in variables if k.startswith("PG")]

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from _server import DEMO, e2e_conftest
+from processes import rss_bytes, tree
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -90,19 +91,8 @@ def shown_cards(cards: list[dict[str, str]]) -> dict[str, str]:
 
 def _tree_rss(root: int) -> tuple[int, int]:
     """(processes, total resident bytes) of ``root`` and its descendants (Voilà, kernels)."""
-    info: dict[int, tuple[int, int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        info[int(stat.parent.name)] = (int(fields[1]), int(fields[21]) * 4096)
-    tree, grew = {root}, True
-    while grew:
-        more = {pid for pid, (ppid, _) in info.items() if ppid in tree} - tree
-        tree |= more
-        grew = bool(more)
-    return len(tree & info.keys()), sum(info[p][1] for p in tree if p in info)
+    pids = tree(root)
+    return len(pids), rss_bytes(pids)
 
 
 def _answers(url: str) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from hub_support import Hub
+from processes import cmdline, descendants, environ, rss_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -152,33 +153,8 @@ def test_a_therapist_cannot_open_another_users_server(hub: dict, context: Any) -
         assert "/user/ana" not in page.url or "lee" not in page.url
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            kids.append(int(entry.name))
-    return kids
-
-
-def _environ(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(x.decode(errors="replace").split("=", 1) for x in raw if b"=" in x)
-
-
 def _rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return round(total / 1024, 1)
+    return round(rss_bytes(pids) / 2**20, 1)
 
 
 def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context: Any) -> None:
@@ -190,12 +166,11 @@ def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context
     page.wait_for_function(DRAWN, timeout=240_000)
     html = page.content() + html_landing
     [server] = hub["hub"].pids_matching("--Voila.base_url=/user/ana/")
-    token = _environ(server)["JUPYTERHUB_API_TOKEN"]  # what the hub gave the server at start
-    kernels = [k for k in _children(server) if "ipykernel" in Path(f"/proc/{k}/cmdline")
-               .read_bytes().decode(errors="replace")]
+    token = environ(server)["JUPYTERHUB_API_TOKEN"]  # what the hub gave the server at start
+    kernels = [k for k in descendants(server) if "ipykernel" in cmdline(k)]
     assert kernels
     for k in kernels:
-        env = _environ(k)
+        env = environ(k)
         assert not [v for v in env if v.startswith("JUPYTERHUB_")], env.keys()
         assert token not in "\0".join(env.values())
         assert hub["export"] not in "\0".join(env.values())
@@ -206,7 +181,7 @@ def test_no_hub_token_or_export_path_reaches_a_kernel_or_page(hub: dict, context
     hub_pids = (hub["hub"].pids_matching("jupyterhub_config.py")
                 + hub["hub"].pids_matching("configurable-http-proxy"))
     servers = hub["hub"].pids_matching("--Voila.base_url=/user/")
-    everything = hub_pids + servers + [k for s in servers for k in _children(s)]
+    everything = hub_pids + servers + [k for s in servers for k in descendants(s)]
     _record("memory: hub + proxy (MB RSS)", _rss_mb(hub_pids))
     _record("memory: everything, with the servers and kernels of "
             f"{len(servers)} logins (MB RSS)", _rss_mb(everything))
@@ -247,7 +222,7 @@ def test_no_websocket_frame_carries_a_secret_and_a_forged_id_gets_nothing(
     assert "is not in this caseload" in page.inner_text(".sv-timeline")
     assert page.locator(".sv-timeline .js-plotly-plot").count() == 0
     [server] = hub["hub"].pids_matching("--Voila.base_url=/user/ana/")
-    token = _environ(server)["JUPYTERHUB_API_TOKEN"]
+    token = environ(server)["JUPYTERHUB_API_TOKEN"]
     assert len(frames) > 10, len(frames)  # the dashboard's widgets came over the websocket
     joined = "\n".join(frames)
     assert token not in joined

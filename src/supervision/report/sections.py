@@ -34,14 +34,13 @@ from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
+from supervision.views.common import PLOT_CONFIG
 from supervision.views.practice_tabs import PracticeView
 from supervision.views.theme import BENCHMARKS
 
 QUARTER = "SUPERVISION_QUARTER"
 COVER = "SUPERVISION_REPORT_COVER"  # JSON: generated time, data range, checksum, source
 
-#: Plotly config of every figure: no logo link (it would point off the page).
-PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 CAUTION = (
     "These figures are <b>prompts for reflection, not verdicts</b> on a therapist or a "

@@ -25,6 +25,24 @@ log = logging.getLogger("supervision.views")
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
+#: The plotly config of every figure, on the dashboards and in the pack: nothing on a chart
+#: leaves the machine (domain.md §8).  plotly.js 3 (bundled by plotly and by the
+#: jupyterlab-plotly extension) shows a "Share chart…" button that posts the figure, hover
+#: data and all, to ``plotlyServerURL`` (default Plotly Cloud) unless ``showSendToCloud``
+#: is false, and a plotly logo linking to plotly.com unless ``displaylogo`` is false.  The
+#: upload button is also removed by name (``sendChartToCloud`` in plotly.js 3,
+#: ``sendDataToCloud`` in 2) and the server URL emptied, so a plotly.js that turned it back
+#: on would have nowhere to send.  ``showLink`` and ``showEditInChartStudio`` no longer
+#: exist in plotly.js 3 (plotly.py warns on them).  What stays on the modebar works
+#: offline: zoom, pan, autoscale, reset and "download plot as a PNG".
+PLOT_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud"],
+    "responsive": True,
+}
+
 CSS = """
 <style>
 .sv-app { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
@@ -150,7 +168,7 @@ def figure_payload(fig: go.Figure) -> dict[str, Any]:
     The plotly.js bundle comes from the installed extension, never a CDN.
     """
     payload = json.loads(pio.to_json(fig, validate=False))
-    payload["config"] = {"displaylogo": False, "responsive": True}
+    payload["config"] = dict(PLOT_CONFIG)
     return payload
 
 
@@ -212,6 +230,7 @@ def section(title: str, children: Iterable[widgets.Widget], note: str = "") -> w
 __all__ = [
     "CSS",
     "PLOTLY_MIME",
+    "PLOT_CONFIG",
     "as_widget",
     "css",
     "empty_state",

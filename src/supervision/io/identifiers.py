@@ -51,6 +51,7 @@ identifier, never the value.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -153,6 +154,13 @@ def looks_like_identifier_name(name: str) -> bool:
     return False
 
 
+def is_person_column(name: str) -> bool:
+    """Whether a column name says its values are about a person (:data:`PERSON_WORDS`)."""
+    words = name_words(name)
+    return any(w in PERSON_WORDS for w in words) or any(
+        a + b in PERSON_WORDS for a, b in itertools.pairwise(words))
+
+
 def check_names(columns: list[tuple[str, str]]) -> None:
     """Refuse any ``(file, column)`` whose column name looks like a direct identifier.
 
@@ -188,6 +196,40 @@ RUN_RE = r"(^|[^0-9])([0-9]{8}|[0-9]{6})($|[^0-9])"
 _D, _M, _Y = r"(0[1-9]|[12][0-9]|3[01])", r"(0[1-9]|1[0-2])", r"(19|20)[0-9]{2}"
 COMPACT_DATE_RE = (f"{_Y}{_M}{_D}|{_D}{_M}{_Y}|{_M}{_D}{_Y}"  # 8 digits
                    f"|{_D}{_M}[0-9]{{2}}")  # 6 digits: DDMMYY, as UK (CHI) numbers use
+#: A personal name: two to four capitalised words, initials allowed (``Jane Smith``,
+#: ``Smith, Jane``, ``J. Smith``, ``Mary-Jane O'Brien``, ``Dr Jane Smith``), no digits.
+NAME_RE = r"\p{Lu}[\p{L}'\x{2019}\-]*\.?(,? +\p{Lu}[\p{L}'\x{2019}\-]*\.?){1,3}"
+_MONTH = (r"(january|february|march|april|may|june|july|august|september|october|november"
+          r"|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?")
+_DAY = r"(0?[1-9]|[12][0-9]|3[01])(st|nd|rd|th)?"
+_SEP = r"[ \-/.,]*"
+#: A written-out date with a month name (``14 Mar 1987``, ``March 14, 1987``,
+#: ``14th of March 1987``, ``C-14Mar1987``), not inside a longer word or number.
+WRITTEN_DATE_RE = (rf"(?i)(^|[^\p{{L}}\p{{N}}])({_DAY}{_SEP}(of )?{_MONTH}{_SEP}(19|20)[0-9]{{2}}"
+                   rf"|{_MONTH}{_SEP}{_DAY}{_SEP}(19|20)[0-9]{{2}})($|[^\p{{L}}\p{{N}}])")
+#: A UK National Insurance number (two letters, three pairs of digits, A–D), spaced or not,
+#: any prefix (HMRC's example prefix ``QQ`` included).
+NINO_RE = (r"(?i)(^|[^\p{L}\p{N}])[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]"
+           r"($|[^\p{L}\p{N}])")
+_AT = r"( *@ *| *[(\[{<] *at *[)\]}>] *)"
+_DOT = r"(\.| *[(\[{<] *dot *[)\]}>] *)"
+_PART = r"[\p{L}\p{N}\-]+"
+#: An e-mail address written to dodge a filter: ``jane(at)example(dot)com``,
+#: ``jane @ example.com``, ``jane [at] example [dot] com``, ``jane at example dot com``.
+OBFUSCATED_EMAIL_RE = (rf"(?i)[\p{{L}}\p{{N}}._%+\-]+({_AT}{_PART}({_DOT}{_PART})+"
+                       rf"| +at +{_PART}( +dot +{_PART})+)")
+#: Words of a column name that say its values are about a person (a client, a patient, a
+#: colleague): such a column outside the contract is scanned for names and written dates
+#: like an id column.  Folded and accent-free, as :data:`WORDS`.
+PERSON_WORDS = frozenset({
+    "client", "clients", "klient", "klienten", "klientin", "cliente", "clienta", "patient",
+    "patients", "patientin", "patienten", "paciente", "patiente", "pt", "ref", "reference",
+    "referee", "referrer", "person", "persons", "people", "customer", "kunde", "resident",
+    "serviceuser", "user", "who", "contact", "therapist", "counsellor", "counselor",
+    "clinician", "practitioner", "therapeut", "therapeutin", "staff", "worker",
+    "supervisor", "caller", "pupil", "student", "member", "carer", "parent", "guardian",
+    "nok", "nextofkin", "gp", "doctor", "behandler",
+})
 #: Free-text columns per scan statement (module docstring).
 BATCH = 64
 
@@ -248,10 +290,19 @@ def _columns_sql(v: str, ids: str) -> str:
             f"CASE WHEN {ids} AND length({v}) >= 6 THEN {run} END AS run")
 
 
-def value_checks(v: str, *, ids: str) -> list[tuple[str, str]]:
+def value_checks(v: str, *, ids: str, people: str = "false") -> list[tuple[str, str]]:
     """``(kind, SQL condition)`` pairs that flag identifier-shaped values of expression ``v``
-    (folded), with ``nhs`` from :func:`_columns_sql`; ``ids`` is true on id columns."""
+    (folded), with ``nhs`` from :func:`_columns_sql`; ``ids`` is true on id columns,
+    ``people`` on id columns and on columns about a person (:func:`is_person_column`)."""
     return [  # the more specific kind first: it wins when a value has two shapes
+        ("a National Insurance number", _lazy(f"length({v}) >= 9",
+                                              f"regexp_matches({v}, '{NINO_RE}')")),
+        ("a written-out date (a date of birth?)", _lazy(
+            f"{people} AND length({v}) >= 8 AND regexp_matches({v}, '[0-9]{{4}}')",
+            f"regexp_matches({v}, '{WRITTEN_DATE_RE}')")),
+        ("a personal name", _lazy(
+            f"{people} AND NOT regexp_matches({v}, '[0-9]')",
+            f"regexp_full_match({v}, {_lit(NAME_RE)}) AND regexp_matches({v}, '\\p{{L}}{{2}}')")),
         ("a UK postcode", _lazy(f"{ids} AND length({v}) BETWEEN 5 AND 8",
                                 f"regexp_full_match({v}, '{POSTCODE_RE}')")),
         ("an NHS number", _lazy("length(nhs) = 10", _mod11_sql("nhs"))),
@@ -262,6 +313,9 @@ def value_checks(v: str, *, ids: str) -> list[tuple[str, str]]:
         ("an e-mail address", _lazy(f"contains({v}, '@')",
                                     f"regexp_matches({v}, '{EMAIL_RE}')")),
         ("a phone number", _lazy(f"length({v}) >= 10", _phone_sql(v))),
+        ("an e-mail address written to dodge a filter", _lazy(
+            f"length({v}) >= 6 AND (contains({v}, '@') OR contains(lower({v}), 'at'))",
+            f"regexp_matches({v}, '{OBFUSCATED_EMAIL_RE}')")),
     ]
 
 
@@ -318,7 +372,9 @@ def _scan(
     cols = ", ".join(c for _, (c, _, _) in batch)
     id_keys = [str(k) for k, (_, _, is_id) in batch if is_id]
     ids = f"k IN ({', '.join(id_keys)})" if id_keys else "false"
-    checks = value_checks("v", ids=ids)
+    people_keys = [str(k) for k, (_, name, is_id) in batch if is_id or is_person_column(name)]
+    people = f"k IN ({', '.join(people_keys)})" if people_keys else "false"
+    checks = value_checks("v", ids=ids, people=people)
     aggs = [f"min(_row) FILTER (WHERE {cond})" for _, cond in checks]
     sql = (
         f"WITH u AS (SELECT _row, unnest([{keys}]) AS k, unnest([{cols}]) AS cell "
@@ -341,6 +397,6 @@ def _scan(
 
 
 __all__ = [
-    "BATCH", "CONFUSABLES", "WORDS", "check_names", "check_values", "fold",
-    "looks_like_identifier_name", "name_words",
+    "BATCH", "CONFUSABLES", "PERSON_WORDS", "WORDS", "check_names", "check_values", "fold",
+    "is_person_column", "looks_like_identifier_name", "name_words",
 ]

@@ -111,16 +111,19 @@ def test_blank_lines_do_not_shift_later_row_numbers(tmp_path: Path) -> None:
     data row 6 (a blank line inside a quoted value is not a blank row)."""
     text = HEAD + 'C1,T1,2024-01-01\n\n"C2",T1,2024-01-02\n\n\nC3,T1,2024-02-30\n'
     path = _write(tmp_path / "s.csv", text)
-    assert _problems(path) == ["s.csv:6:session_date: expected a date as YYYY-MM-DD"]
+    assert [p.split(";")[0] for p in _problems(path)] == [
+        "s.csv:6:session_date: expected a date as YYYY-MM-DD"]
     crlf = _write(tmp_path / "w.csv", text.replace("\n", "\r\n"))
-    assert _problems(crlf) == ["w.csv:6:session_date: expected a date as YYYY-MM-DD"]
+    assert [p.split(";")[0] for p in _problems(crlf)] == [
+        "w.csv:6:session_date: expected a date as YYYY-MM-DD"]
 
 
 def test_a_paragraph_break_inside_a_quoted_value_is_not_a_blank_row(tmp_path: Path) -> None:
     text = "client_id,therapist_id,session_date,team\nC1,T1,2024-01-01,\"North\n\nSite\"\n" \
            "C2,T1,2024-13-01,\"North\n\nSite\"\n"
     path = _write(tmp_path / "s.csv", text)
-    assert _problems(path) == ["s.csv:2:session_date: expected a date as YYYY-MM-DD"]
+    assert [p.split(";")[0] for p in _problems(path)] == [
+        "s.csv:2:session_date: expected a date as YYYY-MM-DD"]
 
 
 # ---------------------------------------------------------------------- item 10: paths

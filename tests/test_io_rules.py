@@ -69,7 +69,9 @@ def test_empty_required_cell(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["2024-13-01", "05/01/2024", "1/5/24", "yesterday"])
 def test_bad_date(tmp_path: Path, value: str) -> None:
     got = problems(tmp_path, sessions=with_cell(GOOD_S, S, 3, "session_date", value))
-    assert got == ["sessions.csv:3:session_date: expected a date as YYYY-MM-DD"]
+    # the message goes on with a hint at the format seen (tests/test_io_messy_exports.py)
+    assert len(got) == 1
+    assert got[0].startswith("sessions.csv:3:session_date: expected a date as YYYY-MM-DD")
 
 
 def test_mapping_date_format_is_used_and_never_guessed(tmp_path: Path) -> None:
@@ -79,7 +81,9 @@ def test_mapping_date_format_is_used_and_never_guessed(tmp_path: Path) -> None:
     cols, rows = with_cell(GOOD_S, S, 1, "session_date", "01/01/2024")
     rows[1][S.index("session_date")] = "01/13/2024"
     got = problems(tmp_path, sessions=(cols, rows), mapping=mapping)
-    assert got == ["sessions.csv:2:session_date: expected a date as YYYY-MM-DD or %d/%m/%Y"]
+    assert len(got) == 1
+    assert got[0].startswith(
+        "sessions.csv:2:session_date: expected a date as YYYY-MM-DD or %d/%m/%Y")
 
 
 def test_number_not_parseable_is_not_echoed(tmp_path: Path) -> None:

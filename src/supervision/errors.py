@@ -46,6 +46,18 @@ class Problem:
             parts.append(self.column)
         return ":".join(parts) + f": {self.message}"
 
+    def spreadsheet_row(self) -> int | None:
+        """The row a spreadsheet shows for :attr:`row` (the header is its row 1); ``None``
+        for a whole-file problem or a Parquet file (no spreadsheet rows)."""
+        if self.row is None or self.file.casefold().endswith(".parquet"):
+            return None
+        return self.row + 1
+
+    def line(self) -> str:
+        """``str(self)`` with the spreadsheet row a person looks for, when there is one."""
+        shown = self.spreadsheet_row()
+        return str(self) if shown is None else f"{self} [spreadsheet row {shown}]"
+
 
 class ExportError(ValueError, SupervisionError):
     """An export that cannot be read as a caseload.  Holds every problem found."""
@@ -60,7 +72,10 @@ class ExportError(ValueError, SupervisionError):
     def render(self) -> str:
         n = len(self.problems)
         lines = [f"{n} problem{'s' if n != 1 else ''} found in the export:"]
-        lines += [f"  {p}" for p in self.problems[: self.max_shown]]
+        lines += [f"  {p.line()}" for p in self.problems[: self.max_shown]]
+        if any(p.spreadsheet_row() is not None for p in self.problems[: self.max_shown]):
+            lines.append("(file:row:column: row counts data rows from 1 after the header; "
+                         "[spreadsheet row N] is the row a spreadsheet shows, header = row 1.)")
         if n > self.max_shown:
             lines.append(f"  … and {n - self.max_shown} more")
         return "\n".join(lines)
@@ -72,8 +87,9 @@ class IdentifierError(ExportError):
     def render(self) -> str:
         return (
             super().render()
-            + "\nNothing further was read. Remove these columns from the export, or drop them in a"
-            " mapping file ([drop] columns = [...])."
+            + "\nNothing further was read, so the other checks (dates, numbers, duplicates, "
+            "links between tables) have not run yet. Remove these columns from the export, or "
+            "drop them in a mapping file ([drop] columns = [...]), and validate again."
         )
 
 

@@ -114,7 +114,7 @@ def load_export(
         with say.watch(db, "validating (current check)"):
             staged = {t.table: stage(db, t, assigned[t.table], emap, registry)
                       for t in found.tables}
-            _check(db, staged, registry, emap.date_format)
+            _check(db, staged, registry, emap.date_format, emap.drop)
             notices += near_ids.notices(db, staged)
         say("building tables")
         with say.watch(db, "building tables"):
@@ -257,7 +257,7 @@ def _drop_work_tables(db: duckdb.DuckDBPyConnection, prefix: str, keep: set[str]
 
 def _check(
     db: duckdb.DuckDBPyConnection, staged: dict[str, Staged], registry: Registry,
-    date_format: str | None,
+    date_format: str | None, drop: frozenset[str] = frozenset(),
 ) -> None:
     problems: list[Problem] = []
     s = staged.get("sessions")
@@ -267,7 +267,7 @@ def _check(
     elif (db.execute(f"SELECT count(*) FROM {s.relation}").fetchone() or (0,))[0] == 0:
         problems.append(Problem(s.file, None, None, "the export has no sessions (no data rows)"))
     if s is not None:
-        problems += validate(Context(db, staged, registry, date_format))
+        problems += validate(Context(db, staged, registry, date_format, drop))
     if problems:
         raise ExportError(problems)
 

@@ -16,6 +16,7 @@ query, through :func:`listed`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import duckdb
 
 from supervision import schema
 from supervision.errors import Problem
-from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS
+from supervision.io.mapping import CATEGORY_VALUES, TAG_COLUMNS, norm_name
 from supervision.io.stage import DATE_COLUMNS, EPISODE_EXTRA, THERAPIST_EXTRA, Staged
 from supervision.measures import Registry
 
@@ -41,6 +42,8 @@ class Context:
     tables: dict[str, Staged]
     registry: Registry
     date_format: str | None = None
+    #: The mapping's ``[drop]`` names (normalised): never offered as a missing column.
+    drop: frozenset[str] = frozenset()
 
 
 def echo(value: Any) -> str:
@@ -119,23 +122,90 @@ def listed(
 
 
 # ---------------------------------------------------------------------- per table
+def unrecognised(ctx: Context, st: Staged) -> list[str]:
+    """The file's columns that map to nothing (not canonical, not mapped, not dropped)."""
+    used = set(st.shown.values())
+    return [h for h in st.raw.header
+            if h and h not in used and norm_name(h) not in ctx.drop]
+
+
+def _likeness(header: str, col: str) -> float:
+    """How much an export's column name looks like canonical ``col``: the share of
+    ``col``'s words (``session``, ``date``) in it, then the names' string similarity."""
+    words = set(re.split(r"[^a-z0-9]+", header.casefold()))
+    share = sum(w in words for w in col.split("_")) / len(col.split("_"))
+    return share + difflib.SequenceMatcher(None, norm_name(header), col).ratio()
+
+
+def missing_column(ctx: Context, st: Staged, col: str) -> Problem:
+    """The root cause first: a required column is missing; the file's unrecognised columns
+    that could be it, and the mapping line that would make the likeliest one it."""
+    left = sorted(unrecognised(ctx, st), key=lambda h: -_likeness(h, col))
+    msg = "required column is missing"
+    if not left:
+        return Problem(st.file, None, col, msg + f" (add a column named {col})")
+    names = ", ".join(f'"{h}"' for h in left[:8]) + (" …" if len(left) > 8 else "")
+    best = left[0].replace('"', '\\"')
+    return Problem(st.file, None, col, (
+        f"{msg}; the file's columns not recognised: {names}. If \"{best}\" holds {col}, "
+        f"add this line under [columns] in a mapping file and validate with --mapping FILE: "
+        f"\"{best}\" = \"{col}\""))
+
+
 def required(ctx: Context, st: Staged) -> list[Problem | Check]:
     """Required columns present, and filled in on every row."""
     out: list[Problem | Check] = []
     for col in schema.REQUIRED[st.table]:
         if not st.has(col):
-            out.append(Problem(st.file, None, col, "required column is missing (name it so, "
-                               "or map the export's column to it in the mapping's [columns])"))
+            out.append(missing_column(ctx, st, col))
         else:
             out.append(Check(col, f"{col} IS NULL", lambda r: "a value is required here"))
     return out
 
 
+_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+
+
+def date_hint(value: object, date_format: str | None) -> str:
+    """Which date format a cell that did not parse seems to be in, and the mapping line that
+    reads it; the value itself is never echoed (only its shape, e.g. ``DD/MM/YYYY``)."""
+    v = str(value).strip()
+    fix = "add to a mapping file (--mapping FILE): [dates] format = "
+    m = re.fullmatch(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})", v)
+    if m:
+        a, sep, b, y = int(m[1]), m[2], int(m[3]), "%Y" if len(m[4]) == 4 else "%y"
+        year = "YYYY" if y == "%Y" else "YY"
+        first = "DD" if a > 12 else "MM" if b > 12 else "NN"
+        shape = f"{first}{sep}{'MM' if a > 12 else 'DD' if b > 12 else 'NN'}{sep}{year}"
+        dmy, mdy = f"%d{sep}%m{sep}{y}", f"%m{sep}%d{sep}{y}"
+        if date_format in (dmy, mdy):
+            return f"; it is in the shape of {date_format} but is no real calendar date"
+        if a > 12:
+            return f"; seen {shape}, day first; {fix}\"{dmy}\""
+        if b > 12:
+            return f"; seen {shape}, month first; {fix}\"{mdy}\""
+        return (f"; seen {shape}: day/month or month/day (never guessed); {fix}\"{dmy}\" "
+                f"for day first, \"{mdy}\" for month first")
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", v):
+        return "; ISO in shape, but no real calendar date"
+    if re.fullmatch(rf"(?i)\d{{1,2}}[ \-]{_MONTHS}[ \-]\d{{4}}", v):
+        return f"; seen a day, a month name and a year; {fix}\"%d %b %Y\" (or \"%d %B %Y\")"
+    if re.fullmatch(rf"(?i){_MONTHS} \d{{1,2}},? \d{{4}}", v):
+        comma = "," if "," in v else ""
+        return (f"; seen a month name first; {fix}\"%B %d{comma} %Y\" (\"%b %d{comma} %Y\" "
+                "for short month names)")
+    if re.fullmatch(r"\d{5}(\.0+)?", v):
+        return ("; seen a whole number, as a spreadsheet stores a date: format the column as "
+                "a date (YYYY-MM-DD) before saving")
+    return ""
+
+
 def dates(ctx: Context, st: Staged) -> list[Problem | Check]:
-    """Date cells that are not dates in the accepted format."""
+    """Date cells that are not dates in the accepted format, with a hint at the format seen."""
     want = "YYYY-MM-DD" + (f" or {ctx.date_format}" if ctx.date_format else "")
     return [Check(col, f"{col} IS NOT NULL AND {col}__v IS NULL",
-                  lambda r, w=want: f"expected a date as {w}")
+                  lambda r, w=want: f"expected a date as {w}{date_hint(r[1], ctx.date_format)}",
+                  (col,))
             for col in DATE_COLUMNS if st.has(col)]
 
 
@@ -378,7 +448,16 @@ def _table_rules(ctx: Context, st: Staged) -> list[Problem]:
     found: list[Problem | Check] = []
     for rule in PER_TABLE:
         found += rule(ctx, st)
-    if st.table == "sessions":
+    missing = [c for c in schema.REQUIRED[st.table] if not st.has(c)]
+    if st.table == "sessions" and missing:
+        # Without a required column, rows that differ only there look alike (every session
+        # of an episode "duplicates" the first when session_date is missing): the rules that
+        # compare rows would report dozens of consequences of the one cause.
+        found.append(Problem(st.file, None, None, (
+            f"the checks that compare sessions (exact duplicates, repairs, agreement within "
+            f"an episode) did not run: they need {', '.join(missing)}; add it and validate "
+            "again")))
+    elif st.table == "sessions":
         for srule in SESSION_RULES:
             found += srule(ctx, st)
     checks = [f for f in found if isinstance(f, Check)]

@@ -234,12 +234,13 @@ def _drop_outside(
         extra = [c for c in cols if c[:1] == "c" and c[1:].isdigit() and c not in keep]
         if not extra:
             continue
-        if len(extra) <= _ALTER_MAX:
+        kept = [c for c in cols if c not in set(extra)]
+        if kept and len(extra) <= _ALTER_MAX:
             for c in extra:
                 db.execute(f"ALTER TABLE {base} DROP COLUMN {c}")
-        else:
-            kept = ", ".join(c for c in cols if c not in set(extra))
-            db.execute(f"CREATE OR REPLACE TABLE {base} AS SELECT {kept} FROM {base}")
+        else:  # a table keeps at least one column: an empty one keeps the row count
+            keep_sql = ", ".join(kept) or "CAST(NULL AS VARCHAR) AS _dropped"
+            db.execute(f"CREATE OR REPLACE TABLE {base} AS SELECT {keep_sql} FROM {base}")
 
 
 def _drop_work_tables(db: duckdb.DuckDBPyConnection, prefix: str, keep: set[str]) -> None:

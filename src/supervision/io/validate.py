@@ -145,6 +145,11 @@ def missing_column(ctx: Context, st: Staged, col: str) -> Problem:
     if not left:
         return Problem(st.file, None, col, msg + f" (add a column named {col})")
     names = ", ".join(f'"{h}"' for h in left[:8]) + (" …" if len(left) > 8 else "")
+    if _likeness(left[0], col) < 0.6:  # no shared word, no close spelling: no guess
+        return Problem(st.file, None, col, (
+            f"{msg}; the file's columns not recognised: {names}. Map the one that holds "
+            f'{col} under [columns] in a mapping file ("Its Name" = "{col}") and validate '
+            "with --mapping FILE"))
     best = left[0].replace('"', '\\"')
     return Problem(st.file, None, col, (
         f"{msg}; the file's columns not recognised: {names}. If \"{best}\" holds {col}, "
@@ -455,8 +460,8 @@ def _table_rules(ctx: Context, st: Staged) -> list[Problem]:
         # compare rows would report dozens of consequences of the one cause.
         found.append(Problem(st.file, None, None, (
             f"the checks that compare sessions (exact duplicates, repairs, agreement within "
-            f"an episode) did not run: they need {', '.join(missing)}; add it and validate "
-            "again")))
+            f"an episode) did not run: they need {', '.join(missing)}; add "
+            f"{'it' if len(missing) == 1 else 'them'} and validate again")))
     elif st.table == "sessions":
         for srule in SESSION_RULES:
             found += srule(ctx, st)

@@ -24,7 +24,12 @@ from typing import Any
 from supervision import figures, opening, periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
-from supervision.comparison import comparison_note, points_of_k, retention_of_k
+from supervision.comparison import (
+    comparison_note,
+    points_of_k,
+    practice_label,
+    retention_of_k,
+)
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
 from supervision.views import alliance as va
@@ -497,7 +502,9 @@ def therapist_pack() -> Pack:
     cur = materialised(own_all.scoped(since=c0, until=c1))
     prev = materialised(own_all.scoped(since=p0, until=p1))
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
-    you, prac = f"You, {q}", f"Practice, {q}"
+    # the practice's figures are of the last closed quarter (comparison.gate): named so
+    you = f"You, {q}"
+    prac = practice_label(practice) if practice.get("period") else f"Practice, {q}"
     found = figures.cases_to_discuss(cur)
     front = cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell)
     front.parts.append(f'<p class="sv-note">{html.escape(comparison_note(practice))}</p>')

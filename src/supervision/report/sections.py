@@ -314,8 +314,11 @@ def rupture_section(
     return sec
 
 
-def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> Section:
-    """Neurotype-match groups and the tag grid, small cells suppressed, with the caution."""
+def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str,
+                      staff_rows: bool = False) -> Section:
+    """Neurotype-match groups and the tag grid, small cells suppressed, with the caution;
+    ``staff_rows`` (the practice's grid, rows of colleagues): the sentence on why therapist
+    tags of few therapists have no row (:data:`supervision.views.neurotype.STAFF_TAGS`)."""
     sec = Section("neurotype", title)
     sec.parts.append(note(vn.CAUTION.format(min_cell=min_cell), "sv-caution"))
     empty = "No episodes in this quarter."
@@ -323,6 +326,8 @@ def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> S
     add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell), empty)
     if grid is not None:
         add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty)
+        if staff_rows:
+            sec.parts.append(note(vn.staff_tags_note(min_cell), "sv-note"))
     return sec
 
 
@@ -447,8 +452,9 @@ def practice_pack() -> Pack:
         ),
         neurotype_section(
             neurotype.group_summary(v.current, min_cell=min_cell),
-            neurotype.tag_grid(v.current, min_cell=min_cell),
+            neurotype.tag_grid(v.current, min_cell=min_cell, staff_rows=True),
             min_cell=min_cell, title="Neurotype patterns (small groups suppressed)",
+            staff_rows=True,
         ),
         termination_section(
             v.current, {q: cur_t, prev_label: prev_t},

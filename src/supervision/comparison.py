@@ -294,10 +294,11 @@ def comparison_note(practice: dict[str, Any]) -> str:
     )
 
 
-def practice_label(practice: dict[str, Any], default: str = "Practice") -> str:
-    """The legend of the practice figures a gate handed over: ``"Practice, 2024Q3"``."""
+def practice_label(practice: dict[str, Any], fallback: str = "Practice") -> str:
+    """The legend of the practice figures a gate handed over: ``"Practice, 2024Q3"``
+    (``fallback`` for figures that did not come through :func:`gate`)."""
     period = practice.get("period")
-    return f"{default}, {period}" if period else default
+    return f"Practice, {period}" if period else fallback
 
 
 def gate(

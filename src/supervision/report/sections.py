@@ -510,7 +510,7 @@ def therapist_pack() -> Pack:
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
     # the practice's figures are of the last closed quarter (comparison.gate): named so
     you = f"You, {q}"
-    prac = practice_label(practice) if practice.get("period") else f"Practice, {q}"
+    prac = practice_label(practice, f"Practice, {q}")
     found = figures.cases_to_discuss(cur)
     front = cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell)
     front.parts.append(f'<p class="sv-note">{html.escape(comparison_note(practice))}</p>')

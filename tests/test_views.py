@@ -263,5 +263,7 @@ def test_therapist_bundle_holds_one_therapist_and_anonymous_aggregates(
     app = TherapistApp(cl, practice)
     app.refresh()
     names = [tr.name for tr in app.figures["alliance_trend"].data]
-    assert "Your caseload: mean" in names and "Practice (all dates): mean" in names
+    # the practice of the last closed quarter (comparison.gate), named so in the legend
+    assert practice["period"] == "2024Q4"
+    assert "Your caseload: mean" in names and "Practice, 2024Q4: mean" in names
     _no_error_panels(app)

@@ -28,13 +28,16 @@ no id and no row; this module only removes from it.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from supervision import scopes
+from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, termination
 from supervision.privacy import check_min_cell, suppress_groups
@@ -71,22 +74,27 @@ class Others:
     groups: pd.DataFrame | None  # neurotype groups of the others (suppressed), if asked
 
 
-def excluding(cl: Caseload, therapist_id: str) -> Caseload:
-    """``cl`` without one therapist's rows (each remaining episode keeps all its sessions)."""
+def excluding(cl: Caseload, therapist_id: str | Iterable[str]) -> Caseload:
+    """``cl`` without the rows of one therapist, or of several (each remaining episode keeps
+    all its sessions)."""
+    ids = [therapist_id] if isinstance(therapist_id, str) else sorted(set(therapist_id))
     s, e, t = cl.sessions, cl.episodes, cl.therapists
+    if not ids:
+        return cl
     return replace(
         cl,
-        sessions=s.filter(s.therapist_id != therapist_id),
-        episodes=e.filter(e.therapist_id != therapist_id),
-        therapists=t.filter(t.therapist_id != therapist_id),
+        sessions=s.filter(~s.therapist_id.isin(ids)),
+        episodes=e.filter(~e.therapist_id.isin(ids)),
+        therapists=t.filter(~t.therapist_id.isin(ids)),
     )
 
 
 def others_behind(
-    window: Caseload, therapist_id: str, *, alliance_key: str | None,
+    window: Caseload, therapist_id: str | Iterable[str], *, alliance_key: str | None,
     outcome_key: str | None, groups: bool = False, min_cell: int,
 ) -> Others:
-    """Count what the other therapists contribute to each practice figure of ``window``."""
+    """Count what the other therapists contribute to each practice figure of ``window``
+    (the others: every therapist but ``therapist_id``, or but each of several ids)."""
     rest = excluding(window, therapist_id).materialised()
     t = termination.episode_termination(rest)
     per = t.group_by(["therapist_id", "attended_sessions"]).aggregate(
@@ -272,14 +280,102 @@ def retention_of_k(df: pd.DataFrame | None, min_cell: int) -> pd.DataFrame | Non
 
 def comparison_note(practice: dict[str, Any]) -> str:
     """One plain sentence on what the practice figures beside a therapist's own leave out."""
+    period = practice.get("period")
+    when = (f" They come from {period}, the last quarter closed by the end date, so they do "
+            "not change as the dates move within a quarter or the export grows."
+            if period else "")
     if practice.get("withheld"):
-        return str(practice["withheld"])
+        return str(practice["withheld"]) + when
     k = practice.get("min_cell", 5)
     return (
         "Practice figures are anonymous aggregates over the other therapists too; a point "
         f"that fewer than {k} other therapists' episodes (from at least {k} therapists) stand "
-        "behind is left out, so the practice lines may stop early."
+        "behind is left out, so the practice lines may stop early." + when
     )
+
+
+def practice_label(practice: dict[str, Any], fallback: str = "Practice") -> str:
+    """The legend of the practice figures a gate handed over: ``"Practice, 2024Q3"``
+    (``fallback`` for figures that did not come through :func:`gate`)."""
+    period = practice.get("period")
+    return f"Practice, {period}" if period else fallback
+
+
+def gate(
+    cl: Caseload, *, entitled: Iterable[str], min_cell: int,
+    since: dt.date | None = None, until: dt.date | None = None,
+    aggregates: dict[str, Any] | None = None, groups: bool = False,
+) -> dict[str, Any]:
+    """The one privacy gate: the practice figures a viewer not entitled to every therapist
+    may see beside the therapists they are entitled to.
+
+    Every such viewer goes through it: a supervisor whose dashboard is limited to some
+    therapists (the hub's ``supervisor`` role, ``SUPERVISION_THERAPISTS``), a therapist's
+    server and bundle (:func:`supervision.opening.write_bundle`), and a therapist's review
+    pack (:func:`supervision.report.build.write_therapist_bundle`).  A viewer entitled to
+    every therapist (the practice lead) does not need it.
+
+    **What is shown.**  The practice's anonymous aggregates
+    (:func:`supervision.scopes.practice_aggregates`) of one closed quarter, scrubbed by
+    :func:`scrub` against what the *other* therapists — every therapist not in ``entitled``
+    — stand behind: the whole comparison is withheld when fewer than ``min_cell`` others or
+    their episodes are in it, and each point (session number, quarter, retention step,
+    headline figure) is kept only when at least ``min_cell`` other-therapist episodes from at
+    least ``min_cell`` other therapists stand behind it.  The viewer knows the entitled
+    therapists' rows exactly, so the practice minus those is a figure of the others: the
+    rule is about what is left after that subtraction.  The result carries ``period`` (the
+    quarter; :func:`practice_label` makes the legend "Practice, 2024Q3").
+
+    **Why a closed quarter, and not the viewer's dates.**  Each output may pass the
+    small-cell rule and two outputs still give one client away when subtracted: a window
+    one day longer, or an export one session longer, changes a practice mean by exactly one
+    client's rating, and ``(n + 1)·m' − n·m`` is that rating.  So the figures of others do
+    not follow the viewer's dates at all: they come from the last calendar quarter that has
+    ended on or before ``until`` (capped at the export's last session;
+    :func:`supervision.periods.closed_quarter`).  ``since`` is accepted for the caller's
+    symmetry and deliberately not used: moving either date within a quarter, or an export
+    that has grown by later sessions, gives the same figures of others, to the last digit;
+    the next quarter's figures are a different, disjoint period, not a nested one.  The
+    alternative, rounding each figure to the precision shown, was rejected: a mean over n
+    rounded to 0.1 still pins a single rating to within ``(n + 1) × 0.05`` when n is small,
+    and counts (the n in every hover) cannot be rounded without becoming wrong.  What
+    closed periods do not cover, and nothing here can: a session *back-dated* into a closed
+    quarter changes that quarter (a correction of the record); a quarter's pack compared
+    with one built after such a correction differs by it.
+
+    Cached per (entitled, quarter, ``min_cell``, ``groups``) on the root caseload, so a
+    date change within a quarter costs nothing.  ``aggregates``: the quarter's
+    :func:`~supervision.scopes.practice_aggregates` when the caller has them (a pack); used
+    only when they are of the same quarter (``aggregates["window"]``), else recomputed.
+    """
+    k = check_min_cell(min_cell)
+    ids = frozenset(str(t) for t in entitled)
+    root = cl.root
+    last = root.memo("comparison.gate:last", lambda: periods.date_span(root)[1])
+    if last is None:
+        return {"withheld": "Practice figures are not shown: this export has no sessions.",
+                "period": None, "min_cell": k}
+    quarter = periods.closed_quarter(last if until is None else min(until, last))
+    q0, q1 = periods.quarter_bounds(quarter)
+    given = aggregates is not None and list(aggregates.get("window") or []) == [str(q0), str(q1)]
+
+    def build() -> dict[str, Any]:
+        window = root.scoped(since=q0, until=q1).materialised()
+        agg = aggregates if given else scopes.practice_aggregates(window)
+        if groups and "neurotype_groups" not in agg:
+            from supervision.clinical import neurotype
+
+            grp = neurotype.group_summary(window, min_cell=k)
+            agg = {**agg, "neurotype_groups": json.loads(grp.to_json(orient="records"))}
+        others = others_behind(
+            window, ids, alliance_key=agg.get("alliance_key"),
+            outcome_key=agg.get("outcome_key"), groups=groups, min_cell=k,
+        )
+        return {**scrub(agg, others, min_cell=k), "period": quarter, "min_cell": k}
+
+    if given:
+        return build()
+    return dict(root.memo(("comparison.gate", ids, quarter, k, groups), build))
 
 
 def practice_comparison(
@@ -304,6 +400,6 @@ def practice_comparison(
 
 
 __all__ = [
-    "Others", "comparison_note", "excluding", "others_behind", "points_of_k",
-    "practice_comparison", "retention_of_k", "scrub", "withheld_reason",
+    "Others", "comparison_note", "excluding", "gate", "others_behind", "points_of_k",
+    "practice_comparison", "practice_label", "retention_of_k", "scrub", "withheld_reason",
 ]

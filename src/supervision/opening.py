@@ -201,21 +201,22 @@ def write_bundle(full: Caseload, therapist_id: str, folder: Path, *, min_cell: i
     """Write one therapist's rows and the practice comparison for a therapist kernel.
 
     Called by the server process: the kernel then never holds another therapist's rows, and
-    the practice figures it gets are :func:`supervision.comparison.practice_comparison`
-    (nothing that fewer than ``min_cell`` other therapists' episodes stand behind), with the
+    the practice figures it gets are what :func:`supervision.comparison.gate` lets through
+    (the last quarter closed by the export's last session; nothing that fewer than
+    ``min_cell`` other therapists' episodes stand behind), with the
     expected-response bands of :func:`supervision.clinical.expected.handover_bands` (its
     reference is the whole practice; the kernel cannot compute it from its own rows).
     Returns ``folder``.
     """
     from supervision.clinical.expected import handover_bands
-    from supervision.comparison import practice_comparison
+    from supervision.comparison import gate
     from supervision.scopes import dumps
 
     folder.mkdir(parents=True, exist_ok=True)
     own = full.scoped(therapist_id=therapist_id)
     for name, file in TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
-    practice = practice_comparison(full, therapist_id, min_cell=min_cell)
+    practice = gate(full, entitled={therapist_id}, min_cell=min_cell)
     # the expected-response reference is the whole practice (domain.md §11): its bands, as
     # aggregates, for this therapist's open episodes (supervision.clinical.expected)
     practice[BANDS_KEY] = handover_bands(full, therapist_id, min_cell=min_cell)

@@ -34,9 +34,21 @@ def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
     return p.start_time.date(), p.end_time.date()
 
 
+def closed_quarter(until: dt.date) -> str:
+    """The last calendar quarter that has ended on or before ``until``.
+
+    ``2024-09-30`` -> ``"2024Q3"`` (the quarter's last day closes it); ``2024-09-29`` and
+    ``2024-07-01`` -> ``"2024Q2"``.  Figures of other therapists come from this quarter
+    (:func:`supervision.comparison.gate`), so moving ``until`` within a quarter, or an
+    export that has grown by a later session, does not change them.
+    """
+    p = pd.Period(until, "Q")
+    return str(p if p.end_time.date() <= until else p - 1)
+
+
 def previous_quarter(quarter: str, back: int = 1) -> str:
     """``"2024Q1"`` -> ``"2023Q4"`` (``back`` quarters earlier)."""
     return str(pd.Period(quarter, "Q") - back)
 
 
-__all__ = ["date_span", "previous_quarter", "quarter_bounds", "quarters"]
+__all__ = ["closed_quarter", "date_span", "previous_quarter", "quarter_bounds", "quarters"]

@@ -159,8 +159,25 @@ def _complete(df: pd.DataFrame, by: str | None, key: str, values: list[str]) -> 
     return full.merge(df, on=on, how="left")
 
 
-def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+#: The row of a practice's tag grid that therapist tags held by fewer than ``min_cell``
+#: therapists are merged into (:func:`tag_grid` with ``staff_rows``).
+MERGED_TAGS = "other tags (few therapists each)"
+
+
+def tag_grid(
+    cl: Caseload, *, min_cell: int = MIN_CELL, staff_rows: bool = False
+) -> pd.DataFrame:
     """Therapist tag × client tag: episodes, drop-out and early alliance per cell.
+
+    ``staff_rows`` (every view of the practice, where the rows are colleagues): a therapist
+    tag held by fewer than ``min_cell`` distinct therapists with episodes here never has a
+    row of its own — a therapist's neurotype is health information about a colleague, and a
+    row of one or two therapists names them and shows their own clients' figures.  Such
+    tags are merged into one row, :data:`MERGED_TAGS` (an episode counted once in it,
+    whatever number of merged tags its therapist has), and that row too is hidden, every
+    cell, when fewer than ``min_cell`` distinct therapists stand behind it (its cells are
+    then primary suppressions, so the grid's complements protect them as any small cell).
+    Without ``staff_rows`` (one therapist's own caseload) the rows are that therapist's tags.
 
     An episode whose client (or therapist) has several tags counts in each of its cells,
     so cells do not add up to the caseload.  Every combination of the tags present on each
@@ -179,6 +196,9 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     t = t.mutate(
         therapist_tag=t.therapist_neurotype.split(TAG_SEPARATOR).unnest()
     )
+    hide_rows: set[str] = set()
+    if staff_rows:
+        t, hide_rows = _merge_small_tags(t, min_cell)
     t = t.mutate(client_tag=t.client_neurotype.split(TAG_SEPARATOR).unnest())
     keys = ["therapist_tag", "client_tag"]
     df = t.group_by(keys).aggregate(**_group_aggs(t)).execute()
@@ -192,8 +212,25 @@ def tag_grid(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     ct = sorted(df["client_tag"].unique())
     full = pd.DataFrame({"therapist_tag": th}).merge(pd.DataFrame({"client_tag": ct}), how="cross")
     df = _rates(full.merge(df, on=keys, how="left"))
-    return _suppress_grid(df[cols], _both_nt_hidden(t0, min_cell), min_cell=min_cell)[
-        [*keys, "episodes", "suppressed", *cols[3:]]]
+    return _suppress_grid(df[cols], _both_nt_hidden(t0, min_cell), min_cell=min_cell,
+                          hide_rows=hide_rows)[[*keys, "episodes", "suppressed", *cols[3:]]]
+
+
+def _merge_small_tags(t: ir.Table, min_cell: int) -> tuple[ir.Table, set[str]]:
+    """``t`` (one row per episode and therapist tag) with every tag held by fewer than
+    ``min_cell`` distinct therapists renamed :data:`MERGED_TAGS` (one row per episode in
+    it), and the rows to hide whole: the merged row when fewer than ``min_cell`` therapists
+    stand behind it.  Only the per-tag counts of therapists come back from the database."""
+    held = t.group_by("therapist_tag").aggregate(therapists=t.therapist_id.nunique()).execute()
+    small = sorted(held.loc[held["therapists"] < min_cell, "therapist_tag"].dropna())
+    if not small:
+        return t, set()
+    t = t.mutate(therapist_tag=ibis.ifelse(t.therapist_tag.isin(small),
+                                           ibis.literal(MERGED_TAGS), t.therapist_tag))
+    t = t.distinct()
+    merged = t.filter(t.therapist_tag == MERGED_TAGS)
+    behind = int(merged.aggregate(n=merged.therapist_id.nunique()).execute()["n"].iloc[0])
+    return t, ({MERGED_TAGS} if behind < min_cell else set())
 
 
 #: The grid cell that is a neurotype group as well: both sides carry only "neurotypical"
@@ -210,15 +247,22 @@ def _both_nt_hidden(figures: ir.Table, min_cell: int) -> bool:
     return bool(sup.loc[sup["group"] == "both_nt", "suppressed"].any())
 
 
-def _suppress_grid(df: pd.DataFrame, linked_hidden: bool, *, min_cell: int) -> pd.DataFrame:
+def _suppress_grid(df: pd.DataFrame, linked_hidden: bool, *, min_cell: int,
+                   hide_rows: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
     """Suppress the grid; its (neurotypical, neurotypical) cell follows the both_nt group.
 
     That cell *is* the both_nt group, which every page showing the grid shows too: if the
     groups hid it (as a complement) while the grid showed it, the groups' hidden cell would
     follow by subtraction — and the other way round.  So it is never a complement of the
     grid, and hidden exactly when both_nt is (primary suppression agrees: same count).
+
+    The cells of ``hide_rows`` (therapist tags with too few therapists behind them) are
+    primary suppressions whatever their count: they enter the suppression as a count of 1,
+    so complements are chosen around them as around any small cell, and come back hidden.
     """
     keys = ["therapist_tag", "client_tag"]
+    df = df.copy()
+    df.loc[df["therapist_tag"].isin(list(hide_rows)), "episodes"] = 1
     linked = (df["therapist_tag"] == _LINKED[0]) & (df["client_tag"] == _LINKED[1])
     rest = suppress_groups(df[~linked], min_cell=min_cell, keys=keys)
     cell = df[linked].astype({c: "float64" for c in df.columns if c not in keys})
@@ -229,5 +273,5 @@ def _suppress_grid(df: pd.DataFrame, linked_hidden: bool, *, min_cell: int) -> p
 
 
 __all__ = [
-    "episode_figures", "group_summary", "tag_grid",
+    "MERGED_TAGS", "episode_figures", "group_summary", "tag_grid",
 ]

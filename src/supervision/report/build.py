@@ -244,14 +244,15 @@ def write_therapist_bundle(
     """One therapist's rows (previous quarter's start .. quarter's end) + the practice.
 
     ``practice`` is :func:`practice_bundle` of the quarter; what is written of it is the
-    comparison this therapist may see (:func:`supervision.comparison.practice_comparison`:
-    nothing that fewer than ``min_cell`` other therapists' episodes stand behind).  The
+    comparison this therapist may see (:func:`supervision.comparison.gate`: of the last
+    quarter closed by the quarter's end and the export's last session — the quarter itself
+    once it is over — and nothing that fewer than ``min_cell`` other therapists' episodes
+    stand behind).  The
     kernel reads it with :func:`supervision.opening.read_bundle`, which refuses a bundle
     holding any other therapist's rows.
     """
-    from supervision.comparison import practice_comparison
+    from supervision.comparison import gate
     from supervision.periods import previous_quarter, quarter_bounds
-    from supervision.report.sections import materialised
     from supervision.scopes import dumps
 
     q0, q1 = quarter_bounds(quarter)
@@ -260,9 +261,10 @@ def write_therapist_bundle(
     own = full.scoped(therapist_id=therapist_id, since=p0, until=q1)
     for name, file in opening.TABLE_FILES.items():
         getattr(own, name).execute().to_parquet(folder / file, index=False)
-    window = materialised(full.scoped(since=q0, until=q1))
-    shown = practice_comparison(window, therapist_id, min_cell=min_cell,
-                                aggregates=practice, groups=True)
+    shown = gate(full, entitled={therapist_id}, min_cell=min_cell, since=q0, until=q1,
+                 aggregates=practice, groups=True)
+    if "cover" in practice:
+        shown["cover"] = practice["cover"]
     (folder / opening.PRACTICE_FILE).write_text(dumps(shown), encoding="utf-8")
     return folder
 

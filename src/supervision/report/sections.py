@@ -24,7 +24,12 @@ from typing import Any
 from supervision import figures, opening, periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
-from supervision.comparison import comparison_note, points_of_k, retention_of_k
+from supervision.comparison import (
+    comparison_note,
+    points_of_k,
+    practice_label,
+    retention_of_k,
+)
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
 from supervision.views import alliance as va
@@ -308,8 +313,11 @@ def rupture_section(
     return sec
 
 
-def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> Section:
-    """Neurotype-match groups and the tag grid, small cells suppressed, with the caution."""
+def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str,
+                      staff_rows: bool = False) -> Section:
+    """Neurotype-match groups and the tag grid, small cells suppressed, with the caution;
+    ``staff_rows`` (the practice's grid, rows of colleagues): the sentence on why therapist
+    tags of few therapists have no row (:data:`supervision.views.neurotype.STAFF_TAGS`)."""
     sec = Section("neurotype", title)
     sec.parts.append(note(vn.CAUTION.format(min_cell=min_cell), "sv-caution"))
     empty = "No episodes in this quarter."
@@ -317,6 +325,8 @@ def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> S
     add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell), empty)
     if grid is not None:
         add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty)
+        if staff_rows:
+            sec.parts.append(note(vn.staff_tags_note(min_cell), "sv-note"))
     return sec
 
 
@@ -441,8 +451,9 @@ def practice_pack() -> Pack:
         ),
         neurotype_section(
             neurotype.group_summary(v.current, min_cell=min_cell),
-            neurotype.tag_grid(v.current, min_cell=min_cell),
+            neurotype.tag_grid(v.current, min_cell=min_cell, staff_rows=True),
             min_cell=min_cell, title="Neurotype patterns (small groups suppressed)",
+            staff_rows=True,
         ),
         termination_section(
             v.current, {q: cur_t, prev_label: prev_t},
@@ -496,7 +507,9 @@ def therapist_pack() -> Pack:
     cur = materialised(own_all.scoped(since=c0, until=c1))
     prev = materialised(own_all.scoped(since=p0, until=p1))
     a_key, o_key = practice.get("alliance_key"), practice.get("outcome_key")
-    you, prac = f"You, {q}", f"Practice, {q}"
+    # the practice's figures are of the last closed quarter (comparison.gate): named so
+    you = f"You, {q}"
+    prac = practice_label(practice, f"Practice, {q}")
     found = figures.cases_to_discuss(cur)
     front = cover(f"Review pack for therapist {tid}, {q}", practice.get("cover", {}), q, min_cell)
     front.parts.append(f'<p class="sv-note">{html.escape(comparison_note(practice))}</p>')

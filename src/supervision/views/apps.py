@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from supervision import periods, scopes
 from supervision.caseload import Caseload
-from supervision.comparison import comparison_note
+from supervision.comparison import comparison_note, gate, practice_label
 from supervision.errors import SupervisionError
 from supervision.timeline import HANDED_OVER
 from supervision.views import cases as vc
@@ -31,6 +31,14 @@ log = logging.getLogger("supervision.views")
 VERDICT_NOTE = (
     "These figures are prompts for reflection in supervision, never verdicts on a therapist. "
     "Every rate shows its n and a 95% interval: small numbers move a lot by chance."
+)
+
+#: The header note of a supervisor dashboard limited to some therapists.
+LIMITED_NOTE = (
+    "Practice figures come from the last quarter closed by the end date (named in each "
+    "legend), not from these dates, and show only what at least {k} episodes of at least "
+    "{k} therapists you do not supervise stand behind: so they never show one of their "
+    "clients, however the dates are set."
 )
 
 Tab = tuple[str, Callable[[Any], list[widgets.Widget]]]
@@ -177,6 +185,8 @@ class SupervisorApp(TabbedApp):
         if therapists is not None:
             ids = [t for t in ids if t in set(therapists)]
         self.allowed = frozenset(ids)
+        #: The therapists this dashboard is limited to (None: every one, the lead's).
+        self.limited = None if therapists is None else frozenset(therapists)
         self.therapist = widgets.Dropdown(
             options=ids, value=ids[0] if ids else None, description="Therapist"
         )
@@ -189,7 +199,9 @@ class SupervisorApp(TabbedApp):
         )
         super().__init__(
             "Supervision: caseload review",
-            "Pick a therapist and a date range. Practice figures cover the same dates.",
+            "Pick a therapist and a date range. "
+            + (LIMITED_NOTE.format(k=min_cell) if self.limited is not None
+               else "Practice figures cover the same dates."),
             [self.therapist, self.since, self.until, self.show_clients],
             CASELOAD_TABS,
         )
@@ -197,8 +209,18 @@ class SupervisorApp(TabbedApp):
             w.observe(self.refresh, names="value")
         self.show_clients.observe(self._toggle_clients, names="value")
 
+    @property
+    def scoped(self) -> bool:
+        """Whether this dashboard is limited to some therapists (a hub supervisor's)."""
+        return self.limited is not None
+
     def practice(self, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
-        """Practice aggregates over the window (once per window: :func:`scopes.practice_for`)."""
+        """Practice aggregates over the window (once per window: :func:`scopes.practice_for`);
+        for a dashboard limited to some therapists, what the privacy gate lets through of the
+        others (:func:`supervision.comparison.gate`: the last closed quarter by ``until``)."""
+        if self.limited is not None:
+            return gate(self.caseload, entitled=self.limited, min_cell=self.min_cell,
+                        since=since, until=until)
         return scopes.practice_for(self.caseload, since, until)
 
     def make_view(self) -> View:
@@ -210,10 +232,12 @@ class SupervisorApp(TabbedApp):
         _window(since, until)
         own = self.caseload.scoped(therapist_id=self.therapist.value, since=since, until=until)
         own = own.materialised()
+        practice = self.practice(since, until)
         return View(
             own=own,
-            practice=self.practice(since, until),
+            practice=practice,
             own_label=f"Therapist {esc(self.therapist.value)}",
+            practice_label=esc(practice_label(practice)),
             min_cell=self.min_cell,
             show_clients=self.show_clients.value,
         )
@@ -269,7 +293,7 @@ class TherapistApp(TabbedApp):
             own=own,
             practice=self.practice,
             own_label="Your caseload",
-            practice_label="Practice (all dates)",
+            practice_label=esc(practice_label(self.practice, "Practice (all dates)")),
             therapist_view=True,
             min_cell=self.min_cell,
             show_clients=True,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from supervision.clinical.neurotype import MERGED_TAGS
 from supervision.schema import NEUROTYPE_GROUPS
 from supervision.views.common import esc, is_missing, mean_text, pct, rate_text
 from supervision.views.theme import GROUP_LABELS, OKABE_ITO, style
@@ -19,6 +20,15 @@ CAUTION = (
     "not matched at random, groups are small, and a difference here may come from referral, "
     "caseload mix or chance. Use them to ask questions in supervision, not to draw conclusions. "
     "Groups with fewer than {min_cell} episodes show “&lt;{min_cell}” and no rates (privacy)."
+)
+
+#: Under a practice's tag grid: why some therapist tags have no row of their own.
+STAFF_TAGS = (
+    "Therapist tags held by fewer than {min_cell} therapists have no row of their own: they "
+    "are merged into one row, “{merged}”, which is itself hidden when fewer than {min_cell} "
+    "therapists stand behind it. A therapist's neurotype is health information about a "
+    "colleague, and a row of one or two therapists would name them and show their own "
+    "clients' figures."
 )
 
 RATES = (
@@ -32,6 +42,11 @@ RATES = (
         "episodes",
     ),
 )
+
+
+def staff_tags_note(min_cell: int) -> str:
+    """:data:`STAFF_TAGS` for ``min_cell``, HTML-safe."""
+    return esc(STAFF_TAGS.format(min_cell=min_cell, merged=MERGED_TAGS))
 
 
 def suppressed_label(min_cell: int) -> str:
@@ -254,8 +269,10 @@ def tag_heatmap_figure(
 
 __all__ = [
     "CAUTION",
+    "STAFF_TAGS",
     "group_alliance_figure",
     "group_rates_figure",
+    "staff_tags_note",
     "suppressed_label",
     "tag_heatmap_figure",
 ]

@@ -181,6 +181,7 @@ def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
 def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
     """Neurotype-match patterns across the practice (suppressed below min_cell)."""
     caution = html_panel(f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>')
+    staff = html_panel(f'<div class="sv-note">{vn.staff_tags_note(v.min_cell)}</div>')
     groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
     empty = f"Every group in this quarter has fewer than {v.min_cell} episodes (privacy)."
     return [
@@ -201,10 +202,12 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
             "neurotype_grid",
             "The tag × tag grid",
             lambda: vn.tag_heatmap_figure(
-                neurotype.tag_grid(v.current, min_cell=v.min_cell), min_cell=v.min_cell
+                neurotype.tag_grid(v.current, min_cell=v.min_cell, staff_rows=True),
+                min_cell=v.min_cell,
             ),
             empty,
         ),
+        staff,
     ]
 
 

@@ -124,7 +124,7 @@ def test_funnel_draws_adjusted_limits_and_says_so() -> None:
     fig = vp.funnel_figure(per, 0.25, title="Drop-out", noun="ended episodes")
     names = {t.name for t in fig.data}
     assert "95% limits, adjusted" in names and "95% limits without adjustment" in names
-    words = " ".join(a.text for a in fig.layout.annotations)
+    words = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
     assert "widened for over-dispersion" in words and "φ =" in words
     meta = fig.layout.meta["dispersion"]
     d = dp.overdispersion(per["k"], per["n"], p0=0.25)
@@ -140,5 +140,5 @@ def test_funnel_without_spread_is_not_adjusted_and_says_so() -> None:
                         "n": [20] * 6})
     fig = vp.funnel_figure(per, 0.25, title="Drop-out", noun="ended episodes")
     assert not any("adjust" in (t.name or "") for t in fig.data)
-    words = " ".join(a.text for a in fig.layout.annotations)
+    words = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
     assert "Limits not adjusted" in words

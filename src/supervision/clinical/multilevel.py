@@ -52,7 +52,10 @@ PROMPT = ("Intake-adjusted estimates are a prompt for supervision, not a verdict
           "therapist: they rest on few episodes, are pulled towards the practice when there "
           "are few, and leave out much of what clients bring.")
 COLUMNS = ("therapist_id", "episodes", "adjusted_improvement", "low", "high", "shrinkage",
-           "effect_size", "effect_size_low", "effect_size_high")
+           "effect_size", "effect_size_low", "effect_size_high", "unshrunk", "unshrunk_low",
+           "unshrunk_high")
+#: σ_u² below this share of σ_e² is read as 0 (REML at the boundary of its parameter space).
+BOUNDARY = 1e-4
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,9 @@ class AdjustedOutcome:
         Per therapist shown (``min_cell`` or more paired episodes): ``therapist_id, episodes,
         adjusted_improvement, low, high`` (points; positive = more improvement than expected
         at the same intake), ``shrinkage`` (λ, 0–1), ``effect_size, effect_size_low,
-        effect_size_high`` (in SDs of intake scores).  Ordered by ``therapist_id``, never by
-        estimate.
+        effect_size_high`` (in SDs of intake scores), ``unshrunk, unshrunk_low,
+        unshrunk_high`` (``r̄_j`` signed as improvement, ± 1.96 σ_e/√n_j: before shrinkage).
+        Ordered by ``therapist_id``, never by estimate.
     episodes, n_therapists
         Paired episodes and therapists in the model (all, shown or not).
     hidden
@@ -120,13 +124,22 @@ def fit(df: pd.DataFrame) -> tuple[float, float, float, float, dict[str, float],
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.fit(reml=True)
+    # a variance at the boundary (σ_u² ≈ 0) is a finding, said by intake_adjusted; other
+    # convergence warnings are not
     converged = bool(res.converged) and not any(
-        "converge" in str(w.message).lower() or "boundary" in str(w.message).lower()
+        "converge" in str(w.message).lower() and "boundary" not in str(w.message).lower()
         for w in caught
     )
     re = {str(g): float(v.iloc[0]) for g, v in res.random_effects.items()}
     return (float(res.fe_params["Intercept"]), float(res.fe_params["intake_c"]),
             float(res.cov_re.iloc[0, 0]), float(res.scale), re, converged)
+
+
+def _mean_residuals(df: pd.DataFrame, intercept: float, slope: float) -> pd.Series:
+    """Per therapist, ``r̄_j`` = the mean of change − β₀ − β₁·intake_c (unshrunk)."""
+    centred = df["intake"] - df["intake"].mean()
+    r = df["change"] - intercept - slope * centred
+    return r.groupby(df["therapist_id"]).mean()
 
 
 def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> AdjustedOutcome:
@@ -147,18 +160,26 @@ def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> 
             between_sd=math.nan, residual_sd=math.nan, intake_sd=math.nan, converged=False,
             notes=[f"{counts.size} therapist(s) with paired {m} scores: too few to separate "
                    f"therapists from chance (needs {MIN_THERAPISTS})."])
-    _, slope, var_u, var_e, blup, converged = fit(df)
+    intercept, slope, var_u, var_e, blup, converged = fit(df)
     sign = 1.0 if cl.registry[m].better == "higher" else -1.0
     intake_sd = float(df["intake"].std(ddof=1))
     n = counts.astype("float64")
-    cond_var = var_u * var_e / (n * var_u + var_e) if var_u > 0 else n * 0.0
+    var_u = var_u if var_u > BOUNDARY * var_e else 0.0
+    cond_var = var_u * var_e / (n * var_u + var_e)
     est = sign * pd.Series({g: blup.get(str(g), 0.0) for g in n.index}, dtype="float64")
+    est = est if var_u > 0 else est * 0.0
+    shrink = var_u / (var_u + var_e / n)
+    # the unshrunk r̄_j with its own interval (σ_e/√n_j): what shrinkage starts from
+    raw = sign * _mean_residuals(df, intercept, slope).reindex(n.index)
+    half_raw = Z95 * np.sqrt(var_e / n)
     out = pd.DataFrame({
         "therapist_id": n.index.astype(str), "episodes": counts.to_numpy(),
         "adjusted_improvement": est.to_numpy(),
         "low": (est - Z95 * np.sqrt(cond_var)).to_numpy(),
         "high": (est + Z95 * np.sqrt(cond_var)).to_numpy(),
-        "shrinkage": (var_u / (var_u + var_e / n)).to_numpy() if var_u > 0 else 0.0,
+        "shrinkage": shrink.to_numpy(),
+        "unshrunk": raw.to_numpy(), "unshrunk_low": (raw - half_raw).to_numpy(),
+        "unshrunk_high": (raw + half_raw).to_numpy(),
     })
     for c, src in (("effect_size", "adjusted_improvement"), ("effect_size_low", "low"),
                    ("effect_size_high", "high")):
@@ -166,8 +187,10 @@ def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> 
     shown = out[out["episodes"] >= min_cell].sort_values("therapist_id").reset_index(drop=True)
     notes = [] if converged else ["The model's fit did not fully converge: read with care."]
     if var_u <= 0:
-        notes.append("Therapists differ no more than chance would make them once intake "
-                     "severity is allowed for: every estimate is the practice's.")
+        notes.append("Once intake severity is allowed for, therapists' outcomes differ no "
+                     "more than chance would make them (between-therapist variance 0): "
+                     "every shrunken estimate is the practice's; the hollow marks show "
+                     "each therapist's own, unshrunk figure.")
     return AdjustedOutcome(
         **base, therapists=shown[list(COLUMNS)], hidden=int(counts.size - len(shown)),
         slope=slope, between_sd=math.sqrt(max(var_u, 0.0)), residual_sd=math.sqrt(var_e),

@@ -76,12 +76,14 @@ def funnel_figure(
     )
     note = (f" — {hidden} therapist(s) not shown (fewer than {min_cell} {noun}, or left out "
             "with them so that theirs cannot be worked out)" if hidden else "")
-    style(fig, f"{title}: funnel plot{note}", height=420)
+    words = _wrap(adjustment_words(disp, noun=noun))
+    lines = words.count("<br>") + 1
+    style(fig, f"{title}: funnel plot{note}", height=400 + 16 * lines)
     fig.add_annotation(
-        text=_wrap(adjustment_words(disp, noun=noun)), xref="paper", yref="paper", x=0, y=-0.22,
-        yanchor="top", xanchor="left", showarrow=False, align="left", font={"size": 11},
+        text=words, xref="paper", yref="paper", x=0, y=0, yshift=-95, yanchor="top",
+        xanchor="left", showarrow=False, align="left", font={"size": 11},
     )
-    fig.update_layout(margin={"b": 120}, meta={"dispersion": disp.as_dict()})
+    fig.update_layout(margin={"b": 105 + 16 * lines}, meta={"dispersion": disp.as_dict()})
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
     return fig

@@ -102,3 +102,26 @@ def test_too_few_therapists_give_no_estimates_and_say_why() -> None:
     cl, _ = _simulate(n_therapists=2, per=10)
     res = ml.intake_adjusted(cl, "phq9")
     assert res.therapists.empty and "too few" in res.notes[0]
+
+
+def test_identical_therapists_sit_at_the_boundary_and_say_so() -> None:
+    """Three therapists with the same six (intake, last) pairs: their mean residuals are equal,
+    so the REML between-therapist variance is 0, every shrunken estimate is the practice's (0,
+    interval [0, 0]) and so is each unshrunk one; the note says chance explains the spread."""
+    pairs = [(10, 6), (14, 9), (18, 10), (20, 15), (12, 9), (16, 8)]
+    rows, eps = [], []
+    for t in ("A", "B", "C"):
+        for i, (pre, post) in enumerate(pairs):
+            eid = f"{t}{i}"
+            rows += [(eid, t, "2025-01-06", pre), (eid, t, "2025-02-03", post)]
+            eps.append((eid, eid, t, "2025-01-06"))
+    s = pd.DataFrame(rows, columns=["episode_id", "therapist_id", "session_date", "phq9"])
+    s["client_id"] = s["episode_id"]
+    e = pd.DataFrame(eps, columns=["episode_id", "client_id", "therapist_id", "start_date"])
+    cl = Caseload.from_frames(s, e, pd.DataFrame({"therapist_id": ["A", "B", "C"]}))
+    res = ml.intake_adjusted(cl, "phq9")
+    t = res.therapists
+    assert list(t["therapist_id"]) == ["A", "B", "C"] and res.between_sd == 0
+    assert (t[["adjusted_improvement", "low", "high", "shrinkage"]] == 0).all().all()
+    assert np.allclose(t["unshrunk"], 0)
+    assert any("no more than chance" in n for n in res.notes)

@@ -123,16 +123,21 @@ def fit(df: pd.DataFrame) -> tuple[float, float, float, float, dict[str, float],
     model = smf.mixedlm("change ~ intake_c", d, groups=d["therapist_id"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = model.fit(reml=True)
+        # L-BFGS first, then Powell: statsmodels' default BFGS stalls near σ_u² = 0, a common
+        # case with few therapists (tests/test_multilevel.py, the boundary case)
+        res = model.fit(reml=True, method=["lbfgs", "powell"])
     # a variance at the boundary (σ_u² ≈ 0) is a finding, said by intake_adjusted; other
     # convergence warnings are not
     converged = bool(res.converged) and not any(
         "converge" in str(w.message).lower() and "boundary" not in str(w.message).lower()
         for w in caught
     )
-    re = {str(g): float(v.iloc[0]) for g, v in res.random_effects.items()}
+    var_u = float(res.cov_re.iloc[0, 0])
+    # at σ_u² = 0 every BLUP is 0 (statsmodels refuses to invert the singular covariance)
+    re = ({str(g): float(v.iloc[0]) for g, v in res.random_effects.items()}
+          if var_u > 0 else {})
     return (float(res.fe_params["Intercept"]), float(res.fe_params["intake_c"]),
-            float(res.cov_re.iloc[0, 0]), float(res.scale), re, converged)
+            var_u, float(res.scale), re, converged)
 
 
 def _mean_residuals(df: pd.DataFrame, intercept: float, slope: float) -> pd.Series:
@@ -160,14 +165,21 @@ def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> 
             between_sd=math.nan, residual_sd=math.nan, intake_sd=math.nan, converged=False,
             notes=[f"{counts.size} therapist(s) with paired {m} scores: too few to separate "
                    f"therapists from chance (needs {MIN_THERAPISTS})."])
-    intercept, slope, var_u, var_e, blup, converged = fit(df)
+    try:
+        intercept, slope, var_u, var_e, blup, converged = fit(df)
+    except (ValueError, np.linalg.LinAlgError) as exc:  # e.g. every change identical
+        return AdjustedOutcome(
+            **base, therapists=empty, hidden=int(counts.size), slope=math.nan,
+            between_sd=math.nan, residual_sd=math.nan, intake_sd=math.nan, converged=False,
+            notes=[f"The intake-adjusted model could not be fitted to these {len(df)} "
+                   f"episodes ({exc}); no estimates are shown."])
     sign = 1.0 if cl.registry[m].better == "higher" else -1.0
     intake_sd = float(df["intake"].std(ddof=1))
     n = counts.astype("float64")
     var_u = var_u if var_u > BOUNDARY * var_e else 0.0
     cond_var = var_u * var_e / (n * var_u + var_e)
     est = sign * pd.Series({g: blup.get(str(g), 0.0) for g in n.index}, dtype="float64")
-    est = est if var_u > 0 else est * 0.0
+    est = est if var_u > 0 else pd.Series(0.0, index=n.index)
     shrink = var_u / (var_u + var_e / n)
     # the unshrunk r̄_j with its own interval (σ_e/√n_j): what shrinkage starts from
     raw = sign * _mean_residuals(df, intercept, slope).reindex(n.index)
@@ -185,12 +197,13 @@ def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> 
                    ("effect_size_high", "high")):
         out[c] = out[src] / intake_sd if intake_sd > 0 else math.nan
     shown = out[out["episodes"] >= min_cell].sort_values("therapist_id").reset_index(drop=True)
-    notes = [] if converged else ["The model's fit did not fully converge: read with care."]
+    # at the boundary the optimiser often reports non-convergence; σ_u² = 0 is the finding
+    notes = ([] if converged or var_u <= 0 else
+             ["The model's fit did not fully converge: read with care."])
     if var_u <= 0:
         notes.append("Once intake severity is allowed for, therapists' outcomes differ no "
                      "more than chance would make them (between-therapist variance 0): "
-                     "every shrunken estimate is the practice's; the hollow marks show "
-                     "each therapist's own, unshrunk figure.")
+                     "every shrunken estimate is the practice's.")
     return AdjustedOutcome(
         **base, therapists=shown[list(COLUMNS)], hidden=int(counts.size - len(shown)),
         slope=slope, between_sd=math.sqrt(max(var_u, 0.0)), residual_sd=math.sqrt(var_e),

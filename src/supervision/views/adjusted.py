@@ -36,6 +36,8 @@ def adjusted_words(res: AdjustedOutcome, *, min_cell: int, measure_name: str) ->
         parts.append(f"{res.hidden} therapist(s) with fewer than {min_cell} paired episodes "
                      "are in the model but not shown.")
     parts += res.notes
+    if res.between_sd == 0:
+        parts.append("The hollow marks show each therapist's own figure before shrinkage.")
     parts.append(PROMPT)
     return " ".join(parts)
 

@@ -123,9 +123,9 @@ def fit(df: pd.DataFrame) -> tuple[float, float, float, float, dict[str, float],
     model = smf.mixedlm("change ~ intake_c", d, groups=d["therapist_id"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # L-BFGS first, then Powell: statsmodels' default BFGS stalls near σ_u² = 0, a common
-        # case with few therapists (tests/test_multilevel.py, the boundary case)
-        res = model.fit(reml=True, method=["lbfgs", "powell"])
+        # Powell first: statsmodels' default BFGS stalls near σ_u² = 0 (common with few
+        # therapists; the boundary test), and L-BFGS can stop at 0 when σ_u² is clearly > 0
+        res = model.fit(reml=True, method=["powell", "lbfgs"])
     # a variance at the boundary (σ_u² ≈ 0) is a finding, said by intake_adjusted; other
     # convergence warnings are not
     converged = bool(res.converged) and not any(

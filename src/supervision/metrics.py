@@ -10,6 +10,9 @@ are both present; each measure but the pair with ``sudden_gains`` and ``sudden_l
 §10), ``completeness`` (§12), ``neurotype.groups.<group>`` and, per therapist, ``cases``
 (``{"episode_id", "reasons"}`` as §9 fixes it; the plain-words reason of ``not_on_track`` is
 the per-episode table's ``not_on_track_reason`` and ``cases.not_on_track_reasons``).
+Beyond §9 (README, "Fair comparisons"): the practice's ``funnels`` (over-dispersion,
+:mod:`supervision.clinical.dispersion`) and ``adjusted_outcome`` for the practice and each
+therapist (:mod:`supervision.clinical.multilevel`).
 Sudden gains and completeness are counts of the therapist's own caseload, not a breakdown
 below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this

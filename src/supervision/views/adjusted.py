@@ -93,10 +93,12 @@ def adjusted_figure(res: AdjustedOutcome | None, *, measure_name: str, min_cell:
     lines = words.count("<br>") + 1
     height += 16 * lines
     fig.update_layout(height=height)
-    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-118,
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-62,
                        yanchor="top", xanchor="left", showarrow=False, align="left",
                        font={"size": 11})
-    fig.update_layout(margin={"b": 128 + 16 * lines, "l": 120},
+    # the legend at the foot of the figure, below the words, whatever the number of rows
+    fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+                      margin={"b": 100 + 16 * lines, "l": 120},
                       meta={"adjusted": {"episodes": res.episodes,
                                          "therapists": res.n_therapists,
                                          "hidden": res.hidden}})

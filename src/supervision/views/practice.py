@@ -33,6 +33,11 @@ def funnel_figure(
     needed so that the practice's totals minus the shown therapists pin none of them
     (:func:`supervision.privacy.funnel_hidden`); how many are left out is said.
     Points are not ranked or sorted; the plot's message is "within the funnel or not".
+
+    Over-dispersion (:mod:`supervision.clinical.dispersion`), estimated from the shown
+    therapists only: when their rates vary more than chance (``τ² > 0`` from at least four),
+    the random-effects limits are drawn and the exact ones faintly; either way the chart
+    says in words what was done (``layout.meta["dispersion"]`` holds φ and τ²).
     """
     if per_therapist is None or per_therapist.empty or p0 is None or is_missing(p0):
         return None

@@ -10,6 +10,9 @@ are both present; each measure but the pair with ``sudden_gains`` and ``sudden_l
 §10), ``completeness`` (§12), ``neurotype.groups.<group>`` and, per therapist, ``cases``
 (``{"episode_id", "reasons"}`` as §9 fixes it; the plain-words reason of ``not_on_track`` is
 the per-episode table's ``not_on_track_reason`` and ``cases.not_on_track_reasons``).
+Beyond §9 (README, "Fair comparisons"): the practice's ``funnels`` (over-dispersion,
+:mod:`supervision.clinical.dispersion`) and ``adjusted_outcome`` for the practice and each
+therapist (:mod:`supervision.clinical.multilevel`).
 Sudden gains and completeness are counts of the therapist's own caseload, not a breakdown
 below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
@@ -35,12 +38,15 @@ import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical.completeness import SHARES
+from supervision.clinical.dispersion import overdispersion
+from supervision.clinical.multilevel import PROMPT, intake_adjusted
 from supervision.clinical.sudden_gains import SUMMARY_KEYS
 from supervision.csvsafe import csv_writer
 from supervision.episodes import EpisodeTableKey, col, measures, sudden_measures
 from supervision.errors import ScopeError
 from supervision.figures import OUTCOME_COUNTS, cases_to_discuss, group_figures, scope_figures
-from supervision.privacy import MIN_CELL, check_min_cell
+from supervision.measures import PAIRED
+from supervision.privacy import MIN_CELL, check_min_cell, funnel_hidden
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
 
 Row = dict[str, Any]
@@ -215,6 +221,7 @@ def compute_metrics(
         m["neurotype"] = {"groups": groups.get(k, empty)}
         if k is not None:
             m["cases"] = cases.get(k, [])
+    _add_fair(scoped, df, key, by_id, min_cell=min_cell)
     with_episodes = [k for k, m in by_id.items() if k is not None and m["episodes"]]
     ids_out = [therapist] if therapist is not None else sorted(with_episodes)
     therapists = {tid: by_id[tid] for tid in ids_out}
@@ -230,6 +237,57 @@ def compute_metrics(
     }
     return {"practice": by_id[None], "therapists": therapists, "meta": meta}
 
+
+
+def _dispersion(df: pd.DataFrame, k_col: str, n_col: str, rate_col: str,
+                min_cell: int) -> dict[str, Any] | None:
+    """Over-dispersion of the therapists a funnel of ``k_col`` of ``n_col`` would show."""
+    if k_col not in df or n_col not in df:
+        return None
+    per = df.iloc[1:]
+    k = pd.to_numeric(per[k_col]).fillna(0).astype("int64").to_numpy()
+    n = pd.to_numeric(per[n_col]).fillna(0).astype("int64").to_numpy()
+    p0 = df[rate_col].iloc[0]
+    if pd.isna(p0):
+        return None
+    shown = ~funnel_hidden(n, k, min_cell=min_cell)
+    return overdispersion(k[shown], n[shown], p0=float(p0)).as_dict()
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _add_fair(scoped: Caseload, df: pd.DataFrame, key: EpisodeTableKey,
+              by_id: dict[str | None, dict[str, Any]], *, min_cell: int) -> None:
+    """``funnels`` (practice) and ``adjusted_outcome`` (practice and each therapist), README."""
+    funnels: dict[str, Any] = {
+        "dropout": _dispersion(df, "dropout", "ended", "dropout_rate", min_cell)}
+    funnels["reliable_improvement"] = {
+        o: _dispersion(df, col(o, "reliable_improvement"), col(o, "paired"),
+                       col(o, "reliable_improvement_rate"), min_cell) for o in key.outcome}
+    by_id[None]["funnels"] = funnels
+    for m in by_id.values():
+        m["adjusted_outcome"] = {}
+    for o in key.outcome:
+        if o == PAIRED:  # the rule's change is PHQ-9's, under outcomes.phq9
+            continue
+        res = intake_adjusted(scoped, o, min_cell=min_cell)
+        by_id[None]["adjusted_outcome"][o] = {
+            "episodes": res.episodes, "therapists": res.n_therapists, "hidden": res.hidden,
+            "slope": _num(res.slope), "between_sd": _num(res.between_sd),
+            "residual_sd": _num(res.residual_sd), "intake_sd": _num(res.intake_sd),
+            "converged": res.converged, "notes": list(res.notes), "note": PROMPT}
+        rows = {str(r.therapist_id): r for r in res.therapists.itertuples(index=False)}
+        for tid, m in by_id.items():
+            r = rows.get(str(tid)) if tid is not None else None
+            if tid is not None:
+                m["adjusted_outcome"][o] = None if r is None else {
+                    "episodes": int(r.episodes), "estimate": _num(r.adjusted_improvement),
+                    "estimate_ci": [_num(r.low), _num(r.high)],
+                    "effect_size": _num(r.effect_size),
+                    "effect_size_ci": [_num(r.effect_size_low), _num(r.effect_size_high)],
+                    "shrinkage": _num(r.shrinkage)}
 
 
 def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:

@@ -483,10 +483,12 @@ def funnel_section(v: PracticeView) -> Section:
             f"{v.min_cell} episodes in the denominator are not shown."
         )
     )
-    funnel_tab(v)  # fills v.figures["funnel_dropout"], v.figures["funnel_improvement"]
+    funnel_tab(v)  # fills v.figures["funnel_dropout"], ["funnel_improvement"], ["adjusted_outcome"]
     for name, empty in (
         ("funnel_dropout", "No therapist has enough ended episodes to place."),
         ("funnel_improvement", "No therapist has enough paired outcome scores to place."),
+        ("adjusted_outcome", "Too few therapists with enough paired outcome scores to adjust "
+         "outcomes for intake severity."),
     ):
         add_figure(sec, lambda name=name: v.figures.get(name), empty)
     return sec

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from supervision.clinical.dispersion import adjusted_limits, adjustment_words, overdispersion
 from supervision.privacy import funnel_hidden
 from supervision.stats import funnel_limits
 from supervision.views.common import esc, is_missing, pct, rate_text
@@ -32,6 +33,11 @@ def funnel_figure(
     needed so that the practice's totals minus the shown therapists pin none of them
     (:func:`supervision.privacy.funnel_hidden`); how many are left out is said.
     Points are not ranked or sorted; the plot's message is "within the funnel or not".
+
+    Over-dispersion (:mod:`supervision.clinical.dispersion`), estimated from the shown
+    therapists only: when their rates vary more than chance (``τ² > 0`` from at least four),
+    the random-effects limits are drawn and the exact ones faintly; either way the chart
+    says in words what was done (``layout.meta["dispersion"]`` holds φ and τ²).
     """
     if per_therapist is None or per_therapist.empty or p0 is None or is_missing(p0):
         return None
@@ -44,25 +50,14 @@ def funnel_figure(
         return None
     n_max = int(max(d["n"].max(), min_cell)) + 2
     grid = np.arange(1, n_max + 1)
-    lim = funnel_limits(float(p0), grid)
+    disp = overdispersion(d["k"].to_numpy(), d["n"].to_numpy(), p0=float(p0))
+    exact = funnel_limits(float(p0), grid)
     fig = go.Figure()
-    for level, dash, colour in (
-        ("95", "dash", OKABE_ITO["orange"]),
-        ("99.8", "dot", OKABE_ITO["vermillion"]),
-    ):
-        for side in ("lower", "upper"):
-            fig.add_trace(
-                go.Scatter(
-                    x=grid,
-                    y=lim[f"{side}_{level}"],
-                    mode="lines",
-                    line={"dash": dash, "color": colour, "shape": "hv"},
-                    name=f"{level}% limits",
-                    legendgroup=level,
-                    showlegend=side == "upper",
-                    hoverinfo="skip",
-                )
-            )
+    if disp.adjusted:
+        _limit_lines(fig, grid, exact, suffix=" without adjustment", faint=True)
+        _limit_lines(fig, grid, adjusted_limits(disp, grid), suffix=", adjusted")
+    else:
+        _limit_lines(fig, grid, exact)
     fig.add_hline(
         y=float(p0),
         line={"color": PRACTICE, "width": 2},
@@ -86,10 +81,47 @@ def funnel_figure(
     )
     note = (f" — {hidden} therapist(s) not shown (fewer than {min_cell} {noun}, or left out "
             "with them so that theirs cannot be worked out)" if hidden else "")
-    style(fig, f"{title}: funnel plot{note}", height=380)
+    words = _wrap(adjustment_words(disp, noun=noun))
+    lines = words.count("<br>") + 1
+    style(fig, f"{title}: funnel plot{note}", height=400 + 16 * lines)
+    fig.add_annotation(
+        text=words, xref="paper", yref="paper", x=0, y=0, yshift=-95, yanchor="top",
+        xanchor="left", showarrow=False, align="left", font={"size": 11},
+    )
+    fig.update_layout(margin={"b": 105 + 16 * lines}, meta={"dispersion": disp.as_dict()})
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
     return fig
+
+
+def _limit_lines(fig: go.Figure, grid: np.ndarray, lim: pd.DataFrame, *, suffix: str = "",
+                 faint: bool = False) -> None:
+    """The 95% and 99.8% limits of ``lim`` as step lines (faint: the unadjusted ones)."""
+    for level, dash, colour in (
+        ("95", "dash", OKABE_ITO["orange"]),
+        ("99.8", "dot", OKABE_ITO["vermillion"]),
+    ):
+        for side in ("lower", "upper"):
+            fig.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=lim[f"{side}_{level}"],
+                    mode="lines",
+                    line={"dash": dash, "color": "#bbbbbb" if faint else colour,
+                          "shape": "hv", "width": 1 if faint else 2},
+                    name=f"{level}% limits{suffix}",
+                    legendgroup=f"{level}{suffix}",
+                    showlegend=side == "upper",
+                    hoverinfo="skip",
+                )
+            )
+
+
+def _wrap(text: str, width: int = 110) -> str:
+    """Plotly annotations do not wrap: break ``text`` into lines of about ``width``."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width))
 
 
 def _rate_of(v: Fig) -> str:

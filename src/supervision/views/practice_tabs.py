@@ -12,10 +12,11 @@ import plotly.graph_objects as go
 
 from supervision import periods, scopes
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, neurotype, outcomes, termination
+from supervision.clinical import alliance, multilevel, neurotype, outcomes, termination
 from supervision.comparison import points_of_k, retention_of_k
 from supervision.measures import PAIRED
 from supervision.scopes import row, termination_row
+from supervision.views import adjusted as vadj
 from supervision.views import alliance as va
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
@@ -129,7 +130,10 @@ def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
         "rests on. Dots inside the funnel differ from the practice by no more than chance "
         "would make likely; a dot outside is a prompt to look closer, not a verdict. "
         "There is deliberately no ranked list. Funnels cover the four quarters up to the "
-        "chosen one, so that most therapists have enough ended episodes to place.</div>"
+        "chosen one, so that most therapists have enough ended episodes to place. When "
+        "therapists' rates vary more than chance alone explains, the limits are widened "
+        "for it (over-dispersion), as each chart says. The last chart adjusts each "
+        "therapist's outcome for how ill their clients were at intake.</div>"
     )
 
     year = v.year or v.current
@@ -175,7 +179,24 @@ def funnel_tab(v: PracticeView) -> list[widgets.Widget]:
             improvement,
             "No episodes with paired outcome scores in this quarter.",
         ),
+        v.panel(
+            "adjusted_outcome",
+            "The intake-adjusted outcome",
+            lambda: adjusted_outcome_figure(year, v.outcome_key, min_cell=v.min_cell),
+            f"Too few therapists with {v.min_cell} or more paired episodes in these four "
+            "quarters to adjust outcomes for intake severity.",
+        ),
     ]
+
+
+def adjusted_outcome_figure(cl: Caseload, outcome_key: str | None, *, min_cell: int,
+                            highlight: str | None = None) -> go.Figure | None:
+    """:func:`~supervision.views.adjusted.adjusted_figure` of ``cl``'s outcome measure."""
+    if outcome_key is None:
+        return None
+    res = multilevel.intake_adjusted(cl, outcome_key, min_cell=min_cell)
+    name = scopes.measure_name(cl, multilevel.modelled_measure(outcome_key))
+    return vadj.adjusted_figure(res, measure_name=name, min_cell=min_cell, highlight=highlight)
 
 
 def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:

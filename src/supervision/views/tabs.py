@@ -16,10 +16,11 @@ import plotly.graph_objects as go
 
 from supervision import figures
 from supervision.caseload import Caseload
-from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
+from supervision.clinical import alliance, multilevel, neurotype, outcomes, ruptures, termination
 from supervision.measures import PAIRED
 from supervision.scopes import frame, measure_name, rupture_row, termination_row
 from supervision.timeline import FROM_PRACTICE_HISTORY, case_timeline, episode_choices
+from supervision.views import adjusted as vadj
 from supervision.views import alliance as va
 from supervision.views import cases as vc
 from supervision.views import neurotype as vn
@@ -250,6 +251,15 @@ def termination_tab(v: View) -> list[widgets.Widget]:
             ),
             "No episodes in this range.",
         ),
+        *([] if v.therapist_view else [v.panel(
+            "adjusted_outcome",
+            "The intake-adjusted outcome",
+            lambda: vadj.own_in_practice_figure(
+                v.own, o_key, measure_name=measure_name(v.own, multilevel.modelled_measure(
+                    o_key or "")), min_cell=v.min_cell),
+            f"No intake-adjusted outcome: this therapist has fewer than {v.min_cell} episodes "
+            "with paired outcome scores in this range, or the practice too few therapists.",
+        )]),
     ]
 
 

@@ -7,22 +7,46 @@ cell with fewer than ``min_cell`` episodes (but at least one) shows its count as
 raised (NHS Digital suppresses 1–7 in published statistics: ``--min-cell 8``).
 
 Complementary suppression
-    The total of a breakdown (a therapist's or the practice's episodes) is always shown.
-    When exactly one cell of a breakdown is suppressed, subtracting the shown cells from
-    that total would reveal it, so the next smallest cell is suppressed as well: the
-    smallest shown cell with at least one episode, or — when every other cell is empty —
-    an empty cell, so that the count cannot be pinned to one group either way.  An empty
-    cell in a line whose published total is 0 is never used: everyone reading that total
-    knows it is 0, and hiding it protects nothing (issue 12).  A cell with 0 episodes is
-    not suppressed on its own (it describes no client).  A line also gets a (non-empty)
-    complement when its hidden cells sit at the bounds of someone who knows a primary
-    cell holds 1..k-1 (hidden 1s only, or hidden k-1s only).
-    Breakdowns published side by side (each therapist's groups, and the practice's groups)
-    are linked: ``across`` applies the same rule down each column too, and with the
-    practice's row in the same table (``across_totals=False``) a column's total is a cell
-    that can be hidden itself (see :func:`suppress_groups`).  This is the standard two-way
-    heuristic; ``tests/adversarial/test_small_cells_audit.py`` audits what it publishes
-    with linear programming (no hidden cell may be pinned).
+    The total of a breakdown (a therapist's or the practice's episodes) is always shown, so
+    more cells are hidden (complements) until what is published pins no hidden one.  First
+    the standard two-way heuristic: a line (a breakdown, or with ``across`` a column) with
+    exactly one hidden cell gets its smallest shown cell hidden too — non-empty first, then
+    an empty one (so that a count cannot be pinned to one group either way), never an empty
+    cell of a line whose published total is 0 (everyone knows it is 0: hiding it protects
+    nothing, issue 12) — and a line whose hidden cells sit at the bounds of someone who
+    knows a primary cell holds 1..k-1 gets a non-empty one.  Then the audit below decides:
+    while a hidden cell is not safe, the smallest shown cell of one of its lines (else of a
+    line of its block) is hidden as well, and the heuristic runs again.
+
+Safe (what the audit proves, per published table)
+    The attacker reads every shown cell and every published total of the table: each
+    breakdown's total, each column's total (published elsewhere with ``across_totals``, or
+    the practice's cell of the same table, a line Σ therapists − practice = 0), and solves
+    the linear relaxation (``scipy.optimize.linprog``, HiGHS) for every hidden cell's
+    feasible interval [lo, hi].  These systems are network matrices (totally unimodular),
+    so the bounds are whole numbers and the integer intervals are the same.  Hidden cells
+    are audited one connected block at a time (two hidden cells are connected when a
+    published line holds both); the table is *safe* when:
+
+    1. **no hidden cell is pinned** for the realistic attacker, who knows only that counts
+       are ≥ 0: lo < hi for every hidden cell;
+    2. **each primary cell (1..k-1) has its protection interval** (Hundepool et al.,
+       *Statistical Disclosure Control*, ch. 4: upper and lower protection levels, as in
+       τ-ARGUS): for that attacker lo = 0 (nobody can tell whether the cell holds anyone)
+       and hi ≥ min(k, T), T the smallest published total of a line holding it (nobody can
+       tell it is a small cell; a total below k is itself published, and caps what any
+       suppression can do);
+    3. **no primary cell is pinned for the knowing attacker**, who also knows which hidden
+       cells are primary (each then in 1..k-1, every other hidden cell ≥ 0), unless a
+       published total pins it whatever is hidden (its line's total leaves each primary
+       only 1, or the line is primaries only, each at k-1).
+
+    When a block fails and none of its lines has a shown cell left to hide (other than
+    empty cells everyone knows are 0), its intervals are those with every cell of the table
+    hidden: what the published totals themselves give away, which no suppression can help.
+    ``tests/adversarial/test_small_cells_audit.py`` audits the outputs (JSON, practice
+    page, funnel) with its own linear programs, and ``tests/test_privacy_lp.py`` checks
+    random two-way tables against a plain whole-table reference.
 
 Funnel plots
     :func:`funnel_hidden` leaves out therapists below ``min_cell`` and the fewest others
@@ -32,10 +56,14 @@ Funnel plots
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from supervision.errors import ConfigError
 
@@ -105,10 +133,182 @@ def _complement(counts: np.ndarray, sup: np.ndarray, primary: np.ndarray, line: 
     return out
 
 
+# ------------------------------------------------------------------ the attacker's LP audit
+@dataclass(frozen=True)
+class _Line:
+    """One published equality: Σ coef·cell over ``cells`` is known to whoever reads the output.
+
+    ``fixed``: the right-hand side is a published number (a breakdown's total, a column's
+    total published elsewhere) — then every coefficient is 1 and the total bounds each of
+    its cells.  Otherwise the line is a balance (a column whose total is a cell of the same
+    table: the therapists' cells minus the practice's cell = 0).
+    """
+
+    cells: np.ndarray
+    coefs: np.ndarray
+    fixed: bool
+
+
+def _published_lines(df: pd.DataFrame, within: list[str], across: list[str],
+                     across_totals: bool) -> list[_Line]:
+    """Every equality an output of ``df`` publishes (see :func:`suppress_groups`)."""
+    n = len(df)
+    out = []
+    rows = _line_ids(pd.DataFrame({c: df[c].to_numpy() for c in within}), n)
+    for idx in pd.Series(np.arange(n)).groupby(rows).indices.values():
+        out.append(_Line(np.asarray(idx), np.ones(len(idx)), True))
+    if not across:
+        return out
+    cols = _line_ids(pd.DataFrame({c: df[c].to_numpy() for c in across}), n)
+    total_row = (df[within].isna().all(axis=1).to_numpy() if within and not across_totals
+                 else np.zeros(n, dtype=bool))
+    balance = bool(total_row.any())
+    for idx in pd.Series(np.arange(n)).groupby(cols).indices.values():
+        idx = np.asarray(idx)
+        out.append(_Line(idx, np.where(total_row[idx], -1.0, 1.0), not balance))
+    return out
+
+
+class _Audit:
+    """The attacker's linear programs over one table (module docstring, "Safe").
+
+    Cells are numbered as ``counts``; ``lines`` are the published equalities.  :meth:`check`
+    gives, for one set of hidden cells, the hidden cells whose protection fails, one
+    connected block of hidden cells at a time (two hidden cells are connected when a line
+    holds both: a block's intervals depend on no other hidden cell), each block's verdict
+    cached by its cells, since suppression grows a block at a time.
+    """
+
+    def __init__(self, counts: np.ndarray, lines: list[_Line], primary: np.ndarray,
+                 min_cell: int) -> None:
+        self.counts, self.lines, self.primary, self.k = counts, lines, primary, min_cell
+        self.cell_lines: list[list[int]] = [[] for _ in range(len(counts))]
+        for j, ln in enumerate(lines):
+            for c in ln.cells:
+                self.cell_lines[c].append(j)
+        # the most a cell can hold whatever is hidden: its smallest published total
+        cap = np.full(len(counts), np.iinfo("int64").max)
+        # a primary is pinned for the knowing attacker even with every cell hidden when a
+        # published total leaves it no room: total − (other primaries, ≥ 1 each) ≤ 1, or
+        # a line of primaries only whose total is every one at k − 1
+        self.knowing_inherent = np.zeros(len(counts), dtype=bool)
+        for ln in lines:
+            if not ln.fixed:
+                continue
+            total = int(counts[ln.cells].sum())
+            cap[ln.cells] = np.minimum(cap[ln.cells], total)
+            p = int(primary[ln.cells].sum())
+            if p and (total - (p - 1) <= 1
+                      or (p == len(ln.cells) and total == p * (min_cell - 1))):
+                self.knowing_inherent[ln.cells[primary[ln.cells]]] = True
+        self.need_hi = np.minimum(cap, min_cell)
+        self.cache: dict[tuple[int, ...], list[int]] = {}
+
+    def blocks(self, hidden: np.ndarray) -> list[np.ndarray]:
+        """The connected blocks of hidden cells (union–find over the lines)."""
+        parent = np.arange(len(hidden))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for ln in self.lines:
+            h = ln.cells[hidden[ln.cells]]
+            for c in h[1:]:
+                ra, rb = find(int(h[0])), find(int(c))
+                if ra != rb:
+                    parent[rb] = ra
+        idx = np.flatnonzero(hidden)
+        roots = np.array([find(int(c)) for c in idx])
+        return [idx[roots == r] for r in np.unique(roots)]
+
+    def check(self, hidden: np.ndarray) -> dict[int, list[int]]:
+        """Failing hidden cells, by the first cell of their block."""
+        out = {}
+        for block in self.blocks(hidden):
+            key = tuple(int(c) for c in block)
+            if key not in self.cache:
+                self.cache[key] = self._check_block(block)
+            if self.cache[key]:
+                out[key[0]] = self.cache[key]
+        return out
+
+    def _system(self, block: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        pos = {int(c): i for i, c in enumerate(block)}
+        touched = sorted({j for c in block for j in self.cell_lines[c]})
+        r, col, val = [], [], []
+        for i, j in enumerate(touched):
+            ln = self.lines[j]
+            for c, a in zip(ln.cells, ln.coefs, strict=True):
+                if int(c) in pos:
+                    r.append(i)
+                    col.append(pos[int(c)])
+                    val.append(a)
+        a_eq = sp.csr_matrix((val, (r, col)), shape=(len(touched), len(block)))
+        # what the hidden cells of a line add up to: its total minus its shown cells,
+        # i.e. the hidden cells' own true values
+        return a_eq, a_eq @ self.counts[block].astype("float64")
+
+    def _check_block(self, block: np.ndarray) -> list[int]:
+        a_eq, b_eq = self._system(block)
+        fails = self._attack(block, a_eq, b_eq, knowing=False)
+        if self.primary[block].any():
+            fails |= self._attack(block, a_eq, b_eq, knowing=True)
+        return sorted(fails)
+
+    def _attack(self, block: np.ndarray, a_eq: sp.csr_matrix, b_eq: np.ndarray, *,
+                knowing: bool) -> set[int]:
+        """The cells of ``block`` that fail conditions 1–2 (the realistic attacker) or 3
+        (``knowing``) of the module docstring.
+
+        Each linear program's solution is a whole table the attacker cannot rule out, so
+        every cell's lowest and highest value seen so far is kept: a condition those already
+        meet needs no program of its own (most cells of a block need none).
+        """
+        truth = self.counts[block].astype("float64")
+        prim = self.primary[block]
+        n = len(block)
+        bounds = ([(1.0, self.k - 1.0) if p else (0.0, None) for p in prim] if knowing
+                  else [(0.0, None)] * n)
+        seen_lo, seen_hi = truth.copy(), truth.copy()
+
+        def solve(i: int, sign: float) -> float:
+            obj = np.zeros(n)
+            obj[i] = sign
+            res = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if res.status == 3:  # unbounded above
+                return math.inf
+            if res.status != 0:  # pragma: no cover - the true table is a solution
+                raise RuntimeError(f"suppression audit: {res.message}")
+            np.minimum(seen_lo, res.x, out=seen_lo)
+            np.maximum(seen_hi, res.x, out=seen_hi)
+            return float(res.x[i])
+
+        fails = set()
+        for i, c in enumerate(int(c) for c in block):
+            if knowing and (not prim[i] or self.knowing_inherent[c]):
+                continue
+            if prim[i] and not knowing:  # the protection interval ⊇ [0, need_hi]
+                need = float(self.need_hi[c]) - 1e-6
+                if (seen_hi[i] < need and solve(i, -1.0) < need) or (
+                        seen_lo[i] > 1e-6 and solve(i, 1.0) > 1e-6):
+                    fails.add(c)
+                continue
+            # not pinned: two different values are possible
+            if seen_hi[i] - seen_lo[i] > 0.5:
+                continue
+            if solve(i, -1.0) - truth[i] > 0.5 or truth[i] - solve(i, 1.0) > 0.5:
+                continue
+            fails.add(c)
+        return fails
+
+
 def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
                      min_cell: int, across: list[str], across_totals: bool) -> np.ndarray:
-    """Primary suppression, then complements within each breakdown (and across, if given)
-    until no line needs one (:func:`_complement`).
+    """Primary suppression, the two-way heuristic (:func:`_closure`), then the audit's
+    complements (:func:`_audited`) until every hidden cell is safe.
 
     An empty cell in a line whose published total is 0 is never a complement: everyone who
     reads that total knows the cell is 0, so hiding it hides nothing (the subtraction attack
@@ -128,14 +328,65 @@ def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
     if cols is not None and across_totals:
         usable &= col_total > 0
     usable |= counts > 0
-    sup = primary.copy()
+
+    def closure(sup: np.ndarray) -> np.ndarray:
+        while True:
+            new = _complement(counts, sup, primary, rows, usable, col_total, min_cell)
+            if cols is not None:
+                new = _complement(counts, new, primary, cols, usable, row_total, min_cell)
+            if (new == sup).all():
+                return sup
+            sup = new
+
+    sup = closure(primary.copy())
+    if not sup.any():
+        return sup
+    audit = _Audit(counts, _published_lines(df, within, across, across_totals), primary,
+                   min_cell)
+    return _audited(sup, audit, usable, closure)
+
+
+def _audited(sup: np.ndarray, audit: _Audit, usable: np.ndarray, closure) -> np.ndarray:
+    """Add complements until :class:`_Audit` finds no unsafe hidden cell.
+
+    For each block with an unsafe cell, one more cell is hidden: the smallest shown usable
+    cell (non-empty first: any shown non-empty cell holds at least ``min_cell``, so it both
+    widens an interval and lifts its top to ``min_cell``) in a line of that cell, else in a
+    line touching its block; then the two-way heuristic runs again.  A block none of whose
+    lines has a shown usable cell left is protected as far as its published totals allow
+    (its intervals are those with every cell hidden), so it stops there.
+    """
     while True:
-        new = _complement(counts, sup, primary, rows, usable, col_total, min_cell)
-        if cols is not None:
-            new = _complement(counts, new, primary, cols, usable, row_total, min_cell)
-        if (new == sup).all():
+        picks = set()
+        for cells in audit.check(sup).values():
+            pick = _pick(cells, sup, audit, usable)
+            if pick is not None:
+                picks.add(pick)
+        if not picks:
             return sup
-        sup = new
+        sup = sup.copy()
+        sup[sorted(picks)] = True
+        sup = closure(sup)
+
+
+def _pick(failing: list[int], sup: np.ndarray, audit: _Audit,
+          usable: np.ndarray) -> int | None:
+    """The complement for a block whose ``failing`` cells are unsafe (:func:`_audited`)."""
+    counts = audit.counts
+
+    def best(lines: set[int]) -> int | None:
+        cand = {int(c) for j in lines for c in audit.lines[j].cells
+                if not sup[c] and usable[c]}
+        if not cand:
+            return None
+        return min(cand, key=lambda c: (counts[c] == 0, counts[c], c))
+
+    for c in failing:
+        got = best(set(audit.cell_lines[c]))
+        if got is not None:
+            return got
+    block = next(b for b in audit.blocks(sup) if failing[0] in b)
+    return best({j for c in block for j in audit.cell_lines[int(c)]})
 
 
 def suppress_groups(

@@ -180,8 +180,9 @@ class _Audit:
     """
 
     def __init__(self, counts: np.ndarray, lines: list[_Line], primary: np.ndarray,
-                 min_cell: int) -> None:
+                 min_cell: int, net: dict | None = None) -> None:
         self.counts, self.lines, self.primary, self.k = counts, lines, primary, min_cell
+        self.net = net
         self.cell_lines: list[list[int]] = [[] for _ in range(len(counts))]
         for j, ln in enumerate(lines):
             for c in ln.cells:
@@ -224,16 +225,87 @@ class _Audit:
         roots = np.array([find(int(c)) for c in idx])
         return [idx[roots == r] for r in np.unique(roots)]
 
-    def check(self, hidden: np.ndarray) -> dict[int, list[int]]:
-        """Failing hidden cells, by the first cell of their block."""
-        out = {}
-        for block in self.blocks(hidden):
-            key = tuple(int(c) for c in block)
-            if key not in self.cache:
-                self.cache[key] = self._check_block(block)
-            if self.cache[key]:
-                out[key[0]] = self.cache[key]
-        return out
+    def check(self, hidden: np.ndarray) -> list[int]:
+        """The hidden cells whose protection fails: by min-cut on the network when the
+        table is one (:meth:`_network`), else by linear programs per block."""
+        if self.net is not None:
+            return self._check_network(hidden)
+        return sorted(c for block in self.blocks(hidden) for c in self._cached(block))
+
+    def check_lp(self, hidden: np.ndarray) -> list[int]:
+        """:meth:`check` by linear programs only (the reference the network must match)."""
+        return sorted(c for block in self.blocks(hidden) for c in self._cached(block))
+
+    def _cached(self, block: np.ndarray) -> list[int]:
+        key = tuple(int(c) for c in block)
+        if key not in self.cache:
+            self.cache[key] = self._check_block(block)
+        return self.cache[key]
+
+    # ------------------------------------------------------------ the network shortcut
+    def _network(self, hidden: np.ndarray, knowing: bool) -> tuple[np.ndarray, np.ndarray]:
+        """How far each hidden cell can move up and down (max-flow = min-cut, exact).
+
+        Every table here is a network: each published line is a node, each cell an arc
+        between its row (a breakdown) and its column (an ``across`` line; a single sink
+        when there is none), directed row → column — or column → row for the practice's
+        cell of a balance column, whose coefficient there is −1.  A feasible change of the
+        hidden cells is a circulation in the residual graph of the true table (an arc can
+        rise by ``up`` = its upper bound − value and fall by ``down`` = value − its lower
+        bound), so a cell rises by at most the maximum flow from its head to its tail
+        without it, and falls by the flow from tail to head (Ahuja, Magnanti & Orlin,
+        *Network Flows*, ch. 9).  Each row node touches only columns, and there are few
+        columns (at most :data:`_NETWORK_COLUMNS`), so a minimum cut is found by trying
+        every set ``S`` of columns on the source side: each other row then sits on the
+        side that costs least, min(Σ arcs out to columns not in S, Σ arcs in from S) —
+        one matrix product for all cells at once.  Shown cells are arcs of capacity 0.
+        """
+        net = self.net
+        rows, cols, orient, m = net["rows"], net["cols"], net["orient"], net["m"]
+        x = self.counts.astype("float64")
+        big = 1e12
+        prim = self.primary & knowing
+        up = np.where(prim, self.k - 1.0 - x, big)
+        down = np.where(prim, x - 1.0, x)
+        up, down = np.where(hidden, up, 0.0), np.where(hidden, down, 0.0)
+        # residual capacity of each cell's arcs row → column (out) and column → row (in)
+        out_c = np.where(orient > 0, up, down)
+        in_c = np.where(orient > 0, down, up)
+        n_rows = int(rows.max()) + 1
+        out_cap = np.zeros((n_rows, m))
+        in_cap = np.zeros((n_rows, m))
+        np.add.at(out_cap, (rows, cols), out_c)
+        np.add.at(in_cap, (rows, cols), in_c)
+        sets = net["sets"]  # (2^m, m): column a on the source side of set s
+        cost = np.minimum(out_cap @ (~sets).T, in_cap @ sets.T)  # each row's cheapest side
+        total = cost.sum(axis=0)
+        h = np.flatnonzero(hidden)
+        t, g = rows[h], cols[h]
+        own_in, own_out = in_cap[t].copy(), out_cap[t].copy()
+        own_in[np.arange(len(h)), g] -= in_c[h]
+        own_out[np.arange(len(h)), g] -= out_c[h]
+        base = total[None, :] - cost[t]
+        has_g = sets[:, g].T  # (cells, 2^m)
+        # column g → row t: g on the source side, t a sink fed from the columns in S
+        to_row = np.where(has_g, base + own_in @ sets.T, np.inf).min(axis=1)
+        # row t → column g: t a source feeding the columns outside S, g outside S
+        to_col = np.where(~has_g, base + own_out @ (~sets).T, np.inf).min(axis=1)
+        fwd = orient[h] > 0
+        rise = np.minimum(np.where(fwd, to_row, to_col), up[h])
+        fall = np.minimum(np.where(fwd, to_col, to_row), down[h])
+        return np.round(rise), np.round(fall)
+
+    def _check_network(self, hidden: np.ndarray) -> list[int]:
+        h = np.flatnonzero(hidden)
+        x = self.counts[h]
+        prim = self.primary[h]
+        rise, fall = self._network(hidden, knowing=False)
+        bad = np.where(prim, (x + rise < self.need_hi[h]) | (x - fall > 0),
+                       (rise < 1) & (fall < 1))
+        if prim.any():
+            rise_k, fall_k = self._network(hidden, knowing=True)
+            bad |= prim & ~self.knowing_inherent[h] & (rise_k < 1) & (fall_k < 1)
+        return [int(c) for c in h[bad]]
 
     def _system(self, block: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         pos = {int(c): i for i, c in enumerate(block)}
@@ -342,26 +414,23 @@ def _suppressed_mask(df: pd.DataFrame, count_col: str, within: list[str],
     if not sup.any():
         return sup
     audit = _Audit(counts, _published_lines(df, within, across, across_totals), primary,
-                   min_cell)
+                   min_cell, _network_shape(df, within, across, across_totals, rows, cols))
     return _audited(sup, audit, usable, closure)
 
 
 def _audited(sup: np.ndarray, audit: _Audit, usable: np.ndarray, closure) -> np.ndarray:
     """Add complements until :class:`_Audit` finds no unsafe hidden cell.
 
-    For each block with an unsafe cell, one more cell is hidden: the smallest shown usable
-    cell (non-empty first: any shown non-empty cell holds at least ``min_cell``, so it both
+    For each unsafe cell one more cell is hidden: the smallest shown usable cell
+    (non-empty first: any shown non-empty cell holds at least ``min_cell``, so it both
     widens an interval and lifts its top to ``min_cell``) in a line of that cell, else in a
     line touching its block; then the two-way heuristic runs again.  A block none of whose
     lines has a shown usable cell left is protected as far as its published totals allow
     (its intervals are those with every cell hidden), so it stops there.
     """
     while True:
-        picks = set()
-        for cells in audit.check(sup).values():
-            pick = _pick(cells, sup, audit, usable)
-            if pick is not None:
-                picks.add(pick)
+        failing = audit.check(sup)
+        picks = {p for p in (_pick(c, sup, audit, usable) for c in failing) if p is not None}
         if not picks:
             return sup
         sup = sup.copy()
@@ -369,9 +438,8 @@ def _audited(sup: np.ndarray, audit: _Audit, usable: np.ndarray, closure) -> np.
         sup = closure(sup)
 
 
-def _pick(failing: list[int], sup: np.ndarray, audit: _Audit,
-          usable: np.ndarray) -> int | None:
-    """The complement for a block whose ``failing`` cells are unsafe (:func:`_audited`)."""
+def _pick(cell: int, sup: np.ndarray, audit: _Audit, usable: np.ndarray) -> int | None:
+    """The complement for an unsafe hidden ``cell`` (:func:`_audited`)."""
     counts = audit.counts
 
     def best(lines: set[int]) -> int | None:
@@ -381,12 +449,33 @@ def _pick(failing: list[int], sup: np.ndarray, audit: _Audit,
             return None
         return min(cand, key=lambda c: (counts[c] == 0, counts[c], c))
 
-    for c in failing:
-        got = best(set(audit.cell_lines[c]))
-        if got is not None:
-            return got
-    block = next(b for b in audit.blocks(sup) if failing[0] in b)
+    got = best(set(audit.cell_lines[cell]))
+    if got is not None:
+        return got
+    block = next(b for b in audit.blocks(sup) if cell in b)
     return best({j for c in block for j in audit.cell_lines[int(c)]})
+
+
+#: The most columns (``across`` values) for which :meth:`_Audit._network` tries every
+#: set of them (2^m cuts); beyond, linear programs audit the table.
+_NETWORK_COLUMNS = 10
+
+
+def _network_shape(df: pd.DataFrame, within: list[str], across: list[str],
+                   across_totals: bool, rows: np.ndarray, cols: np.ndarray | None) -> dict | None:
+    """Rows, columns and arc directions of the table's network (:meth:`_Audit._network`)."""
+    n = len(df)
+    if cols is None:
+        cols, m = np.zeros(n, dtype="int64"), 1  # one sink: every breakdown's total
+    else:
+        m = int(cols.max()) + 1
+    if m > _NETWORK_COLUMNS:
+        return None
+    total_row = (df[within].isna().all(axis=1).to_numpy() if within and across
+                 and not across_totals else np.zeros(n, dtype=bool))
+    sets = ((np.arange(2 ** m)[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
+    return {"rows": np.asarray(rows), "cols": np.asarray(cols), "m": m, "sets": sets,
+            "orient": np.where(total_row, -1, 1)}
 
 
 def suppress_groups(

@@ -115,21 +115,22 @@ def _complement(counts: np.ndarray, sup: np.ndarray, primary: np.ndarray, line: 
     row's for a column) is largest wins: an empty complement there has the most cells to be
     complemented by in turn, and in a column it is the practice's own cell.
     """
-    w = pd.DataFrame({"_line": line, "_sup": sup, "_empty": counts == 0, "_count": counts,
-                      "_cross": np.where(counts == 0, -cross, 0),
-                      "_pos": np.arange(len(counts))})
-    w["_hid"] = np.where(sup, counts, 0)
-    w["_pri"] = sup & primary
-    g = w.groupby("_line")
-    n_sup, total = g["_sup"].transform("sum"), g["_hid"].transform("sum")
-    n_pri = g["_pri"].transform("sum")
+    def per_line(values: np.ndarray) -> np.ndarray:
+        return np.bincount(line, weights=values.astype("float64"))[line]
+
+    n_sup, n_pri = per_line(sup), per_line(sup & primary)
+    total = per_line(np.where(sup, counts, 0))
     at_bound = (n_sup >= 2) & ((total == n_pri) | ((n_pri == n_sup)
                                                    & (total == n_sup * (min_cell - 1))))
-    shown = ~w["_sup"] & usable
-    cand = w[((n_sup == 1) & shown) | (at_bound & shown & ~w["_empty"])]
-    cand = cand.sort_values(["_line", "_empty", "_count", "_cross", "_pos"], kind="stable")
+    empty = counts == 0
+    shown = ~sup & usable
+    idx = np.flatnonzero(((n_sup == 1) & shown) | (at_bound & shown & ~empty))
     out = sup.copy()
-    out[cand.drop_duplicates("_line", keep="first")["_pos"].to_numpy()] = True
+    if idx.size:
+        # per line, the first by (empty, count, −cross for an empty cell, position)
+        cross_key = np.where(empty, -cross, 0)[idx]
+        idx = idx[np.lexsort((idx, cross_key, counts[idx], empty[idx], line[idx]))]
+        out[idx[np.unique(line[idx], return_index=True)[1]]] = True
     return out
 
 
@@ -439,21 +440,27 @@ def _audited(sup: np.ndarray, audit: _Audit, usable: np.ndarray, closure) -> np.
 
 
 def _pick(cell: int, sup: np.ndarray, audit: _Audit, usable: np.ndarray) -> int | None:
-    """The complement for an unsafe hidden ``cell`` (:func:`_audited`)."""
+    """The complement for an unsafe hidden ``cell`` (:func:`_audited`): from its line whose
+    hidden cells hold least (the one that caps how high the cell can go) first."""
     counts = audit.counts
 
-    def best(lines: set[int]) -> int | None:
-        cand = {int(c) for j in lines for c in audit.lines[j].cells
-                if not sup[c] and usable[c]}
-        if not cand:
+    def best(cells: np.ndarray) -> int | None:
+        cand = cells[~sup[cells] & usable[cells]]
+        if not cand.size:
             return None
-        return min(cand, key=lambda c: (counts[c] == 0, counts[c], c))
+        return int(cand[np.lexsort((cand, counts[cand], counts[cand] == 0))[0]])
 
-    got = best(set(audit.cell_lines[cell]))
-    if got is not None:
-        return got
+    def held(j: int) -> int:
+        ln = audit.lines[j]
+        return int(counts[ln.cells[sup[ln.cells] & (ln.coefs > 0)]].sum())
+
+    for j in sorted(audit.cell_lines[cell], key=held):
+        got = best(audit.lines[j].cells)
+        if got is not None:
+            return got
     block = next(b for b in audit.blocks(sup) if cell in b)
-    return best({j for c in block for j in audit.cell_lines[int(c)]})
+    touched = sorted({j for c in block for j in audit.cell_lines[int(c)]})
+    return best(np.unique(np.concatenate([audit.lines[j].cells for j in touched])))
 
 
 #: The most columns (``across`` values) for which :meth:`_Audit._network` tries every

@@ -60,11 +60,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.optimize import linprog
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from supervision.errors import ConfigError
 
@@ -304,6 +306,8 @@ class _Audit:
         return [int(c) for c in h[bad]]
 
     def _system(self, block: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        import scipy.sparse as sp  # only the linear programs need SciPy (import time)
+
         pos = {int(c): i for i, c in enumerate(block)}
         touched = sorted({j for c in block for j in self.cell_lines[c]})
         r, col, val = [], [], []
@@ -335,6 +339,8 @@ class _Audit:
         every cell's lowest and highest value seen so far is kept: a condition those already
         meet needs no program of its own (most cells of a block need none).
         """
+        from scipy.optimize import linprog
+
         truth = self.counts[block].astype("float64")
         prim = self.primary[block]
         n = len(block)

@@ -277,7 +277,8 @@ class _Audit:
         np.add.at(out_cap, (rows, cols), out_c)
         np.add.at(in_cap, (rows, cols), in_c)
         sets = net["sets"]  # (2^m, m): column a on the source side of set s
-        cost = np.minimum(out_cap @ (~sets).T, in_cap @ sets.T)  # each row's cheapest side
+        inside, outside = sets.T.astype("float64"), (~sets).T.astype("float64")  # BLAS
+        cost = np.minimum(out_cap @ outside, in_cap @ inside)  # each row's cheapest side
         total = cost.sum(axis=0)
         h = np.flatnonzero(hidden)
         t, g = rows[h], cols[h]
@@ -287,9 +288,9 @@ class _Audit:
         base = total[None, :] - cost[t]
         has_g = sets[:, g].T  # (cells, 2^m)
         # column g → row t: g on the source side, t a sink fed from the columns in S
-        to_row = np.where(has_g, base + own_in @ sets.T, np.inf).min(axis=1)
+        to_row = np.where(has_g, base + own_in @ inside, np.inf).min(axis=1)
         # row t → column g: t a source feeding the columns outside S, g outside S
-        to_col = np.where(~has_g, base + own_out @ (~sets).T, np.inf).min(axis=1)
+        to_col = np.where(~has_g, base + own_out @ outside, np.inf).min(axis=1)
         fwd = orient[h] > 0
         rise = np.minimum(np.where(fwd, to_row, to_col), up[h])
         fall = np.minimum(np.where(fwd, to_col, to_row), down[h])

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -188,14 +187,12 @@ def _caseload(frames: tuple) -> Caseload:
        k=st.sampled_from([5, 8]))
 @example(frames=hand_frames(), k=5)  # issue 12: the old JSON pinned TA's shared at 3
 def test_metrics_json_pins_no_hidden_group(frames: tuple, k: int) -> None:
-    """The realistic attacker on random exports; the knowing one (who also knows which
-    hidden cells are primary) on the issue's example (``test_json_of_the_issue_example``)
-    only: against that attacker the two-way heuristic still lets a primary cell be pinned
-    in about 1 random export in 4 of this strategy (35 of 150, measured), the known defect
-    of ``test_the_knowing_attacker_still_pins_a_primary_cell``."""
+    """Both attackers on random exports.  Before the audited suppression (issue 23) the
+    knowing one pinned a primary cell in about 1 random export in 4 of this strategy (35 of
+    150, measured), the defect of ``test_the_knowing_attacker_still_pins_a_primary_cell``."""
     cl = _caseload(frames)
     result = compute_metrics(cl, min_cell=k)
-    audit(json_system(result), json_truth(cl), k, knowing=False)
+    audit(json_system(result), json_truth(cl), k)
 
 
 def _knowing_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -222,15 +219,15 @@ def _knowing_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return sessions, episodes, therapists
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the two-way complement heuristic is "
-                   "not safe against an attacker who knows which hidden cells are primary")
 def test_the_knowing_attacker_still_pins_a_primary_cell() -> None:
-    """A known defect, kept so that it is seen and flips when fixed (then drop ``knowing=
-    False`` above).  The JSON hides the practice's shared, other_nd, nd_therapist and
-    nt_therapist groups (2, 1, 1 and 3 episodes: all primary) and shows unknown 9 of 16;
-    the realistic attacker can pin none of them, but with every primary cell known to hold
-    1..4 the therapists' rows and the groups' columns leave one solution: the audit's
-    linear programs pin all four."""
+    """Was a strict xfail (issue 23, item 3) until the suppression was audited by linear
+    programming (:mod:`supervision.privacy`, "Safe").  The JSON hid the practice's shared,
+    other_nd, nd_therapist and nt_therapist groups (2, 1, 1 and 3 episodes: all primary)
+    and showed unknown 9 of 16; the realistic attacker could pin none of them, but with
+    every primary cell known to hold
+    1..4 the therapists' rows and the groups' columns left one solution: the audit's
+    linear programs pinned all four.  Now the suppression's own audit hides complements
+    until none is pinned."""
     cl = _caseload(_knowing_frames())
     audit(json_system(compute_metrics(cl, min_cell=5)), json_truth(cl), 5)
 

@@ -202,7 +202,8 @@ def scope_figures(
 
 
 def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
-    """Open episodes with at least one §7 reason (domain.md §7), by therapist then episode: a
+    """Open episodes with at least one §7 reason (domain.md §7), those with ``risk_item``
+    first, then by therapist and episode: a
     filter of the per-episode table's ``reason__<code>`` columns (the rule is
     :func:`supervision.clinical.cases.episode_reasons`, written once).
 
@@ -224,7 +225,9 @@ def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
                   *[reason_col(r) for r in REASONS]).to_pyarrow().to_pandas()
     df = df.assign(therapist_id=df["therapist_id"].astype(str),
                    episode_id=df["episode_id"].astype(str))
-    df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
+    # a critical item first, whatever else applies (§7); then by therapist and episode
+    df = df.assign(_calm=~df[reason_col("risk_item")].astype(bool))
+    df = df.sort_values(["_calm", "therapist_id", "episode_id"], ignore_index=True)
     marks = zip(*(df[reason_col(r)].tolist() for r in REASONS), strict=True)
     reasons = [[r for r, m in zip(REASONS, row, strict=True) if m] for row in marks]
     why = [t if "not_on_track" in rs and isinstance(t, str) else None

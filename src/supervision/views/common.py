@@ -57,6 +57,7 @@ CSS = """
 .sv-sudden { margin: 0.4em 0; font-size: 0.92em; }
 .sv-sudden .sv-sub { color: #555; }
 .sv-table { border-collapse: collapse; font-size: 0.92em; }
+.sv-table tr.sv-risk td { background: #fdeee6; font-weight: 600; }
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: left;
   vertical-align: top; }
 .sv-questions li { margin: 0.25em 0; }

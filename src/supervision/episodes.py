@@ -39,7 +39,8 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
   <o>__<k>_magnitude_sum, <o>__<k>_magnitude_sumsq`` (NULL for an episode with none);
 * expected response (§11, :func:`supervision.clinical.expected.episode_expected`), per
   outcome measure but the paired rule, for open episodes with a score (else NULL):
-  ``<o>__expected_status, <o>__not_on_track, <o>__not_on_track_reason`` (plain words);
+  ``<o>__expected_status, <o>__not_on_track, <o>__not_on_track_reason`` (plain words),
+  ``<o>__expected_position`` (below the band's 10th / 25th percentile, on track, …);
 * case reasons (§7, for open episodes): one boolean column per code of
   :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``, and
   ``not_on_track_reason`` (the plain-words reasons of the measures not on track, ``; ``-joined).
@@ -82,7 +83,8 @@ RUPTURE_FIELDS = ("flagged", "drop", "count", "repaired", "unrepaired_flagged", 
 SUDDEN_FIELDS = ("events", "multiple", "reversals", "magnitude_sum", "magnitude_sumsq")
 SUDDEN_KINDS = ("gain", "loss")
 #: Per outcome measure: :func:`~.expected.episode_expected` of the open episodes.
-EXPECTED_FIELDS = ("expected_status", "not_on_track", "not_on_track_reason")
+EXPECTED_FIELDS = ("expected_status", "not_on_track", "not_on_track_reason",
+                   "expected_position")
 COMPLETENESS_FIELDS = ("alliance_rated_sessions", "outcome_scored_sessions", "intake_scored",
                        "final_scored")
 
@@ -368,7 +370,8 @@ def _expected(cl: Caseload, k: str, o: ir.Table, per: ir.Table, tt: ir.Table,
     e = ex.episode_expected(cl, measure=k, open_scores=open_, reference=ref)
     return e.select("episode_id", **{col(k, "expected_status"): e.status,
                                      col(k, "not_on_track"): e.not_on_track,
-                                     col(k, "not_on_track_reason"): e.reason})
+                                     col(k, "not_on_track_reason"): e.reason,
+                                     col(k, "expected_position"): e.position})
 
 
 def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:

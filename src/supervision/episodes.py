@@ -501,5 +501,6 @@ def episode_table(cl: Caseload) -> ir.Table:
 __all__ = [
     "ALLIANCE_FIELDS", "COMPLETENESS_FIELDS", "EXPECTED_FIELDS", "OUTCOME_FIELDS",
     "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "col",
-    "critical_items", "episode_table", "latest_columns", "measures", "reason_col", "sample_free", "sudden_measures",
+    "critical_items", "episode_table", "latest_columns", "measures", "reason_col",
+    "sample_free", "sudden_measures",
 ]

@@ -56,8 +56,8 @@ import ibis.expr.types as ir
 from supervision.measures import Registry
 
 #: Reason codes, in the order they are listed (domain.md §7).
-REASONS = ("risk_item", "low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
-           "no_shows", "not_on_track", "sudden_loss")
+REASONS = ("risk_item", "low_alliance", "alliance_drop", "unrepaired_rupture",
+           "reliable_deterioration", "no_shows", "not_on_track", "sudden_loss")
 
 #: An alliance drop counts when it is on one of the episode's last this-many rated sessions.
 RECENT_RATED = 3

@@ -248,8 +248,11 @@ def phq9_item9(rng: np.random.Generator, att: Attended, ongoing: np.ndarray, phq
 
     About :data:`_ITEM9_PRONE` of the episodes are prone to it: on their sessions with PHQ-9
     at caseness (10 and above) it is above 0 half the time, and three times in four from
-    PHQ-9 15 on (1: 65%, 2: 25%, 3: 10%); every other session scores 0.  Never above the PHQ-9 total (it is one of its nine items).  Drawn
-    from its own generator, so every other column of the demo is as without it.
+    PHQ-9 15 on (1: 65%, 2: 25%, 3: 10%); every other session scores 0.  In about
+    :data:`_ITEM9_LATEST` of the open episodes whose latest PHQ-9 is at caseness, the latest
+    session scores 1 or 2 (a few ``risk_item`` cases, domain.md §7).  Never above the PHQ-9
+    total (it is one of its nine items).  Drawn from its own generator, so every other
+    column of the demo is as without it.
     """
     n = len(att.count)
     prone = rng.random(n) < _ITEM9_PRONE

@@ -150,3 +150,33 @@ def test_widget_sorts_and_filters() -> None:
     assert w.shown() == ["C"]
     w.rows["C"].children[0].click()
     assert opened == ["C"]
+
+
+def test_a_row_click_opens_its_timeline_in_the_app() -> None:
+    from supervision.views.apps import SupervisorApp
+
+    app = SupervisorApp(hand_caseload())
+    app.refresh()
+    names = [n for n, _ in app.tab_specs]
+    app.tabs.selected_index = names.index("Open caseload")
+    root = app.tabs.children[names.index("Open caseload")].children[0]
+    body = root.children[-1]
+    shown = [row.children[0].description for row in body.children]
+    assert shown == ["B", "C", "E", "A", "D", "F"]
+    body.children[1].children[0].click()  # C
+    assert app.tabs.selected_index == names.index("Cases to discuss")
+    assert app._view.timeline.timeline.episode_id == "C"
+    assert app._view.timeline.episode.value == "C"
+
+
+def test_the_pack_table_escapes_and_keeps_the_order() -> None:
+    from supervision.views.caseload_table import caseload_html
+
+    df = figures.open_caseload(hand_caseload(), as_of=AS_OF)
+    df.loc[df["episode_id"] == "A", "episode_id"] = "<b>A</b>"
+    html = caseload_html(df)
+    assert "&lt;b&gt;A&lt;/b&gt;" in html and "<b>A</b>" not in html
+    order = [html.index(f"<td>{e}</td>") for e in ("B", "C", "E")]
+    assert order == sorted(order)
+    assert html.count('<tr class="sv-risk">') == 1
+    assert "below the 25th percentile" in html and "never a verdict" in html

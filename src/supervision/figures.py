@@ -30,6 +30,7 @@ with the small-cell suppression of :func:`supervision.clinical.neurotype.group_s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -266,8 +267,8 @@ def _summed(t: ir.Table, names: list[str]) -> ir.IntegerValue:
     return out
 
 
-def open_caseload(cl: Caseload, *, as_of: dt.date, alliance_key: str | None = None
-                  ) -> pd.DataFrame:
+def open_caseload(cl: Caseload, *, as_of: dt.date, alliance_key: str | None = None,
+                  therapist_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every open episode of ``cl``, one row each: the supervisor's open caseload.
 
     One query over the per-episode table (:func:`~supervision.episodes.episode_table`):
@@ -287,7 +288,8 @@ def open_caseload(cl: Caseload, *, as_of: dt.date, alliance_key: str | None = No
     * ``reasons``: the §7 codes (``risk_item`` first); ``flagged``: any reason.
 
     Rows come flagged first (``risk_item`` cases first of all), then by therapist and episode.
-    Pseudonyms only: ``episode_id`` and ``therapist_id``.
+    Pseudonyms only: ``episode_id`` and ``therapist_id``.  ``therapist_ids``: only these
+    therapists' episodes (a supervisor's team, within the window's one table).
     """
     t = episode_table(cl)
     key = measures(cl)
@@ -295,6 +297,8 @@ def open_caseload(cl: Caseload, *, as_of: dt.date, alliance_key: str | None = No
     a_key = alliance_key if alliance_key in key.alliance else (
         cl.registry.default_alliance(list(key.alliance)))
     t = t.filter(t.termination == "ongoing")
+    if therapist_ids is not None:
+        t = t.filter(t.therapist_id.isin([str(x) for x in therapist_ids]))
     seen = t.last_seen_date.cast("date")
     cols: dict[str, ir.Value] = {
         "sessions": t.attended_sessions, "last_seen_date": seen,

@@ -95,16 +95,21 @@ def _reasons(codes: list[str]) -> str:
     return "; ".join(out) or "—"
 
 
-def _cells(r: pd.Series, outs: list[str], registry: Mapping[str, Measure]) -> str:
+def _values(r: pd.Series, outs: list[str], registry: Mapping[str, Measure]
+            ) -> tuple[str, ...]:
+    """The row's cells as HTML, in :data:`HEADERS` order."""
     days = r.get("days_since_seen")
     seen = "—" if is_missing(days) else (
         "today" if int(days) == 0 else f"{int(days)} day{'s' if int(days) != 1 else ''} ago")
-    values = (
+    return (
         str(int(r["sessions"])), seen, _alliance(r, registry), _outcomes(r, outs, registry),
         esc(STATUS_TEXT.get(str(r["status"]), str(r["status"]))),
         f"{int(r['sudden_gains'])} / {int(r['sudden_losses'])}", _reasons(list(r["reasons"])),
     )
-    return "".join(_cell(i, v) for i, v in enumerate(values))
+
+
+def _cells(r: pd.Series, outs: list[str], registry: Mapping[str, Measure]) -> str:
+    return "".join(_cell(i, v) for i, v in enumerate(_values(r, outs, registry)))
 
 
 class CaseloadTable:
@@ -214,6 +219,23 @@ def _worst_change(t: pd.DataFrame, registry: Mapping[str, Measure]) -> pd.Series
     return pd.concat(changes, axis=1).max(axis=1).fillna(float("-inf"))
 
 
+def caseload_html(table: pd.DataFrame, *, registry: Mapping[str, Measure] | None = None
+                  ) -> str:
+    """The table as static HTML (the therapist's pack): the same rows and order, no controls."""
+    if table.empty:
+        return '<div class="sv-empty">No open episodes at the end of this period.</div>'
+    registry = registry or {}
+    outs = [c[: -len("__latest")] for c in table.columns if c.endswith("__latest")]
+    head = "".join(f"<th>{h}</th>" for h in ("Episode", *HEADERS))
+    rows = []
+    for _, r in table.iterrows():
+        cells = "".join(f"<td>{v}</td>" for v in _values(r, outs, registry))
+        risk = ' class="sv-risk"' if "risk_item" in list(r["reasons"]) else ""
+        rows.append(f"<tr{risk}><td>{esc(r['episode_id'])}</td>{cells}</tr>")
+    return (f"<p class='sv-note'>{esc(NOTE.replace(' Click an episode to open its timeline.', ''))}"
+            f"</p><table class='sv-table sv-caseload'><tr>{head}</tr>{''.join(rows)}</table>")
+
+
 def caseload_panel(table: pd.DataFrame, open_case: Callable[[str], None], *,
                    registry: Mapping[str, Measure] | None = None) -> widgets.Widget:
     """The table as a widget, or a plain message when no episode is open in view."""
@@ -223,4 +245,5 @@ def caseload_panel(table: pd.DataFrame, open_case: Callable[[str], None], *,
     return CaseloadTable(table, open_case, registry=registry).root
 
 
-__all__ = ["FILTERS", "SORTS", "STATUS_TEXT", "CaseloadTable", "caseload_panel"]
+__all__ = ["FILTERS", "SORTS", "STATUS_TEXT", "CaseloadTable", "caseload_html",
+           "caseload_panel"]

@@ -43,6 +43,13 @@ from supervision.views.theme import (
 
 log = logging.getLogger("supervision.views")
 
+#: Brings the visible case timeline into view once it is opened (a click in the open caseload
+#: switches tab and opens it below the list of cases).  Runs in the page only; sends nothing.
+SCROLL_JS = """setTimeout(() => {
+  const el = [...document.querySelectorAll('.sv-timeline')].find(e => e.offsetParent !== null);
+  if (el) { el.scrollIntoView({block: 'start'}); }
+}, 300);"""
+
 CAPTION = (
     "A prompt for reflection in supervision, never a verdict on the client or the therapist: "
     "single ratings move by chance, and the band shows how comparable clients of this practice "
@@ -415,11 +422,16 @@ class TimelinePicker:
         self.button.on_click(lambda _: self.open(self.episode.value))
         lead = widgets.HTML("<b>Case timeline</b>: pick a case (the listed ones come first) "
                             "and open it to see the episode session by session.")
-        self.root = widgets.VBox([lead, widgets.HBox([self.episode, self.button]), self.area])
+        self.scroller = widgets.Output(layout={"height": "0px", "overflow": "hidden"})
+        self.scroller.add_class("sv-scroll-js")
+        self.root = widgets.VBox([lead, widgets.HBox([self.episode, self.button]), self.area,
+                                  self.scroller])
 
     def open(self, episode_id: Any) -> None:
         """Show ``episode_id``'s timeline, or a message when it is not in the caseload."""
         self.timeline, self.figure = None, None
+        if isinstance(episode_id, str) and episode_id != self.episode.value:
+            self.episode.value = episode_id  # the picker shows what is open
         try:
             tl = self.load(episode_id)
         except EpisodeNotFound as exc:
@@ -442,6 +454,18 @@ class TimelinePicker:
         self.timeline = tl
         self.figure = getattr(panels[1], "figure", None)
         self.area.children = panels
+
+    def scroll_into_view(self) -> None:
+        """Ask the page to scroll the timeline into view (only inside a kernel: a script
+        output of the hidden ``scroller``, run by the page, which sends nothing anywhere)."""
+        from IPython import get_ipython
+        from IPython.display import Javascript, display
+
+        if get_ipython() is None:
+            return
+        self.scroller.clear_output()
+        with self.scroller:
+            display(Javascript(SCROLL_JS))
 
 
 __all__ = ["CAPTION", "TimelinePicker", "timeline_figure", "timeline_panels"]

@@ -160,7 +160,7 @@ def test_a_row_click_opens_its_timeline_in_the_app() -> None:
     names = [n for n, _ in app.tab_specs]
     app.tabs.selected_index = names.index("Open caseload")
     root = app.tabs.children[names.index("Open caseload")].children[0]
-    body = root.children[-1]
+    body = root.children[-2]  # then the pager
     shown = [row.children[0].description for row in body.children]
     assert shown == ["B", "C", "E", "A", "D", "F"]
     body.children[1].children[0].click()  # C
@@ -180,3 +180,21 @@ def test_the_pack_table_escapes_and_keeps_the_order() -> None:
     assert order == sorted(order)
     assert html.count('<tr class="sv-risk">') == 1
     assert "below the 25th percentile" in html and "never a verdict" in html
+
+
+def test_a_page_at_a_time() -> None:
+    """30 rows (the six hand rows five times, ids renamed): 25 on the first page, 5 on the
+    second; a new sort goes back to the first page; rows are built only when shown."""
+    from supervision.views.caseload_table import PAGE, CaseloadTable
+
+    base = figures.open_caseload(hand_caseload(), as_of=AS_OF)
+    big = pd.concat([base] * 5, ignore_index=True)
+    big["episode_id"] = [f"X{i:02d}" for i in range(len(big))]
+    w = CaseloadTable(big, lambda _: None)
+    assert PAGE == 25 and len(w.body.children) == 25 and len(w.rows) == 25
+    assert "page 1 of 2" in w.count.value and w.prev.disabled and not w.next.disabled
+    w.next.click()
+    assert [r.children[0].description for r in w.body.children] == w.shown()[25:]
+    assert len(w.body.children) == 5 and w.next.disabled
+    w.sort.value = "episode_id"
+    assert w.page == 0 and w.body.children[0].children[0].description == "X00"

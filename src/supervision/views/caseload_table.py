@@ -7,8 +7,10 @@ expected response (§11), sudden gains and losses (§10) and the reasons to disc
 Rows are sortable and filterable; flagged rows come first by default, a critical item
 (``risk_item``) first of all.  A click on a row's episode opens its case timeline (the app's
 ``open_timeline``).  Pseudonyms only; every string from the export goes through
-:func:`~.common.esc`.  The widgets of the rows are built once; sorting and filtering only
-reorder and pick them.
+:func:`~.common.esc`.  Rows are shown a page (:data:`PAGE` rows) at a time, sorted and
+filtered over all of them; a row's widgets are built when first shown and then kept, so a
+sort or a filter only reorders and picks them (a row is eight widgets with their layouts and
+styles: 400 at once took 2–4 s to build, a page takes about a tenth of a second).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ NOTE = (
     "30 of them, §11): a prompt for supervision, never a verdict on the client or the "
     "therapist. Click an episode to open its timeline."
 )
+#: Rows per page.
+PAGE = 25
 WIDTHS = (70, 120, 150, 240, 190, 110, 330)
 HEADERS = ("Sessions", "Last seen", "Alliance (latest)", "Outcome (latest, change since intake)",
            "Status", "Sudden gains / losses", "Reasons to discuss")
@@ -121,21 +125,10 @@ class CaseloadTable:
         self.open_case = open_case
         registry = self.registry = registry or {}
         outs = [c[: -len("__latest")] for c in self.table.columns if c.endswith("__latest")]
-        self.order = list(self.table["episode_id"].astype(str))  # flagged first: the default
+        self.outs = outs
+        self.by_id = {str(e): i for i, e in enumerate(self.table["episode_id"])}
         self.rows: dict[str, widgets.HBox] = {}
-        for _, r in self.table.iterrows():
-            eid = str(r["episode_id"])
-            button = widgets.Button(description=eid, tooltip=f"Open the timeline of {eid}",
-                                    layout={"width": "110px"})
-            button.add_class("sv-cl-open")
-            button.on_click(lambda _, eid=eid: self.open_case(eid))
-            row = widgets.HBox([button, widgets.HTML(_cells(r, outs, registry))])
-            row.add_class("sv-cl-row")
-            if "risk_item" in list(r["reasons"]):
-                row.add_class("sv-risk")
-            elif r["flagged"]:
-                row.add_class("sv-cl-flagged")
-            self.rows[eid] = row
+        self.page = 0
         self.sort = widgets.Dropdown(options=[(v, k) for k, v in SORTS.items()],
                                      value="flagged", description="Sort")
         self.show = widgets.Dropdown(options=[(v, k) for k, v in FILTERS.items()],
@@ -144,7 +137,7 @@ class CaseloadTable:
         for w, cls in ((self.sort, "sv-cl-sort"), (self.show, "sv-cl-filter"),
                        (self.search, "sv-cl-search")):
             w.add_class(cls)
-            w.observe(lambda _: self.redraw(), names="value")
+            w.observe(lambda _: self._first_page(), names="value")
         head = "".join(_cell(i, f"<b>{h}</b>") for i, h in enumerate(HEADERS))
         header = widgets.HBox([widgets.HTML("<b>Episode</b>", layout={"width": "110px"}),
                                widgets.HTML(head)])
@@ -152,10 +145,44 @@ class CaseloadTable:
         self.count = widgets.HTML()
         self.body = widgets.VBox()
         self.body.add_class("sv-cl-body")
+        self.prev = widgets.Button(description="Previous page", icon="arrow-left")
+        self.next = widgets.Button(description="Next page", icon="arrow-right")
+        self.prev.add_class("sv-cl-prev")
+        self.next.add_class("sv-cl-next")
+        self.prev.on_click(lambda _: self._turn(-1))
+        self.next.on_click(lambda _: self._turn(1))
         self.root = widgets.VBox([
             html_panel(f"<p class='sv-note'>{esc(NOTE)}</p>", "sv-cl-note"),
-            widgets.HBox([self.sort, self.show, self.search]), self.count, header, self.body])
+            widgets.HBox([self.sort, self.show, self.search]), self.count, header, self.body,
+            widgets.HBox([self.prev, self.next])])
         self.root.add_class("sv-caseload-table")
+        self.redraw()
+
+    def _row(self, eid: str) -> widgets.HBox:
+        """The row of ``eid``: a button with the episode id (a click opens its timeline) and
+        the cells; built on first use and kept."""
+        if eid in self.rows:
+            return self.rows[eid]
+        r = self.table.iloc[self.by_id[eid]]
+        button = widgets.Button(description=eid, tooltip=f"Open the timeline of {eid}",
+                                layout={"width": "110px"})
+        button.add_class("sv-cl-open")
+        button.on_click(lambda _, eid=eid: self.open_case(eid))
+        row = widgets.HBox([button, widgets.HTML(_cells(r, self.outs, self.registry))])
+        row.add_class("sv-cl-row")
+        if "risk_item" in list(r["reasons"]):
+            row.add_class("sv-risk")
+        elif r["flagged"]:
+            row.add_class("sv-cl-flagged")
+        self.rows[eid] = row
+        return row
+
+    def _first_page(self) -> None:
+        self.page = 0
+        self.redraw()
+
+    def _turn(self, step: int) -> None:
+        self.page += step
         self.redraw()
 
     # ------------------------------------------------------------------ state
@@ -199,10 +226,18 @@ class CaseloadTable:
         return [str(x) for x in t["episode_id"]]
 
     def redraw(self) -> None:
+        """Show the current page of the sorted, filtered rows."""
         ids = self.shown()
-        self.body.children = [self.rows[i] for i in ids]
+        pages = max(1, -(-len(ids) // PAGE))
+        self.page = min(max(self.page, 0), pages - 1)
+        here = ids[self.page * PAGE:(self.page + 1) * PAGE]
+        self.body.children = [self._row(i) for i in here]
+        self.prev.disabled = self.page == 0
+        self.next.disabled = self.page >= pages - 1
+        where = (f" (rows {self.page * PAGE + 1}–{self.page * PAGE + len(here)}, page "
+                 f"{self.page + 1} of {pages})" if pages > 1 else "")
         self.count.value = (f"<span class='sv-note'>{len(ids)} of {len(self.table)} open "
-                            "episodes shown</span>")
+                            f"episodes shown{where}</span>")
 
 
 def _worst_change(t: pd.DataFrame, registry: Mapping[str, Measure]) -> pd.Series:
@@ -245,5 +280,5 @@ def caseload_panel(table: pd.DataFrame, open_case: Callable[[str], None], *,
     return CaseloadTable(table, open_case, registry=registry).root
 
 
-__all__ = ["FILTERS", "SORTS", "STATUS_TEXT", "CaseloadTable", "caseload_html",
+__all__ = ["FILTERS", "PAGE", "SORTS", "STATUS_TEXT", "CaseloadTable", "caseload_html",
            "caseload_panel"]

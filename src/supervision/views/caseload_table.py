@@ -57,9 +57,9 @@ NOTE = (
 )
 #: Rows per page.
 PAGE = 25
-WIDTHS = (70, 120, 150, 240, 190, 110, 330)
+WIDTHS = (62, 96, 120, 160, 150, 74, 330)
 HEADERS = ("Sessions", "Last seen", "Alliance (latest)", "Outcome (latest, change since intake)",
-           "Status", "Sudden gains / losses", "Reasons to discuss")
+           "Status", "Gains / losses", "Reasons to discuss")
 
 
 def _cell(i: int, html: str) -> str:
@@ -71,8 +71,8 @@ def _alliance(r: pd.Series, registry: Mapping[str, Measure]) -> str:
     if not isinstance(key, str) or is_missing(r.get("alliance_latest")):
         return "—"
     m = registry.get(key)
-    name = esc(m.name if m is not None else key)
-    text = f"{num(r['alliance_latest'])} <span class='sv-note'>{name}</span>"
+    short = {"srs": "SRS", "wai_sr": "WAI-SR"}.get(key, m.name if m is not None else key)
+    text = f"{num(r['alliance_latest'])} <span class='sv-note'>{esc(short)}</span>"
     if r.get("alliance_concern") is True and m is not None:
         text += f" <b class='sv-concern'>below {num(m.concern_below, 0)}</b>"
     return text

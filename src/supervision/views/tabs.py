@@ -122,6 +122,12 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
         v.panel("alliance_trend", "The alliance trend", trend, empty),
         v.panel("alliance_quarter", "Alliance by quarter", quarter, empty),
     ]
+    for k in v.own.measures_present("alliance"):
+        if v.own.registry[k].part_columns:
+            out.append(guarded("The alliance items", lambda k=k: va.item_drivers_panel(
+                alliance.item_drivers(v.own, k, min_cell=v.min_cell),
+                frame(v.practice, f"alliance_items:{k}"), own_label=v.own_label,
+                practice_label=v.practice_label)))
     if "wai_sr" in v.own.registry and "wai_sr" in v.own.measures_present("alliance"):
         out.append(
             v.panel(

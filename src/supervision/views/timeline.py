@@ -220,10 +220,12 @@ def _ruptures(fig: go.Figure, tl: Timeline, row: int) -> None:
         ), row=row, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=["Alliance drop", "Flagged"],
                      range=[-0.6, 1.6], showgrid=False, row=row, col=1)
-    if r.empty:
+    if r.empty:  # in the middle of this row's own axes (not the first row's)
+        sp = fig.get_subplot(row, 1)
+        xref, yref = (a.plotly_name.replace("axis", "") + " domain"
+                      for a in (sp.xaxis, sp.yaxis))
         fig.add_annotation(text="no ruptures flagged and no alliance drops", showarrow=False,
-                           x=0.5, y=0.5, xref="x domain", yref="y domain", row=row, col=1,
-                           font={"color": "#555"})
+                           x=0.5, y=0.5, xref=xref, yref=yref, font={"color": "#555"})
 
 
 def _band(fig: go.Figure, o: pd.DataFrame, lo: str, hi: str, name: str, alpha: float,

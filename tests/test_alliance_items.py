@@ -101,3 +101,18 @@ def test_the_alliance_tab_shows_the_breakdown_with_n() -> None:
     hidden = item_drivers_panel(item_drivers(caseload(), "srs", min_cell=4), None,
                                 own_label="Therapist T1").value
     assert "fewer than" in hidden and "2 of 5" not in hidden
+
+
+def test_the_timeline_shows_the_items_under_the_total() -> None:
+    from supervision.timeline import case_timeline
+    from supervision.views.timeline import timeline_figure
+
+    tl = case_timeline(caseload(), "E1", bands=None)
+    assert len(tl.items) == 3 * 4  # three rated sessions, four items each
+    overall = tl.items[tl.items["item"] == "srs_overall"]
+    assert overall["value"].tolist() == [10.0, 9.0, 6.0]
+    fig = timeline_figure(tl)
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("Session Rating Scale items" in t for t in titles)
+    assert {t.name for t in fig.data} >= {"Relationship (bond)", "Overall (fit)"}
+    assert case_timeline(caseload(), "E5", bands=None).items.empty

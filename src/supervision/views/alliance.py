@@ -276,8 +276,9 @@ PART_LABELS = {
     "srs_approach": "Approach or method (collaboration)", "srs_overall": "Overall (fit)",
     **SUBSCALE_LABELS,
 }
-DRIVER_KINDS = {"low": "a low total (below the concern line)",
-                "falling": "a falling total (1 point or more below the last rating)"}
+DRIVER_KINDS = {"low": "At a low total (below the concern line), the part rated lowest",
+                "falling": "At a falling total (1 point or more below the last rating), the "
+                           "part that fell most"}
 
 
 def _driver_cells(df: pd.DataFrame | None, kind: str, item: str) -> str:
@@ -316,8 +317,8 @@ def item_drivers_panel(own: pd.DataFrame, practice: pd.DataFrame | None, *,
     items = list(dict.fromkeys(own["item"]))
     blocks = []
     for kind in dict.fromkeys(own["kind"]):
-        head = (f"<tr><th>{esc(DRIVER_KINDS.get(kind, kind))}: the lowest or most fallen "
-                f"part</th><th>{own_label} ({_driver_n(own, kind)})</th>"
+        head = (f"<tr><th>{esc(DRIVER_KINDS.get(kind, kind))}</th>"
+                f"<th>{own_label} ({_driver_n(own, kind)})</th>"
                 f"<th>{esc(practice_label)} ({_driver_n(practice, kind)})</th></tr>")
         body = "".join(
             f"<tr><td>{esc(PART_LABELS.get(i, i))}</td>{_driver_cells(own, kind, i)}"

@@ -198,3 +198,13 @@ def test_a_page_at_a_time() -> None:
     assert len(w.body.children) == 5 and w.next.disabled
     w.sort.value = "episode_id"
     assert w.page == 0 and w.body.children[0].children[0].description == "X00"
+
+
+def test_the_concern_flag_is_shown() -> None:
+    """B's latest SRS 34 is below 36: its row says so (the column holds numpy booleans)."""
+    from supervision.views.caseload_table import CaseloadTable
+
+    w = CaseloadTable(figures.open_caseload(hand_caseload(), as_of=AS_OF), lambda _: None,
+                      registry=hand_caseload().registry)
+    assert "below 36" in w.rows["B"].children[1].value
+    assert "below 36" not in w.rows["A"].children[1].value

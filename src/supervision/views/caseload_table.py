@@ -73,7 +73,8 @@ def _alliance(r: pd.Series, registry: Mapping[str, Measure]) -> str:
     m = registry.get(key)
     short = {"srs": "SRS", "wai_sr": "WAI-SR"}.get(key, m.name if m is not None else key)
     text = f"{num(r['alliance_latest'])} <span class='sv-note'>{esc(short)}</span>"
-    if r.get("alliance_concern") is True and m is not None:
+    concern = r.get("alliance_concern")
+    if not is_missing(concern) and bool(concern) and m is not None:
         text += f" <b class='sv-concern'>below {num(m.concern_below, 0)}</b>"
     return text
 

@@ -57,7 +57,7 @@ NOTE = (
 )
 #: Rows per page.
 PAGE = 25
-WIDTHS = (62, 96, 120, 160, 150, 74, 330)
+WIDTHS = (60, 90, 110, 145, 140, 70, 210)
 HEADERS = ("Sessions", "Last seen", "Alliance (latest)", "Outcome (latest, change since intake)",
            "Status", "Gains / losses", "Reasons to discuss")
 

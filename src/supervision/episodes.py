@@ -25,6 +25,10 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
 * outcomes: ``<o>__n_scores`` (NULL for an episode without a pre–post pair),
   ``<o>__reliable_improvement, <o>__reliable_deterioration, <o>__recovered,
   <o>__reliable_recovery, <o>__started_clinical``;
+* latest values (:func:`latest_columns`): ``last_seen_date`` (last attended session),
+  ``<m>__last`` (latest value per measure), ``<o>__first`` (intake score, per outcome measure
+  but the paired rule), ``<item>__latest`` (a critical item such as ``phq9_item9`` at the
+  latest scored session of its measure, §7);
 * completeness (§12, :mod:`supervision.clinical.completeness`): ``alliance_rated_sessions,
   outcome_scored_sessions`` (attended sessions with a value on any alliance / outcome
   measure), ``intake_scored, final_scored`` (the first / last attended session has an
@@ -35,7 +39,8 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
   <o>__<k>_magnitude_sum, <o>__<k>_magnitude_sumsq`` (NULL for an episode with none);
 * expected response (§11, :func:`supervision.clinical.expected.episode_expected`), per
   outcome measure but the paired rule, for open episodes with a score (else NULL):
-  ``<o>__expected_status, <o>__not_on_track, <o>__not_on_track_reason`` (plain words);
+  ``<o>__expected_status, <o>__not_on_track, <o>__not_on_track_reason`` (plain words),
+  ``<o>__expected_position`` (below the band's 10th / 25th percentile, on track, …);
 * case reasons (§7, for open episodes): one boolean column per code of
   :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``, and
   ``not_on_track_reason`` (the plain-words reasons of the measures not on track, ``; ``-joined).
@@ -78,7 +83,8 @@ RUPTURE_FIELDS = ("flagged", "drop", "count", "repaired", "unrepaired_flagged", 
 SUDDEN_FIELDS = ("events", "multiple", "reversals", "magnitude_sum", "magnitude_sumsq")
 SUDDEN_KINDS = ("gain", "loss")
 #: Per outcome measure: :func:`~.expected.episode_expected` of the open episodes.
-EXPECTED_FIELDS = ("expected_status", "not_on_track", "not_on_track_reason")
+EXPECTED_FIELDS = ("expected_status", "not_on_track", "not_on_track_reason",
+                   "expected_position")
 COMPLETENESS_FIELDS = ("alliance_rated_sessions", "outcome_scored_sessions", "intake_scored",
                        "final_scored")
 
@@ -153,14 +159,25 @@ def ordered_sessions(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     for k in (*key.alliance, *key.outcome):
         cols[col(k, "i")] = _scored(k, s).cast("int64").sum().over(upto)
     cols["attended_i"] = s.attended.cast("int64").sum().over(upto)
-    keep = ["episode_id", "therapist_id", "attendance", "attended", "rupture", "repair",
-            *_values(key)]
+    keep = ["episode_id", "therapist_id", "session_date", "attendance", "attended", "rupture",
+            "repair", *_values(key, cl)]
     return s.select(*keep, **cols)
 
 
-def _values(key: EpisodeTableKey) -> list[str]:
-    return sorted({c for k in (*key.alliance, *key.outcome)
-                   for c in (("phq9", "gad7") if k == oc.PAIRED else (k,))})
+def critical_items(cl: Caseload) -> dict[str, str]:
+    """Critical item column -> its measure key (``{"phq9_item9": "phq9"}``), for the items
+    the sessions table has a column for (domain.md §7, ``risk_item``)."""
+    have = set(cl.sessions.columns)
+    return {c: m.key for c, m in cl.registry.critical_items.items()
+            if c in have and m.key in have}
+
+
+def _values(key: EpisodeTableKey, cl: Caseload) -> list[str]:
+    out = {c for k in (*key.alliance, *key.outcome)
+           for c in (("phq9", "gad7") if k == oc.PAIRED else (k,))}
+    for c, m in critical_items(cl).items():
+        out |= {c, m}
+    return sorted(out)
 
 
 def _any_value(o: ir.Table, keys: list[str]) -> ir.BooleanValue:
@@ -170,7 +187,25 @@ def _any_value(o: ir.Table, keys: list[str]) -> ir.BooleanValue:
     return o.attended & out
 
 
-def _per_episode_sessions(o: ir.Table, key: EpisodeTableKey) -> ir.Table:
+def _latest(o: ir.Table, key: EpisodeTableKey, critical: dict[str, str]
+            ) -> dict[str, ir.Value]:
+    """The latest values (the caseload table's, and ``risk_item``'s): ``last_seen_date``
+    (the last attended session), per measure ``<m>__last`` (the value at its last session
+    counting for it; the paired rule has none) and per critical item ``<item>__latest``:
+    the item at the episode's latest *scored* session of its measure (an attended session
+    with the total or the item), NULL when that session has no item score."""
+    out: dict[str, ir.Value] = {"last_seen_date": o.session_date.max(where=o.attended)}
+    for k in (*key.alliance, *key.outcome):
+        if k != oc.PAIRED:
+            out[col(k, "last")] = o[k].argmax(o.pos, where=_scored(k, o))
+    for c, m in critical.items():
+        scored = o.attended & (o[m].notnull() | o[c].notnull())
+        out[col(c, "latest")] = o[c].argmax(o.pos, where=scored)
+    return out
+
+
+def _per_episode_sessions(o: ir.Table, key: EpisodeTableKey,
+                          critical: dict[str, str]) -> ir.Table:
     """Per episode with sessions: ``attended_sessions``, ``no_shows`` (two in a row),
     ``last_resolved`` (position of the last ``resolved`` repair), ``<m>__n`` per measure and
     the completeness counts (§12, :mod:`supervision.clinical.completeness`): attended sessions
@@ -191,6 +226,7 @@ def _per_episode_sessions(o: ir.Table, key: EpisodeTableKey) -> ir.Table:
         # the first score (intake, §11) of each measure with an expected response
         **{col(k, "first"): o[k].max(where=_scored(k, o) & (o[col(k, "i")] == 1))
            for k in sudden_measures(key)},
+        **_latest(o, key, critical),
     )
 
 
@@ -334,7 +370,8 @@ def _expected(cl: Caseload, k: str, o: ir.Table, per: ir.Table, tt: ir.Table,
     e = ex.episode_expected(cl, measure=k, open_scores=open_, reference=ref)
     return e.select("episode_id", **{col(k, "expected_status"): e.status,
                                      col(k, "not_on_track"): e.not_on_track,
-                                     col(k, "not_on_track_reason"): e.reason})
+                                     col(k, "not_on_track_reason"): e.reason,
+                                     col(k, "expected_position"): e.position})
 
 
 def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
@@ -342,7 +379,7 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     tables are dropped as soon as it is made (Ibis keeps a cached table's source expression,
     so without the release every window would keep a copy of its sessions)."""
     o = ordered_sessions(cl, key).cache()
-    per = _per_episode_sessions(o, key).cache()
+    per = _per_episode_sessions(o, key, critical_items(cl)).cache()
     drops = _recent_drops(cl, per, key)
     series = _series(o, key)
     series = None if series is None else series.cache()
@@ -368,7 +405,8 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     tt = term.episode_termination(cl, attended=per)
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
-    t = _left(t, per.select("episode_id", *COMPLETENESS_FIELDS))
+    latest = latest_columns(cl, key)
+    t = _left(t, per.select("episode_id", *COMPLETENESS_FIELDS, *latest))
     t = t.mutate(alliance_rated_sessions=ibis.coalesce(t.alliance_rated_sessions, 0),
                  outcome_scored_sessions=ibis.coalesce(t.outcome_scored_sessions, 0),
                  intake_scored=ibis.coalesce(t.intake_scored, False),
@@ -397,8 +435,13 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     for k in sudden_measures(key):
         t = _left(t, sudden[k].drop(col(k, "recent_loss")))
         t = _left(t, expected[k])
+    crit = [col(c, "latest") for c in critical_items(cl)]
+    risk = per.select("episode_id", risk_item=ibis.greatest(
+        *(ibis.coalesce(per[c] > 0, False) for c in crit))) if len(crit) > 1 else (
+        per.select("episode_id", risk_item=ibis.coalesce(per[crit[0]] > 0, False))
+        if crit else None)
     t = _left(t, cases.episode_reasons(cl.registry, cases.ReasonInputs(
-        alliance=al, outcomes=outs, drops=drops, ruptures=rup,
+        risk=risk, alliance=al, outcomes=outs, drops=drops, ruptures=rup,
         no_shows=per.select("episode_id", "no_shows"),
         not_on_track={k: e.select("episode_id", not_on_track=e[col(k, "not_on_track")])
                       for k, e in expected.items()},
@@ -408,6 +451,16 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     texts = [t[col(k, "not_on_track_reason")] for k in sudden_measures(key)]
     why = ibis.literal("; ").join(texts).nullif("") if texts else ibis.null("string")
     return t.mutate(**fill, not_on_track_reason=why)
+
+
+def latest_columns(cl: Caseload, key: EpisodeTableKey) -> list[str]:
+    """The per-episode table's columns of latest values (:func:`_latest`): ``last_seen_date``,
+    ``<m>__last`` per measure, ``<o>__first`` (intake) per outcome measure of
+    :func:`sudden_measures` and ``<item>__latest`` per critical item."""
+    return ["last_seen_date",
+            *(col(k, "last") for k in (*key.alliance, *key.outcome) if k != oc.PAIRED),
+            *(col(k, "first") for k in sudden_measures(key)),
+            *(col(c, "latest") for c in critical_items(cl))]
 
 
 KEEP_WINDOWS = 3
@@ -448,5 +501,6 @@ def episode_table(cl: Caseload) -> ir.Table:
 __all__ = [
     "ALLIANCE_FIELDS", "COMPLETENESS_FIELDS", "EXPECTED_FIELDS", "OUTCOME_FIELDS",
     "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "col",
-    "episode_table", "measures", "reason_col", "sample_free", "sudden_measures",
+    "critical_items", "episode_table", "latest_columns", "measures", "reason_col",
+    "sample_free", "sudden_measures",
 ]

@@ -29,6 +29,9 @@ with the small-cell suppression of :func:`supervision.clinical.neurotype.group_s
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -202,7 +205,8 @@ def scope_figures(
 
 
 def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
-    """Open episodes with at least one §7 reason (domain.md §7), by therapist then episode: a
+    """Open episodes with at least one §7 reason (domain.md §7), those with ``risk_item``
+    first, then by therapist and episode: a
     filter of the per-episode table's ``reason__<code>`` columns (the rule is
     :func:`supervision.clinical.cases.episode_reasons`, written once).
 
@@ -224,7 +228,9 @@ def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
                   *[reason_col(r) for r in REASONS]).to_pyarrow().to_pandas()
     df = df.assign(therapist_id=df["therapist_id"].astype(str),
                    episode_id=df["episode_id"].astype(str))
-    df = df.sort_values(["therapist_id", "episode_id"], ignore_index=True)
+    # a critical item first, whatever else applies (§7); then by therapist and episode
+    df = df.assign(_calm=~df[reason_col("risk_item")].astype(bool))
+    df = df.sort_values(["_calm", "therapist_id", "episode_id"], ignore_index=True)
     marks = zip(*(df[reason_col(r)].tolist() for r in REASONS), strict=True)
     reasons = [[r for r, m in zip(REASONS, row, strict=True) if m] for row in marks]
     why = [t if "not_on_track" in rs and isinstance(t, str) else None
@@ -233,6 +239,99 @@ def cases_to_discuss(cl: Caseload) -> pd.DataFrame:
                          "episode_id": df["episode_id"].astype(object),
                          "reasons": pd.Series(reasons, dtype=object),
                          "details": pd.Series(why, dtype=object)})
+
+
+#: Status of an open episode against the practice's expected response (§11), worst first:
+#: the worst over its outcome measures (``<o>__expected_position``); an episode before its
+#: 3rd score, or without comparable history, is ``not_enough_history``.
+CASELOAD_STATUS = ("below_p10", "below_p25", "on_track", "not_enough_history")
+#: Columns of :func:`open_caseload`, before the per-measure ones.
+CASELOAD_COLUMNS = ("therapist_id", "episode_id", "sessions", "last_seen_date",
+                    "days_since_seen", "alliance_measure", "alliance_latest",
+                    "alliance_concern", "status", "sudden_gains", "sudden_losses", "flagged",
+                    "reasons")
+
+
+def _status_rank(t: ir.Table, outs: tuple[str, ...]) -> ir.IntegerValue:
+    """The worst :data:`CASELOAD_STATUS` index over the outcome measures ``outs``."""
+    ranks = [ibis.cases(*((t[col(k, "expected_position")] == s, i)
+                          for i, s in enumerate(CASELOAD_STATUS[:3])), else_=3)
+             for k in outs]
+    return ibis.least(*ranks) if len(ranks) > 1 else (ranks[0] if ranks else ibis.literal(3))
+
+
+def _summed(t: ir.Table, names: list[str]) -> ir.IntegerValue:
+    out: ir.IntegerValue = ibis.literal(0)
+    for n in names:
+        out = out + ibis.coalesce(t[n], 0)
+    return out
+
+
+def open_caseload(cl: Caseload, *, as_of: dt.date, alliance_key: str | None = None,
+                  therapist_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every open episode of ``cl``, one row each: the supervisor's open caseload.
+
+    One query over the per-episode table (:func:`~supervision.episodes.episode_table`):
+    the episodes with ``termination == "ongoing"`` as of the window's end, with
+
+    * ``sessions``: attended sessions so far; ``last_seen_date`` (the last attended session)
+      and ``days_since_seen`` (days from it to ``as_of``: the window's end);
+    * ``alliance_measure, alliance_latest, alliance_concern``: the latest rating on
+      ``alliance_key`` (default: SRS, else WAI-SR) and whether it is below the measure's
+      concern threshold (None for a measure without one, such as WAI-SR);
+    * per outcome measure ``<o>`` (not the paired rule): ``<o>__intake, <o>__latest,
+      <o>__change`` (latest − intake, in points) and ``<o>__position``;
+    * ``status``: the worst of :data:`CASELOAD_STATUS` over the outcome measures (§11:
+      the latest change below the 10th or the 25th percentile of change of the practice's
+      ended episodes that started at the same level; else on track);
+    * ``sudden_gains, sudden_losses`` (§10, over the outcome measures);
+    * ``reasons``: the §7 codes (``risk_item`` first); ``flagged``: any reason.
+
+    Rows come flagged first (``risk_item`` cases first of all), then by therapist and episode.
+    Pseudonyms only: ``episode_id`` and ``therapist_id``.  ``therapist_ids``: only these
+    therapists' episodes (a supervisor's team, within the window's one table).
+    """
+    t = episode_table(cl)
+    key = measures(cl)
+    outs = sudden_measures(key)
+    a_key = alliance_key if alliance_key in key.alliance else (
+        cl.registry.default_alliance(list(key.alliance)))
+    t = t.filter(t.termination == "ongoing")
+    if therapist_ids is not None:
+        t = t.filter(t.therapist_id.isin([str(x) for x in therapist_ids]))
+    seen = t.last_seen_date.cast("date")
+    cols: dict[str, ir.Value] = {
+        "sessions": t.attended_sessions, "last_seen_date": seen,
+        "alliance_measure": ibis.literal(a_key, type="string"),
+        "alliance_latest": t[col(a_key, "last")] if a_key else ibis.null("float64"),
+        "alliance_concern": t[col(a_key, "last_low")] if a_key and (
+            cl.registry[a_key].concern_below is not None) else ibis.null("boolean"),
+        "_rank": _status_rank(t, outs),
+        "sudden_gains": _summed(t, [col(k, "gain_events") for k in outs]),
+        "sudden_losses": _summed(t, [col(k, "loss_events") for k in outs]),
+    }
+    for k in outs:
+        cols |= {col(k, "intake"): t[col(k, "first")], col(k, "latest"): t[col(k, "last")],
+                 col(k, "change"): t[col(k, "last")] - t[col(k, "first")],
+                 col(k, "position"): t[col(k, "expected_position")]}
+    marks = [reason_col(r) for r in REASONS]
+    df = t.select("therapist_id", "episode_id", *marks, **cols).to_pyarrow().to_pandas()
+    reasons = [[r for r, m in zip(REASONS, row, strict=True) if m]
+               for row in zip(*(df[m].tolist() for m in marks), strict=True)]
+    rank = df.pop("_rank")
+    df = df.drop(columns=marks).assign(
+        therapist_id=df["therapist_id"].astype(str), episode_id=df["episode_id"].astype(str),
+        # days as of the window's end (a subtraction per row: a literal date inside the
+        # query would be a parameter of the compiled plan, which DuckDB's date parts refuse)
+        days_since_seen=[None if pd.isna(d) else (as_of - pd.Timestamp(d).date()).days
+                         for d in df["last_seen_date"]],
+        status=[CASELOAD_STATUS[int(r)] for r in rank],
+        reasons=pd.Series(reasons, dtype=object, index=df.index),
+        flagged=[bool(r) for r in reasons], _risk=["risk_item" in r for r in reasons])
+    df = df.sort_values(["_risk", "flagged", "therapist_id", "episode_id"],
+                        ascending=[False, False, True, True], ignore_index=True)
+    rest = [c for c in df.columns if c not in CASELOAD_COLUMNS and c != "_risk"]
+    return df[[*CASELOAD_COLUMNS, *rest]]
 
 
 def _str_key(s: pd.Series) -> pd.Series:
@@ -261,6 +360,6 @@ def group_figures(cl: Caseload, *, min_cell: int, by: str | None = None,
     return neurotype.group_summary(cl, min_cell=min_cell, by=by, figures=fig, total=total)
 
 
-__all__ = ["COMPLETENESS_COUNTS", "OUTCOME_COUNTS", "OUTCOME_RATES", "SUDDEN_COUNTS",
-           "cases_to_discuss", "group_figures", "neurotype_table",
-           "scope_figures"]
+__all__ = ["CASELOAD_COLUMNS", "CASELOAD_STATUS", "COMPLETENESS_COUNTS", "OUTCOME_COUNTS",
+           "OUTCOME_RATES", "SUDDEN_COUNTS", "cases_to_discuss", "group_figures",
+           "neurotype_table", "open_caseload", "scope_figures"]

@@ -25,7 +25,7 @@ _KEYS = {
     "name", "kind", "min", "max", "better", "concern_below", "drop_threshold", "items",
     "subscales", "item_min", "item_max", "clinical_cutoff", "reliable_change", "reliability",
     "norm_sd", "functional_mean", "functional_sd", "clinical_mean", "clinical_sd",
-    "sudden_gain_cutoff",
+    "sudden_gain_cutoff", "critical_item", "critical_max",
 }
 
 
@@ -54,6 +54,13 @@ class Measure:
     clinical_mean: float | None = None
     clinical_sd: float | None = None
     sudden_gain_cutoff: float | None = None
+    critical_item: str | None = None
+    critical_max: float | None = None
+
+    @property
+    def critical_columns(self) -> tuple[str, ...]:
+        """The measure's critical item column (PHQ-9 item 9, ``phq9_item9``), if it has one."""
+        return () if self.critical_item is None else (self.critical_item,)
 
     @property
     def part_columns(self) -> tuple[str, ...]:
@@ -183,7 +190,14 @@ class Registry(Mapping[str, Measure]):
         cols: list[str] = list(self.measures)
         for m in self.measures.values():
             cols += [c for c in m.part_columns if c not in cols]
+        for m in self.measures.values():
+            cols += [c for c in m.critical_columns if c not in cols]
         return cols
+
+    @property
+    def critical_items(self) -> dict[str, Measure]:
+        """Critical item column -> its measure (``{"phq9_item9": phq9}``), domain.md §7."""
+        return {c: m for m in self.measures.values() for c in m.critical_columns}
 
     def extended(self, overrides: Mapping[str, Mapping[str, Any]], *, source: str = "") -> Registry:
         """A new registry with ``overrides`` (parsed TOML) merged over this one."""
@@ -219,6 +233,7 @@ _NUMBERS = {
     "item_min": False, "item_max": False, "clinical_cutoff": False, "reliable_change": True,
     "reliability": False, "norm_sd": True, "functional_mean": False, "functional_sd": True,
     "clinical_mean": False, "clinical_sd": True, "sudden_gain_cutoff": True,
+    "critical_max": True,
 }
 
 
@@ -248,6 +263,12 @@ def _check_numbers(m: Measure, where: str) -> None:
     ):
         raise ConfigError(f"{where}: name must be text, and items and subscales lists of "
                           "column names")
+    if (m.critical_item is None) != (m.critical_max is None) or not (
+        m.critical_item is None or (isinstance(m.critical_item, str)
+                                    and m.critical_item.isidentifier())
+    ):
+        raise ConfigError(f"{where}: critical_item (a column name such as 'phq9_item9') and "
+                          "critical_max (its highest score) go together")
 
 
 def _check(m: Measure, where: str) -> None:

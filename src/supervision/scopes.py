@@ -310,6 +310,9 @@ def practice_aggregates(cl: Caseload) -> dict[str, Any]:
         "alliance_by_session": alliance.alliance_by_session(cl, a_key) if a_key else None,
         "alliance_by_quarter": alliance.alliance_by_quarter(cl, a_key) if a_key else None,
         "retention": termination.retention(cl),
+        # which SRS item / WAI-SR subscale drives a low or falling total (issue 25), k = 5
+        **{f"alliance_items:{k}": alliance.item_drivers(cl, k)
+           for k in cl.measures_present("alliance") if cl.registry[k].part_columns},
     }
     return {
         "alliance_key": a_key,

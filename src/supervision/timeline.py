@@ -72,6 +72,8 @@ RUPTURE_COLUMNS = (
     "session", "session_date", "kind", "rupture_type", "measure", "drop_points", "repaired",
     "sessions_to_repair", "repair_session",
 )
+CRITICAL_COLUMNS = ("measure", "item", "session", "session_date", "value")
+ITEM_COLUMNS = ("measure", "item", "session", "session_date", "rated_index", "value")
 SUDDEN_COLUMNS = (
     "measure", "kind", "pregain_session", "postgain_session", "pregain_score",
     "postgain_score", "magnitude", "reversal",
@@ -113,6 +115,13 @@ class Timeline:
         axis), ``pregain_score, postgain_score, magnitude`` (points), ``reversal``.
     reasons
         The episode's §7 reason codes if it is a case to discuss (else empty).
+    critical
+        ``measure, item, session, session_date, value``: each attended session with a
+        critical item score (PHQ-9 item 9, 0–3; §7 ``risk_item`` when above 0 at the latest
+        scored session of its measure).
+    items
+        ``measure, item, session, session_date, rated_index, value``: the alliance measure's
+        items (SRS) or subscales (WAI-SR) on each rated session that has them.
     measures
         Measure key -> registry entry, for every measure with a value in the episode.
     """
@@ -130,6 +139,16 @@ class Timeline:
     sudden: pd.DataFrame
     reasons: tuple[str, ...] = ()
     measures: dict[str, Measure] = field(default_factory=dict)
+    critical: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CRITICAL_COLUMNS)))
+    items: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(ITEM_COLUMNS)))
+
+    @property
+    def risk_sessions(self) -> list[int]:
+        """Sessions (on the axis) whose critical item is above 0."""
+        c = self.critical
+        return sorted(int(x) for x in c.loc[c["value"].astype(float) > 0, "session"])
 
     @property
     def alliance_measures(self) -> list[str]:
@@ -176,8 +195,11 @@ def _one(cl: Caseload, episode_id: str) -> Caseload:
 # ============================================================================ the session axis
 def _session_rows(one: Caseload) -> pd.DataFrame:
     """The episode's scheduled sessions with every measure column, numbered on the axis."""
-    keys = [m.key for m in one.registry.values() if m.key in one.sessions.columns]
-    cols = ["session_date", "source_row", "attendance", *keys]
+    have = set(one.sessions.columns)
+    keys = [m.key for m in one.registry.values() if m.key in have]
+    parts = [c for m in one.registry.values()
+             for c in (*m.part_columns, *m.critical_columns) if c in have and c not in keys]
+    cols = ["session_date", "source_row", "attendance", *keys, *dict.fromkeys(parts)]
     df = one.sessions.select(*cols).execute()
     df = df.sort_values(list(ORDER), ignore_index=True)
     df["session"] = np.arange(1, len(df) + 1)
@@ -199,6 +221,38 @@ def _alliance(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     parts = [_series(rows, k, "rated_index") for k in keys]
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return df.reindex(columns=list(ALLIANCE_COLUMNS))
+
+
+def _critical(rows: pd.DataFrame, one: Caseload) -> pd.DataFrame:
+    """Attended sessions with a critical item score (PHQ-9 item 9), on the axis."""
+    att = rows[rows["attendance"] == "attended"]
+    parts = [att.loc[att[c].notna(), ["session", "session_date", c]]
+             .rename(columns={c: "value"}).assign(measure=m.key, item=c)
+             for c, m in one.registry.critical_items.items() if c in rows.columns]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=list(CRITICAL_COLUMNS))
+    df = pd.concat(parts, ignore_index=True).astype({"value": "float64"})
+    return df.reindex(columns=list(CRITICAL_COLUMNS))
+
+
+def _items(rows: pd.DataFrame, alliance: pd.DataFrame, measures: dict[str, Measure]
+           ) -> pd.DataFrame:
+    """The items or subscales of each alliance measure on its rated sessions, long form."""
+    parts = []
+    for k, m in measures.items():
+        if m.kind != "alliance":
+            continue
+        rated = alliance[alliance["measure"] == k][["session", "rated_index"]]
+        r = rows.merge(rated, on="session")
+        for c in m.part_columns:
+            if c in r.columns and r[c].notna().any():
+                one = r.loc[r[c].notna(), ["session", "session_date", "rated_index", c]]
+                parts.append(one.rename(columns={c: "value"}).assign(measure=k, item=c))
+    if not parts:
+        return pd.DataFrame(columns=list(ITEM_COLUMNS))
+    df = pd.concat(parts, ignore_index=True).astype({"value": "float64"})
+    return df.reindex(columns=list(ITEM_COLUMNS))
 
 
 # ============================================================================ ruptures
@@ -379,7 +433,8 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
         alliance=alliance, outcomes=outcomes, band_notes=notes,
         ruptures=_ruptures(one, rows, alliance), sudden=sudden,
         reasons=tuple(listed["reasons"].iloc[0]) if len(listed) else (),
-        measures=measures,
+        measures=measures, critical=_critical(rows, one),
+        items=_items(rows, alliance, measures),
     )
 
 

@@ -242,7 +242,101 @@ def episode_series(cl: Caseload, measure: str) -> pd.DataFrame:
     return df
 
 
+#: A fall of at least this many points between two rated sessions is a *falling* total: FIT's
+#: soft alert on the SRS (any fall of 1 point or more, domain.md §4), used for WAI-SR too.
+FALL_POINTS = 1.0
+DRIVER_COLUMNS = ("measure", "kind", "item", "events", "of_events", "episodes", "share",
+                  "suppressed")
+
+
+def _item_rows(cl: Caseload, m: Measure) -> ir.Table | None:
+    """One row per (rated session with every part, part): ``episode_id, _sid, total,
+    prev_total, item, rel`` (the part's score as a share of its range, 0–1) and ``fall``
+    (the part's points below the previous such session of the episode; NULL at the first)."""
+    parts = [c for c in m.part_columns if c in cl.sessions.columns]
+    if not parts or m.item_min is None or m.item_max is None:
+        return None
+    s = cl.sessions
+    ok = (s.attendance == "attended") & s[m.key].notnull()
+    for c in parts:
+        ok &= s[c].notnull()
+    r = s.filter(ok)
+    w = ibis.window(group_by=r.episode_id, order_by=[r[c] for c in ORDER])
+    r = r.mutate(_prev_total=r[m.key].lag().over(w),
+                 **{f"_prev_{c}": r[c].lag().over(w) for c in parts},
+                 _sid=ibis.row_number().over(ibis.window(order_by=[r.episode_id, *ORDER])))
+    span = float(m.item_max - m.item_min)
+    return ibis.union(*(r.select(
+        "episode_id", "_sid", total=r[m.key].cast("float64"),
+        prev_total=r._prev_total.cast("float64"), item=ibis.literal(c),
+        rel=(r[c] - m.item_min) / span, fall=(r[f"_prev_{c}"] - r[c]).cast("float64"),
+    ) for c in parts))
+
+
+def _drivers(long: ir.Table, kind: str, value: str, pick_max: bool) -> ir.Table:
+    """Per event session, the part(s) with the extreme ``value`` (ties: each of them)."""
+    by = ibis.window(group_by=long._sid)
+    x = long.mutate(_best=(long[value].max() if pick_max else long[value].min()).over(by))
+    x = x.filter(x[value] == x._best)
+    return x.select("episode_id", "_sid", "item", kind=ibis.literal(kind))
+
+
+def item_drivers(cl: Caseload, measure: str, *, min_cell: int = 5) -> pd.DataFrame:
+    """Which item drives a low or a falling total (issue 25), over ``cl``'s rated sessions
+    that carry every item (SRS: relationship, goals, approach, overall) or subscale (WAI-SR:
+    goal, task, bond) of ``measure``.
+
+    * ``low``: a session whose total is below the measure's concern threshold (SRS < 36;
+      none for WAI-SR); its driver is the part with the lowest score as a share of the part's
+      range (0–10 for SRS items, 4–20 for WAI-SR subscales);
+    * ``falling``: a session whose total is at least :data:`FALL_POINTS` below the episode's
+      previous such session; its driver is the part that fell most (by at least a point
+      above 0).
+
+    A session with tied parts counts for each of them.  Returns :data:`DRIVER_COLUMNS`:
+    per kind and part, ``events`` (sessions it drives), ``of_events`` (sessions of that kind),
+    ``episodes`` (episodes with a session of that kind), ``share`` = events / of_events; a
+    kind seen in fewer than ``min_cell`` episodes is ``suppressed`` (counts and share None:
+    domain.md §8).  Empty when the export has no parts for ``measure``.
+    """
+    m = alliance_measure(cl, measure)
+    long = _item_rows(cl, m)
+    if long is None or int(long.count().execute()) == 0:  # no rated session has every part
+        return pd.DataFrame(columns=list(DRIVER_COLUMNS))
+    events = []
+    if m.concern_below is not None:
+        events.append(_drivers(long.filter(long.total < m.concern_below), "low", "rel", False))
+    falling = long.filter((long.prev_total - long.total) >= FALL_POINTS)
+    events.append(_drivers(falling.filter(falling.fall > 0), "falling", "fall", True))
+    ev = ibis.union(*events) if len(events) > 1 else events[0]
+    per = ev.group_by(["kind", "item"]).aggregate(events=ev._sid.nunique()).execute()
+    tot = ev.group_by("kind").aggregate(of_events=ev._sid.nunique(),
+                                        episodes=ev.episode_id.nunique()).execute()
+    return _driver_frame(m, per, tot, min_cell)
+
+
+def _driver_frame(m: Measure, per: pd.DataFrame, tot: pd.DataFrame, min_cell: int
+                  ) -> pd.DataFrame:
+    """Every (kind, part) of ``m`` with its counts (0 where none), suppressed below k."""
+    kinds = (["low"] if m.concern_below is not None else []) + ["falling"]
+    rows = []
+    for kind in kinds:
+        t = tot[tot["kind"] == kind]
+        of, eps = (int(t["of_events"].iloc[0]), int(t["episodes"].iloc[0])) if len(t) else (0, 0)
+        hidden = 0 < eps < min_cell
+        for item in m.part_columns:
+            hit = per[(per["kind"] == kind) & (per["item"] == item)]
+            n = int(hit["events"].iloc[0]) if len(hit) else 0
+            rows.append({"measure": m.key, "kind": kind, "item": item,
+                         "events": None if hidden else n, "of_events": None if hidden else of,
+                         "episodes": None if hidden else eps,
+                         "share": None if hidden or of == 0 else n / of, "suppressed": hidden})
+    return pd.DataFrame(rows, columns=list(DRIVER_COLUMNS))
+
+
 __all__ = [
+    "DRIVER_COLUMNS",
+    "FALL_POINTS",
     "ORDER",
     "alliance_by_quarter",
     "alliance_by_session",
@@ -251,6 +345,7 @@ __all__ = [
     "alliance_summary",
     "episode_alliance",
     "episode_series",
+    "item_drivers",
     "ordered_sessions",
     "rated_sessions",
     "subscales_by_session",

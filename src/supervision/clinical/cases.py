@@ -3,6 +3,12 @@
 A supervisor's list of *open* (``termination == "ongoing"``) episodes with at least one of
 these patterns, each coded as domain.md names it (and listed in this order):
 
+``risk_item``
+    A critical item (PHQ-9 item 9, ``phq9_item9``: thoughts of being better off dead or of
+    self-harm; registry ``critical_item``) above 0 at the episode's latest scored session of
+    its measure (Kroenke, Spitzer & Williams 2001; item 9 is the PHQ-9's suicide-risk
+    screen, Simon et al. 2013).  Listed first, and its cases at the top of every list,
+    whatever else applies: it asks for a risk check, not for reflection later.
 ``low_alliance``
     The latest rating on an alliance measure that has a concern threshold is below it
     (SRS: below 36, the clinical cut-off of Miller & Duncan; Duncan et al. 2003).
@@ -50,8 +56,8 @@ import ibis.expr.types as ir
 from supervision.measures import Registry
 
 #: Reason codes, in the order they are listed (domain.md §7).
-REASONS = ("low_alliance", "alliance_drop", "unrepaired_rupture", "reliable_deterioration",
-           "no_shows", "not_on_track", "sudden_loss")
+REASONS = ("risk_item", "low_alliance", "alliance_drop", "unrepaired_rupture",
+           "reliable_deterioration", "no_shows", "not_on_track", "sudden_loss")
 
 #: An alliance drop counts when it is on one of the episode's last this-many rated sessions.
 RECENT_RATED = 3
@@ -68,6 +74,9 @@ class ReasonInputs:
 
     Attributes
     ----------
+    risk
+        ``episode_id, risk_item`` (a critical item above 0 at the latest scored session), or
+        None when the export has no critical item column.
     alliance
         Measure -> :func:`~supervision.clinical.alliance.alliance_figures` (``last_low``).
     outcomes
@@ -93,6 +102,7 @@ class ReasonInputs:
     no_shows: ir.Table
     not_on_track: Mapping[str, ir.Table]
     recent_loss: Mapping[str, ir.Table]
+    risk: ir.Table | None = None
 
 
 def _tagged(t: ir.Table, reason: str) -> ir.Table:
@@ -108,6 +118,8 @@ def episode_reasons(registry: Registry, x: ReasonInputs) -> ir.Table:
     deterioration is already one of its measures').
     """
     tagged = []
+    if x.risk is not None:
+        tagged.append(_tagged(x.risk.filter(x.risk.risk_item), "risk_item"))
     for m in registry.alliance:
         if m.key in x.alliance and m.concern_below is not None:
             a = x.alliance[m.key]

@@ -106,8 +106,10 @@ ORDER = ("session_date", "source_row")
 EPISODE_COLUMNS = (
     "episode_id", "therapist_id", "intake", "latest_session", "latest_score", "latest_change",
     "width", "n", "p10_at_latest", "p50_at_latest", "threshold_at_latest", "status",
-    "not_on_track", "reason",
+    "not_on_track", "reason", "p25_at_latest", "position",
 )
+#: ``position`` values of :func:`episode_expected`: where the latest change lies in the band.
+POSITIONS = ("below_p10", "below_p25", "on_track", "not_enough_history", "too_early")
 BAND_COLUMNS = ("intake", "session", "p10", "p25", "p50", "p75", "p90", "n", "width")
 
 
@@ -339,8 +341,11 @@ def episode_expected(caseload: Caseload, *, measure: str,
         enough history), ``p10_at_latest, p50_at_latest, threshold_at_latest`` (the band's
         10th, 50th and ``threshold_percentile``-th percentiles of change at ``latest_session``,
         in the direction of improvement), ``status`` (``too_early`` before the 3rd score,
-        ``not_enough_history``, ``on_track`` or ``not_on_track``), ``not_on_track`` (boolean)
-        and ``reason`` (plain words when not on track, else NULL).
+        ``not_enough_history``, ``on_track`` or ``not_on_track``), ``not_on_track`` (boolean),
+        ``reason`` (plain words when not on track, else NULL), ``p25_at_latest`` and
+        ``position`` (:data:`POSITIONS`: ``below_p10`` / ``below_p25`` when the latest change
+        is worse than the band's 10th / 25th percentile — the open caseload's status — else
+        ``on_track``, or ``not_enough_history`` / ``too_early`` as ``status``).
 
     ``open_scores`` and ``reference`` may give :func:`scored_sessions` of the caseload's
     open episodes and :func:`reference_scores` already computed (the per-episode table
@@ -357,7 +362,7 @@ def episode_expected(caseload: Caseload, *, measure: str,
     if bands is None:
         targets = latest.select("intake", "session")
         ref = reference_scores(cl, measure) if reference is None else reference
-        bands = _bands(targets, ref, m, (0.1, 0.5, q))
+        bands = _bands(targets, ref, m, (0.1, 0.25, 0.5, q))
     t = latest.left_join(bands, ["intake", "session"])
     sign, qn = _sign(m), _quantile_name(q)
     t = t.select(
@@ -365,6 +370,8 @@ def episode_expected(caseload: Caseload, *, measure: str,
         latest_score=t.score, latest_change=t.change, latest_gain=t.gain,
         p10_at_latest=t[_quantile_name(0.1)] * sign, p50_at_latest=t[_quantile_name(0.5)] * sign,
         threshold_at_latest=t[qn] * sign, _q=t[qn],
+        p25_at_latest=t[_quantile_name(0.25)] * sign,
+        _p10=t[_quantile_name(0.1)], _p25=t[_quantile_name(0.25)],
     )
     status = ibis.cases(
         (t.latest_session < FIRST_JUDGED, "too_early"),
@@ -372,7 +379,14 @@ def episode_expected(caseload: Caseload, *, measure: str,
         (t.latest_gain < t._q - TIE, "not_on_track"),
         else_="on_track",
     )
-    t = t.mutate(status=status)
+    position = ibis.cases(
+        (t.latest_session < FIRST_JUDGED, "too_early"),
+        (t.n.isnull(), "not_enough_history"),
+        (t.latest_gain < t._p10 - TIE, "below_p10"),
+        (t.latest_gain < t._p25 - TIE, "below_p25"),
+        else_="on_track",
+    )
+    t = t.mutate(status=status, position=position)
     flagged = t.status == "not_on_track"
     t = t.mutate(not_on_track=flagged,
                  reason=ibis.ifelse(flagged, _reason(t, m, q), ibis.null("string")))

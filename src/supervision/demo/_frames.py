@@ -12,7 +12,7 @@ from supervision.schema import REPAIR, RUPTURE, TERMINATION
 SRS_COLUMNS = ("srs", "srs_relationship", "srs_goals", "srs_approach", "srs_overall")
 WAI_COLUMNS = ("wai_sr", "wai_goal", "wai_task", "wai_bond")
 #: Measure columns that hold whole numbers (written without a decimal point).
-INTEGER_COLUMNS = (*WAI_COLUMNS, "phq9", "gad7")
+INTEGER_COLUMNS = (*WAI_COLUMNS, "phq9", "phq9_item9", "gad7")
 DATE_COLUMNS = ("session_date", "start_date", "end_date")
 
 
@@ -66,6 +66,9 @@ def build_frames(episodes: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, 
     phq = sc.plant_sudden_losses(np.random.default_rng((seed, 15)), att, sess.ongoing,
                                  cols["phq9"][att.index])
     cols["phq9"] = _scatter(len(sess.episode), att.index, phq)
+    item9 = sc.phq9_item9(np.random.default_rng((seed, 19)), att, sess.ongoing, phq)
+    cols = {**{k: v for k, v in cols.items() if k != "gad7"},
+            "phq9_item9": _scatter(len(sess.episode), att.index, item9), "gad7": cols["gad7"]}
     labels = st.tag_labels()
     t_ids = _ids("T", len(ther.tags), 2)
     e_ids, c_ids = _ids("E", episodes, 5), _ids("C", episodes, 4)

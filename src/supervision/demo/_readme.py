@@ -49,6 +49,13 @@ modest.  Nothing here is evidence about therapy, therapists or neurotypes.
   are not on track against it.  Sudden gains arise from the course and its noise; about a
   third of the open episodes with five or more attended sessions get a sudden loss of 9
   PHQ-9 points at their third-last session (a case to discuss, `sudden_loss`).
+- **PHQ-9 item 9** (`phq9_item9`, 0–3, thoughts of self-harm) on every PHQ-9 session: 0
+  for most; about 15% of episodes are prone to it, and on their sessions at caseness
+  (PHQ-9 10 and above) it is above 0 half the time (three in four from PHQ-9 15 on); a
+  fifth of the open episodes still at caseness score 1 or 2 at their latest session.  An
+  open episode with item 9 above 0 at its latest scored session is listed first, as
+  `risk_item` (domain.md §7).  Drawn from
+  its own generator: every other column is as without it.
 """
 
 

@@ -230,3 +230,38 @@ def plant_sudden_losses(
     chosen = ongoing & (att.count >= 5) & (rng.random(len(att.count)) < _PLANTED_LOSS)
     late = chosen[att.episode] & (att.rank >= att.count[att.episode] - 3)
     return np.where(late, np.clip(phq + _LOSS_POINTS, 0, 27), phq)
+
+
+#: Share of episodes whose client reports thoughts of self-harm on PHQ-9 item 9 at some point
+#: while depressed (outpatient samples: roughly 1 in 5 endorse it at intake, Simon et al. 2013;
+#: kept lower here so that only a realistic few open cases carry it).
+_ITEM9_PRONE = 0.15
+
+
+#: Share of open episodes still at caseness whose latest session has item 9 above 0.
+_ITEM9_LATEST = 0.2
+
+
+def phq9_item9(rng: np.random.Generator, att: Attended, ongoing: np.ndarray, phq: np.ndarray
+               ) -> np.ndarray:
+    """PHQ-9 item 9 (0–3, whole numbers) on each attended session with a PHQ-9 score.
+
+    About :data:`_ITEM9_PRONE` of the episodes are prone to it: on their sessions with PHQ-9
+    at caseness (10 and above) it is above 0 half the time, and three times in four from
+    PHQ-9 15 on (1: 65%, 2: 25%, 3: 10%); every other session scores 0.  In about
+    :data:`_ITEM9_LATEST` of the open episodes whose latest PHQ-9 is at caseness, the latest
+    session scores 1 or 2 (a few ``risk_item`` cases, domain.md §7).  Never above the PHQ-9
+    total (it is one of its nine items).  Drawn from its own generator, so every other
+    column of the demo is as without it.
+    """
+    n = len(att.count)
+    prone = rng.random(n) < _ITEM9_PRONE
+    size = len(att.index)
+    value = 1 + rng.choice(3, size=size, p=(0.65, 0.25, 0.10))
+    chance = np.where(phq >= 15, 0.75, 0.5)
+    on = prone[att.episode] & (phq >= 10) & (rng.random(size) < chance)
+    last = att.rank == att.count[att.episode] - 1
+    planted = ongoing & (rng.random(n) < _ITEM9_LATEST)
+    on |= planted[att.episode] & last & (phq >= 10)
+    value = np.where(planted[att.episode] & last, np.minimum(value, 2), value)
+    return np.where(on, np.minimum(value, phq), 0.0)

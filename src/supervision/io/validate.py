@@ -223,6 +223,8 @@ def _ranges(registry: Registry) -> dict[str, tuple[float, float, str]]:
                 out.setdefault(c, (m.item_min, m.item_max, f"{m.name} item"))
             for c in m.subscales:
                 out.setdefault(c, (m.item_min, m.item_max, f"{m.name} subscale"))
+        for c in m.critical_columns:
+            out.setdefault(c, (0, m.critical_max or 0, f"{m.name} critical item"))
     return out
 
 
@@ -238,6 +240,12 @@ def numbers(ctx: Context, st: Staged) -> list[Problem | Check]:
             out.append(Check(col, f"{col}__v < {lo} OR {col}__v > {hi} OR isnan({col}__v)",
                              lambda r, lo=lo, hi=hi, n=name:
                              f"{num(r[1])} is outside {num(lo)}–{num(hi)} ({n})",
+                             (f"{col}__v",)))
+        if col in ctx.registry.critical_items:
+            m = ctx.registry.critical_items[col]
+            out.append(Check(col, f"{col}__v <> round({col}__v)",
+                             lambda r, m=m: f"{num(r[1])} is not a whole number ({m.name} "
+                             f"critical item, scored 0–{num(m.critical_max or 0)})",
                              (f"{col}__v",)))
     return out
 

@@ -33,6 +33,7 @@ h2 { font-size: 1.3em; border-bottom: 2px solid #0072B2; padding-bottom: 0.2em; 
 .sv-empty { border: 1px dashed #999; color: #444; padding: 0.8em; margin: 0.4em 0;
   background: #fafafa; }
 .sv-table { border-collapse: collapse; font-size: 0.92em; margin: 0.5em 0; }
+.sv-table tr.sv-risk td { background: #fdeee6; font-weight: 600; }
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em;
   text-align: left; vertical-align: top; }
 .sv-sub { color: #555; font-size: 0.85em; }

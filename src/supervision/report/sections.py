@@ -33,6 +33,7 @@ from supervision.comparison import (
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
 from supervision.views import alliance as va
+from supervision.views import caseload_table as vct
 from supervision.views import cases as vc
 from supervision.views import measurement as vm
 from supervision.views import neurotype as vn
@@ -544,11 +545,20 @@ def therapist_pack() -> Pack:
             {you: termination.retention(cur), prac: scopes.frame(practice, "retention")},
             o_key, min_cell=min_cell,
         ),
+        caseload_section(cur, as_of=c1, alliance_key=a_key),
         cases_section(found),
         reflection_section(found, therapist_view=True),
         references_section(),
     ]
     return Pack(sections)
+
+
+def caseload_section(cur: Any, *, as_of: Any, alliance_key: str | None) -> Section:
+    """Every open episode at the quarter's end, one row each, flagged first (issue 25)."""
+    sec = Section("caseload", "Your open caseload")
+    table = figures.open_caseload(cur, as_of=as_of, alliance_key=alliance_key)
+    sec.parts.append(vct.caseload_html(table, registry=cur.registry))
+    return sec
 
 
 def cases_section(found: Any) -> Section:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
 from supervision.measures import Measure
-from supervision.views.common import esc, mean_text
+from supervision.views.common import esc, html_panel, mean_text
 from supervision.views.theme import CONCERN, OKABE_ITO, OWN, PRACTICE, rgba, style
 
 #: Per-client lines are drawn for at most this many episodes (one therapist's caseload).
@@ -266,11 +267,77 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
     return fig
 
 
+
+
+#: Plain names of the SRS items and WAI-SR subscales (the essay's bond, goals, collaboration
+#: and fit, as the client rated them).
+PART_LABELS = {
+    "srs_relationship": "Relationship (bond)", "srs_goals": "Goals and topics",
+    "srs_approach": "Approach or method (collaboration)", "srs_overall": "Overall (fit)",
+    **SUBSCALE_LABELS,
+}
+DRIVER_KINDS = {"low": "At a low total (below the concern line), the part rated lowest",
+                "falling": "At a falling total (1 point or more below the last rating), the "
+                           "part that fell most"}
+
+
+def _driver_cells(df: pd.DataFrame | None, kind: str, item: str) -> str:
+    if df is None or df.empty:
+        return "<td>—</td>"
+    row = df[(df["kind"] == kind) & (df["item"] == item)]
+    if row.empty:
+        return "<td>—</td>"
+    r = row.iloc[0]
+    if bool(r["suppressed"]):
+        return "<td>fewer than k episodes: not shown</td>"
+    if not r["of_events"]:
+        return "<td>none</td>"
+    return (f"<td>{int(r['events'])} of {int(r['of_events'])} "
+            f"({100 * float(r['share']):.0f}%)</td>")
+
+
+def _driver_n(df: pd.DataFrame | None, kind: str) -> str:
+    if df is None or df.empty:
+        return "not available"
+    k = df[df["kind"] == kind]
+    if k.empty:
+        return "not available"
+    if bool(k["suppressed"].iloc[0]):
+        return "fewer than k episodes"
+    return f"{int(k['of_events'].iloc[0])} sessions, {int(k['episodes'].iloc[0])} episodes"
+
+
+def item_drivers_panel(own: pd.DataFrame, practice: pd.DataFrame | None, *,
+                       own_label: str, practice_label: str = "Practice") -> widgets.HTML:
+    """Which item (SRS) or subscale (WAI-SR) drives a low or a falling total, for the scope
+    and the practice, each with its n (:func:`supervision.clinical.alliance.item_drivers`)."""
+    if own.empty:
+        return html_panel('<div class="sv-empty">No alliance items or subscales in this '
+                          "range.</div>", "sv-empty-panel")
+    items = list(dict.fromkeys(own["item"]))
+    blocks = []
+    for kind in dict.fromkeys(own["kind"]):
+        head = (f"<tr><th>{esc(DRIVER_KINDS.get(kind, kind))}</th>"
+                f"<th>{own_label} ({_driver_n(own, kind)})</th>"
+                f"<th>{esc(practice_label)} ({_driver_n(practice, kind)})</th></tr>")
+        body = "".join(
+            f"<tr><td>{esc(PART_LABELS.get(i, i))}</td>{_driver_cells(own, kind, i)}"
+            f"{_driver_cells(practice, kind, i)}</tr>" for i in items)
+        blocks.append(f"<table class='sv-table sv-item-drivers'>{head}{body}</table>")
+    note = ("<p class='sv-note'>Which part of the alliance the client rated lowest when the "
+            "total was low, and which fell most when it fell, as the client rated them. A "
+            "session with a tie counts for each part it ties. A prompt for supervision, never "
+            "a verdict.</p>")
+    return html_panel("<p><b>What drives a low or falling alliance</b></p>" + note
+                      + "".join(blocks), "sv-item-drivers-panel")
+
+
 __all__ = [
     "MAX_CLIENT_LINES",
     "SMALL_N",
     "alliance_quarter_figure",
     "alliance_trend_figure",
+    "item_drivers_panel",
     "subscale_figure",
     "within_range",
 ]

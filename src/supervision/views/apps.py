@@ -106,6 +106,8 @@ class TabbedApp:
             for box in self.tabs.children:
                 box.children = []
             return
+        if hasattr(self._view, "open_case"):  # a click in the open caseload opens a timeline
+            self._view.open_case = self.open_timeline
         self.headline.children = [
             self._guard("The headline figures", lambda: self.make_headline(self._view))
         ]
@@ -146,6 +148,7 @@ class TabbedApp:
         if picker is not None:
             self._busy(lambda: picker.open(episode_id))
             self.figures["case_timeline"] = picker.figure
+            picker.scroll_into_view()
 
     @staticmethod
     def _guard(what: str, build: Callable[[], widgets.Widget]) -> widgets.Widget:

@@ -17,6 +17,7 @@ from supervision.views.measurement import measurement_block, notice_html, notice
 
 #: domain.md §7 reason codes in plain words.
 REASONS: dict[str, str] = {
+    "risk_item": "item 9 above 0 at the last scored session — check risk",
     "low_alliance": "the latest alliance rating was below the concern line",
     "alliance_drop": "alliance dropped sharply within the last three rated sessions",
     "unrepaired_rupture": "a flagged rupture has not (yet) been marked as repaired",
@@ -79,6 +80,11 @@ def _details(text: object) -> str:
     return f'<br><span class="sv-note">{esc(text)}</span>'
 
 
+def _risk_class(codes: Sequence[str]) -> str:
+    """A row with a critical item is marked (``sv-risk``): it is read first."""
+    return ' class="sv-risk"' if "risk_item" in list(codes) else ""
+
+
 def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets.HTML:
     """The open episodes worth talking about, with their reasons (``cases.cases_to_discuss``)."""
     if cases is None or cases.empty:
@@ -90,7 +96,8 @@ def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets
             "sv-empty-panel",
         )
     rows = "".join(
-        f"<tr><td>{esc(r.episode_id)}</td><td>{reason_text(list(r.reasons))}"
+        f"<tr{_risk_class(r.reasons)}><td>{esc(r.episode_id)}</td>"
+        f"<td>{reason_text(list(r.reasons))}"
         f"{_details(getattr(r, 'details', None))}</td></tr>"
         for r in cases.itertuples(index=False)
     )

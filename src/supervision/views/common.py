@@ -75,8 +75,15 @@ CSS = """
 .sv-sudden { margin: 0.4em 0; font-size: 0.92em; }
 .sv-sudden .sv-sub { color: #555; }
 .sv-table { border-collapse: collapse; font-size: 0.92em; }
+.sv-table tr.sv-risk td { background: #fdeee6; font-weight: 600; }
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: left;
   vertical-align: top; }
+.sv-cl-row, .sv-cl-header { align-items: flex-start; border-bottom: 1px solid #eee; }
+.sv-cl-row.sv-risk { background: #fdeee6; }
+.sv-cl-row.sv-cl-flagged { background: #fff8e6; }
+.sv-cl-cell { display: inline-block; vertical-align: top; padding: 0.2em 0.4em;
+  font-size: 0.9em; }
+.sv-concern { color: #B24600; }
 .sv-questions li { margin: 0.25em 0; }
 </style>
 """

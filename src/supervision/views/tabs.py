@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from supervision import figures
+from supervision import figures, periods
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, multilevel, neurotype, outcomes, ruptures, termination
 from supervision.measures import PAIRED
@@ -22,6 +22,7 @@ from supervision.scopes import frame, measure_name, rupture_row, termination_row
 from supervision.timeline import FROM_PRACTICE_HISTORY, case_timeline, episode_choices
 from supervision.views import adjusted as vadj
 from supervision.views import alliance as va
+from supervision.views import caseload_table as vct
 from supervision.views import cases as vc
 from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
@@ -57,6 +58,9 @@ class View:
         full server, the precomputed practice bands (or None) on a therapist's.
     timeline
         The case timeline picker of the cases tab, once built.
+    open_case
+        What a click on an episode of the open caseload does: the app's ``open_timeline``
+        (set by the app; None: nothing).
     """
 
     own: Caseload
@@ -69,6 +73,7 @@ class View:
     figures: dict[str, go.Figure | None] = field(default_factory=dict)
     timeline_bands: Any = FROM_PRACTICE_HISTORY
     timeline: TimelinePicker | None = None
+    open_case: Callable[[str], None] | None = None
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
         """Build one panel under ``name``, remembering its figure."""
@@ -118,6 +123,12 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
         v.panel("alliance_trend", "The alliance trend", trend, empty),
         v.panel("alliance_quarter", "Alliance by quarter", quarter, empty),
     ]
+    for k in v.own.measures_present("alliance"):
+        if v.own.registry[k].part_columns:
+            out.append(guarded("The alliance items", lambda k=k: va.item_drivers_panel(
+                alliance.item_drivers(v.own, k, min_cell=v.min_cell),
+                frame(v.practice, f"alliance_items:{k}"), own_label=v.own_label,
+                practice_label=v.practice_label)))
     if "wai_sr" in v.own.registry and "wai_sr" in v.own.measures_present("alliance"):
         out.append(
             v.panel(
@@ -291,6 +302,23 @@ def cases_tab(v: View) -> list[widgets.Widget]:
     ]
 
 
+def caseload_tab(v: View) -> list[widgets.Widget]:
+    """Every open episode of the scope, one row each, flagged first (issue 25)."""
+
+    def table() -> widgets.Widget:
+        sc = v.own.scope
+        as_of = (sc.until if sc is not None and sc.until is not None
+                 else periods.date_span(v.own)[1])
+        if as_of is None:
+            return empty_state("No sessions in this range.")
+        found = figures.open_caseload(v.own, as_of=as_of,
+                                      alliance_key=v.practice.get("alliance_key"))
+        return vct.caseload_panel(found, lambda eid: v.open_case(eid) if v.open_case else None,
+                                  registry=v.own.registry)
+
+    return [guarded("The open caseload", table)]
+
+
 #: Tab title -> builder, in page order.
 CASELOAD_TABS: tuple[tuple[str, Callable[[View], list[widgets.Widget]]], ...] = (
     ("Alliance", alliance_tab),
@@ -298,12 +326,14 @@ CASELOAD_TABS: tuple[tuple[str, Callable[[View], list[widgets.Widget]]], ...] = 
     ("Neurotype match", neurotype_tab),
     ("Termination", termination_tab),
     ("Cases to discuss", cases_tab),
+    ("Open caseload", caseload_tab),
 )
 
 __all__ = [
     "CASELOAD_TABS",
     "View",
     "alliance_tab",
+    "caseload_tab",
     "cases_tab",
     "neurotype_tab",
     "ruptures_tab",

@@ -43,6 +43,13 @@ from supervision.views.theme import (
 
 log = logging.getLogger("supervision.views")
 
+#: Brings the visible case timeline into view once it is opened (a click in the open caseload
+#: switches tab and opens it below the list of cases).  Runs in the page only; sends nothing.
+SCROLL_JS = """setTimeout(() => {
+  const el = [...document.querySelectorAll('.sv-timeline')].find(e => e.offsetParent !== null);
+  if (el) { el.scrollIntoView({block: 'start'}); }
+}, 300);"""
+
 CAPTION = (
     "A prompt for reflection in supervision, never a verdict on the client or the therapist: "
     "single ratings move by chance, and the band shows how comparable clients of this practice "
@@ -56,7 +63,15 @@ ATTENDANCE_STYLE = {
 GAIN = OKABE_ITO["bluish_green"]
 REPAIR = OKABE_ITO["bluish_green"]
 BAND = OKABE_ITO["sky_blue"]
-ROW_PX = {"attendance": 70, "alliance": 170, "ruptures": 90, "outcome": 200}
+ROW_PX = {"attendance": 70, "alliance": 170, "items": 150, "ruptures": 90, "outcome": 200}
+#: Plain names of the alliance items (SRS) and subscales (WAI-SR) under the total.
+ITEM_LABELS = {
+    "srs_relationship": "Relationship (bond)", "srs_goals": "Goals and topics",
+    "srs_approach": "Approach or method (collaboration)", "srs_overall": "Overall (fit)",
+    "wai_goal": "Goal", "wai_task": "Task", "wai_bond": "Bond",
+}
+ITEM_COLOURS = [OKABE_ITO["orange"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"],
+                OKABE_ITO["sky_blue"]]
 
 
 def _rows(tl: Timeline) -> list[tuple[str, str | None, str]]:
@@ -67,6 +82,9 @@ def _rows(tl: Timeline) -> list[tuple[str, str | None, str]]:
         line = (f"concern below {num(m[k].concern_below, 0)}" if m[k].concern_below is not None
                 else "no fixed concern line: read it against the episode's own series")
         rows.append(("alliance", k, f"Alliance: {esc(m[k].name)} ({line})"))
+        if (tl.items["measure"] == k).any():
+            what = "items" if m[k].items else "subscales"
+            rows.append(("items", k, f"{esc(m[k].name)} {what}, as the client rated them"))
     rows.append(("ruptures", None, "Ruptures flagged and alliance drops, with their repair"))
     for k in tl.outcome_measures:
         better = "lower is better" if m[k].better == "lower" else "higher is better"
@@ -137,6 +155,37 @@ def _alliance(fig: go.Figure, tl: Timeline, key: str, row: int, first: bool) -> 
     fig.update_yaxes(range=[m.min, m.max], row=row, col=1)
 
 
+def _items(fig: go.Figure, tl: Timeline, key: str, row: int) -> None:
+    """The measure's items (SRS, 0–10) or subscales (WAI-SR, 4–20) under its total."""
+    m = tl.measures[key]
+    it = tl.items[tl.items["measure"] == key]
+    for i, (item, part) in enumerate(it.groupby("item", sort=False)):
+        label = ITEM_LABELS.get(str(item), esc(item))
+        fig.add_trace(go.Scatter(
+            x=part["session"], y=part["value"], mode="lines+markers", name=label,
+            line={"color": ITEM_COLOURS[i % len(ITEM_COLOURS)], "width": 1.5},
+            marker={"size": 5}, legendgroup=f"item-{item}",
+            hovertemplate=f"{label}: %{{y}}<br>session %{{x}}<extra></extra>",
+        ), row=row, col=1)
+    if m.item_min is not None and m.item_max is not None:
+        fig.update_yaxes(range=[m.item_min, m.item_max], row=row, col=1)
+
+
+def _critical(fig: go.Figure, tl: Timeline, key: str, row: int) -> None:
+    """Sessions whose critical item (PHQ-9 item 9) is above 0, marked on the measure's row."""
+    c = tl.critical[(tl.critical["measure"] == key) & (tl.critical["value"].astype(float) > 0)]
+    if c.empty:
+        return
+    o = tl.outcomes[tl.outcomes["measure"] == key].set_index("session")["score"]
+    y = [o.get(x, tl.measures[key].max) for x in c["session"]]
+    fig.add_trace(go.Scatter(
+        x=c["session"], y=y, mode="markers", name="Item 9 above 0 (check risk)",
+        marker={"symbol": "diamond-open", "size": 20, "color": CONCERN, "line": {"width": 3}},
+        customdata=[num(v, 0) for v in c["value"]], legendgroup="risk",
+        hovertemplate="item 9 = %{customdata} at session %{x}: check risk<extra></extra>",
+    ), row=row, col=1)
+
+
 def _rupture_label(r: pd.Series) -> str:
     what = ("flagged rupture: " + esc(r["rupture_type"]) if r["kind"] == "flagged"
             else f"alliance drop of {num(r['drop_points'])} points on {esc(r['measure'])}")
@@ -171,10 +220,12 @@ def _ruptures(fig: go.Figure, tl: Timeline, row: int) -> None:
         ), row=row, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=["Alliance drop", "Flagged"],
                      range=[-0.6, 1.6], showgrid=False, row=row, col=1)
-    if r.empty:
+    if r.empty:  # in the middle of this row's own axes (not the first row's)
+        sp = fig.get_subplot(row, 1)
+        xref, yref = (a.plotly_name.replace("axis", "") + " domain"
+                      for a in (sp.xaxis, sp.yaxis))
         fig.add_annotation(text="no ruptures flagged and no alliance drops", showarrow=False,
-                           x=0.5, y=0.5, xref="x domain", yref="y domain", row=row, col=1,
-                           font={"color": "#555"})
+                           x=0.5, y=0.5, xref=xref, yref=yref, font={"color": "#555"})
 
 
 def _band(fig: go.Figure, o: pd.DataFrame, lo: str, hi: str, name: str, alpha: float,
@@ -232,6 +283,7 @@ def _outcome(fig: go.Figure, tl: Timeline, key: str, row: int, first: bool) -> N
         _level(fig, tl, float(m.clinical_cutoff), f"clinical cut-off {num(m.clinical_cutoff, 0)}",
                PRACTICE, "dot", row)
     _sudden(fig, tl, key, row)
+    _critical(fig, tl, key, row)
     fig.update_yaxes(range=[m.min, m.max], row=row, col=1)
 
 
@@ -267,6 +319,8 @@ def timeline_figure(tl: Timeline) -> go.Figure:
             _attendance(fig, tl, i)
         elif kind == "alliance":
             _alliance(fig, tl, key, i, first=kind not in seen)  # type: ignore[arg-type]
+        elif kind == "items":
+            _items(fig, tl, key, i)  # type: ignore[arg-type]
         elif kind == "ruptures":
             _ruptures(fig, tl, i)
         else:
@@ -300,9 +354,14 @@ def _header(tl: Timeline, *, therapist_view: bool) -> widgets.HTML:
     listed = (f"<p><b>Why it is listed:</b> {reason_text(tl.reasons)}.</p>" if tl.reasons
               else "<p>Not among the cases to discuss right now.</p>")
     who = "" if therapist_view else f" · therapist {esc(tl.therapist_id)}"
+    risk = tl.risk_sessions
+    flag = (f'<div class="sv-error sv-risk-flag"><b>Item 9 above 0</b> at session'
+            f"{'s' if len(risk) > 1 else ''} {', '.join(str(x) for x in risk)}"
+            f"{' (the latest scored session: check risk)' if 'risk_item' in tl.reasons else ''}"
+            ".</div>" if risk else "")
     body = (f"<h3>Case timeline: episode {esc(tl.episode_id)}{who}</h3>"
             f"<p>{esc(dates)} · {esc(ending)} · {len(s)} sessions scheduled ({esc(att)})</p>"
-            f"{listed}")
+            f"{flag}{listed}")
     return html_panel(body, "sv-timeline-header")
 
 
@@ -365,11 +424,16 @@ class TimelinePicker:
         self.button.on_click(lambda _: self.open(self.episode.value))
         lead = widgets.HTML("<b>Case timeline</b>: pick a case (the listed ones come first) "
                             "and open it to see the episode session by session.")
-        self.root = widgets.VBox([lead, widgets.HBox([self.episode, self.button]), self.area])
+        self.scroller = widgets.Output(layout={"height": "0px", "overflow": "hidden"})
+        self.scroller.add_class("sv-scroll-js")
+        self.root = widgets.VBox([lead, widgets.HBox([self.episode, self.button]), self.area,
+                                  self.scroller])
 
     def open(self, episode_id: Any) -> None:
         """Show ``episode_id``'s timeline, or a message when it is not in the caseload."""
         self.timeline, self.figure = None, None
+        if isinstance(episode_id, str) and episode_id != self.episode.value:
+            self.episode.value = episode_id  # the picker shows what is open
         try:
             tl = self.load(episode_id)
         except EpisodeNotFound as exc:
@@ -392,6 +456,18 @@ class TimelinePicker:
         self.timeline = tl
         self.figure = getattr(panels[1], "figure", None)
         self.area.children = panels
+
+    def scroll_into_view(self) -> None:
+        """Ask the page to scroll the timeline into view (only inside a kernel: a script
+        output of the hidden ``scroller``, run by the page, which sends nothing anywhere)."""
+        from IPython import get_ipython
+        from IPython.display import Javascript, display
+
+        if get_ipython() is None:
+            return
+        self.scroller.clear_output()
+        with self.scroller:
+            display(Javascript(SCROLL_JS))
 
 
 __all__ = ["CAPTION", "TimelinePicker", "timeline_figure", "timeline_panels"]

@@ -1,10 +1,12 @@
 """The one-pass per-episode table: every quantity a figure needs, one row per episode.
 
-``episode_table(cl)`` is computed once per caseload object (a data source and a date window,
-:meth:`Caseload.scoped`) in the database and kept with it (:meth:`Caseload.memo`, under the
-typed key :class:`EpisodeTableKey`).  Every figure of a scope — the practice, a therapist, a
-team, a neurotype group — is then a grouped aggregate of this table (:mod:`supervision.scopes`),
-and a therapist's figures are a filter of it, never a recomputation.
+``episode_table(cl)`` is computed in the database once per end date of a window (the facts
+as of ``until``: every episode started by then, read as of then) and kept on the root
+caseload; a window ``[since, until]`` or a therapist is a filter of it (the episodes active in
+the window), never a new pass (:func:`episode_table`).  A caseload keeps its table
+(:meth:`Caseload.memo`, under the typed key :class:`EpisodeTableKey`).  Every figure of a
+scope — the practice, a therapist, a team, a neurotype group — is then a grouped aggregate
+of this table (:mod:`supervision.scopes`).
 
 Each quantity comes from the one function that owns its clinical rule (alliance §3:
 :func:`supervision.clinical.alliance.episode_alliance`; ruptures §4:
@@ -59,7 +61,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from supervision.caseload import Caseload
+from supervision.caseload import Caseload, Scope
 from supervision.clinical import alliance, cases, pairing, ruptures
 from supervision.clinical import expected as ex
 from supervision.clinical import outcomes as oc
@@ -411,38 +413,66 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
 
 
 KEEP_WINDOWS = 3
-"""How many windows' per-episode tables the root keeps for therapist changes within them."""
+"""How many end dates' per-episode tables the root keeps (for windows and therapists in them)."""
 
 
 @dataclass(frozen=True)
 class WindowKey:
-    """The root's memo key of the per-episode table of one date window (every therapist)."""
+    """The root's memo key of a per-episode table of every therapist: ``since`` None for the
+    facts as of ``until`` (every window ending then is a filter of it); a ``since`` only for
+    a window whose figures use its own sample (:func:`sample_free` false)."""
 
     since: dt.date | None
     until: dt.date | None
 
 
-def episode_table(cl: Caseload) -> ir.Table:
-    """The per-episode table of ``cl`` (module docstring), materialised once per caseload.
+def _as_of(cl: Caseload, until: dt.date | None) -> ir.Table:
+    """The per-episode table of every episode started by ``until``, read as of ``until``:
+    built once per end date on the plain scope ``root.scoped(until=until)`` (``cl`` itself
+    when it is that scope) and kept on the root (the :data:`KEEP_WINDOWS` most recent end
+    dates)."""
+    sc = cl.scope
+    whole = cl if sc == Scope(None, None, until) else cl.root.scoped(until=until)
 
-    A therapist's plain scope of the root (:attr:`Caseload.scope`) whose window's table was
-    already made gets the filter of that table (the same rows: tests/test_episodes.py), not
-    a new pass, and the window's own scope made again gets the table itself; the root keeps
-    the :data:`KEEP_WINDOWS` most recent windows' tables for that.
+    def build() -> ir.Table:
+        key = measures(whole)
+        return whole.memo(key, lambda: _build(whole, key))
+
+    return cl.root.memo_recent(WindowKey(None, until), build, keep=KEEP_WINDOWS)
+
+
+def episode_table(cl: Caseload) -> ir.Table:
+    """The per-episode table of ``cl`` (module docstring), once per caseload object.
+
+    A window is a filter (issue 21).  For a plain scope of the root (:attr:`Caseload.scope`:
+    a therapist and/or dates) the per-episode quantities are those of the facts as of the
+    window's end, :func:`_as_of` (one pass per end date, kept on the root): an episode's
+    figures depend on its own sessions up to ``until`` only, and sessions before ``since``
+    of an active episode stay in the window.  The scope's table is then the rows of that
+    table whose episode is in the scope (a semi-join on the scope's episodes: those active in
+    ``[since, until]``, of the therapist) — a start-date or a therapist change runs no new
+    pass (tests/test_episode_windows.py).  Only when a measure's figures use the caseload's
+    own sample (:func:`sample_free` false) does a narrower scope compute its own table (the
+    whole window's kept on the root under its ``since``, for the same window shown again).
     """
     key = measures(cl)
     sc = cl.scope
-    whole = None if sc is None else cl.root.memoised(WindowKey(sc.since, sc.until))
-    if whole is not None and sc is not None:
-        if sc.therapist_id is None:  # the same window again (another view, a date set back)
+    if sc is None:
+        return cl.memo(key, lambda: _build(cl, key))
+    plain = sc.therapist_id is None and sc.since is None
+    if plain or sample_free(cl):
+        whole = _as_of(cl, sc.until)
+        if plain:
             return cl.memo(key, lambda: whole)
-        if sample_free(cl):
-            tid = sc.therapist_id
-            return cl.memo(key, lambda: whole.filter(whole.therapist_id == tid))
-    table = cl.memo(key, lambda: _build(cl, key))
-    if sc is not None and sc.therapist_id is None:
-        cl.root.memo_recent(WindowKey(sc.since, sc.until), lambda: table, keep=KEEP_WINDOWS)
-    return table
+        mine = cl.episodes.select("episode_id")
+        return cl.memo(key, lambda: whole.filter(whole.episode_id.isin(mine.episode_id)))
+    if sc.therapist_id is None:
+        win = WindowKey(sc.since, sc.until)
+        found = cl.root.memoised(win)
+        table = cl.memo(key, lambda: found if found is not None else _build(cl, key))
+        cl.root.memo_recent(win, lambda: table, keep=KEEP_WINDOWS)
+        return table  # type: ignore[return-value]
+    return cl.memo(key, lambda: _build(cl, key))
 
 
 __all__ = [

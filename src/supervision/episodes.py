@@ -121,13 +121,6 @@ def sample_free(cl: Caseload) -> bool:
     return not any(_needs_sample(m) for m in cl.registry.outcome)
 
 
-def _left(t: ir.Table, other: ir.Table) -> ir.Table:
-    """``t`` left-joined to ``other`` on ``episode_id`` (``other``'s key dropped)."""
-    other = other.rename(_episode_id="episode_id")
-    j = t.left_join(other, t.episode_id == other._episode_id)
-    return j.drop("_episode_id")
-
-
 def _scored(measure: str, s: ir.Table) -> ir.BooleanValue:
     """Whether a session counts for ``measure`` (attended with a value; both for the pair)."""
     if measure == oc.PAIRED:
@@ -370,46 +363,58 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     tt = term.episode_termination(cl, attended=per)
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
-    t = _left(t, per.select("episode_id", *COMPLETENESS_FIELDS))
-    t = t.mutate(alliance_rated_sessions=ibis.coalesce(t.alliance_rated_sessions, 0),
-                 outcome_scored_sessions=ibis.coalesce(t.outcome_scored_sessions, 0),
-                 intake_scored=ibis.coalesce(t.intake_scored, False),
-                 final_scored=ibis.coalesce(t.final_scored, False))
-    t = _left(t, pairing.episode_pairs(cl).select("episode_id", "group"))
+    parts = [per.select("episode_id", *COMPLETENESS_FIELDS),
+             pairing.episode_pairs(cl).select("episode_id", "group")]
     rup = ruptures.rupture_counts(ruptures.rupture_events(cl))
-    t = _left(t, rup)
-    fill = {x: ibis.coalesce(t[x], 0) for x in ("flagged", "drop", "count", "repaired")}
-    t = t.mutate(**fill, unrepaired_flagged=ibis.coalesce(t.unrepaired_flagged, False))
+    parts.append(rup)
     al: dict[str, ir.Table] = {}
     for k in key.alliance:
         r = _scored_rows(o, per, k)
         r = r.select("episode_id", "therapist_id", rated_index=r.i,
                      value=r[k].cast("float64"), is_last=r.i == r.n)
         al[k] = a = alliance.alliance_figures(r, cl.registry[k])
-        t = _left(t, a.select("episode_id", **{col(k, f): a[f] for f in ALLIANCE_FIELDS}))
+        parts.append(a.select("episode_id", **{col(k, f): a[f] for f in ALLIANCE_FIELDS}))
     outs: dict[str, ir.Table] = {}
     for k in key.outcome:
         outs[k] = x = oc.per_episode(cl, k, scores=_first_last(o, per, k))
-        t = _left(t, x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
+        parts.append(x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
     sudden = {k: hold(_sudden(
         cl, k, hold(_measure_series(cl, series, k)),
         series.select("episode_id", "session", x=series[k]), per))
               for k in sudden_measures(key) if series is not None}
     expected = {k: hold(_expected(cl, k, o, per, tt, hold)) for k in sudden_measures(key)}
     for k in sudden_measures(key):
-        t = _left(t, sudden[k].drop(col(k, "recent_loss")))
-        t = _left(t, expected[k])
-    t = _left(t, cases.episode_reasons(cl.registry, cases.ReasonInputs(
+        if k in sudden:
+            parts.append(sudden[k].drop(col(k, "recent_loss")))
+        parts.append(expected[k])
+    parts.append(cases.episode_reasons(cl.registry, cases.ReasonInputs(
         alliance=al, outcomes=outs, drops=drops, ruptures=rup,
         no_shows=per.select("episode_id", "no_shows"),
         not_on_track={k: e.select("episode_id", not_on_track=e[col(k, "not_on_track")])
                       for k, e in expected.items()},
         recent_loss={k: x.select("episode_id", recent_loss=x[col(k, "recent_loss")])
                      for k, x in sudden.items()})))
-    fill = {reason_col(r): ibis.coalesce(t[reason_col(r)], False) for r in cases.REASONS}
+    t = _left_all(t, parts)
+    zero = {x: ibis.coalesce(t[x], 0) for x in ("alliance_rated_sessions",
+                                                "outcome_scored_sessions", "flagged", "drop",
+                                                "count", "repaired")}
+    false = {x: ibis.coalesce(t[x], False) for x in (
+        "intake_scored", "final_scored", "unrepaired_flagged",
+        *(reason_col(r) for r in cases.REASONS))}
     texts = [t[col(k, "not_on_track_reason")] for k in sudden_measures(key)]
     why = ibis.literal("; ").join(texts).nullif("") if texts else ibis.null("string")
-    return t.mutate(**fill, not_on_track_reason=why)
+    return t.mutate(**zero, **false, not_on_track_reason=why)
+
+
+def _left_all(t: ir.Table, parts: list[ir.Table]) -> ir.Table:
+    """``t`` left-joined to each of ``parts`` on ``episode_id``, as one join chain (one
+    ``SELECT`` with its joins, the parts' keys dropped): a chain of joins each wrapped in
+    its own projection compiles many times slower (benchmarks/compile_timing.py)."""
+    keyed = [p.rename(**{f"_e{i}": "episode_id"}) for i, p in enumerate(parts)]
+    j = t
+    for i, p in enumerate(keyed):
+        j = j.left_join(p, t.episode_id == p[f"_e{i}"])
+    return j.drop(*(f"_e{i}" for i in range(len(parts))))
 
 
 KEEP_WINDOWS = 3

@@ -65,7 +65,8 @@ def main(argv: list[str]) -> int:
         times.append(best)
     for i, (t, expr) in enumerate(zip(times, seen, strict=True)):
         op = expr.op()
-        print(f"{i:3d} {t * 1000:8.1f} ms  {type(op).__name__:12s} {len(op.schema.names) if hasattr(op, 'schema') else 0:4d} columns")
+        cols = len(op.schema.names) if hasattr(op, "schema") else 0
+        print(f"{i:3d} {t * 1000:8.1f} ms  {type(op).__name__:12s} {cols:4d} columns")
     out = {"build_s": build, "build_cpu_s": build_cpu, "again_s": again,
            "again_cpu_s": again_cpu, "figures_s": figs, "figures_cpu_s": figs_cpu,
            "shapes": len(times), "compile_total_s": sum(times),

@@ -107,6 +107,13 @@ def size_table(size: str, res: dict[str, Any]) -> list[str]:
         lines.append(f"| filter change (therapist only, the default dates the server prepared)"
                      f" | {_s(f['default_therapist_s'])} | (same process) | | "
                      f"{f.get('runs', '')} |")
+    sc = res.get("since")
+    if sc and "error" not in sc and sc.get("since_s") is not None:
+        lines.append(f"| start-date change (same therapist and end date): summaries / the "
+                     f"per-episode table alone (CPU {_s(sc.get('since_cpu_s'))} / "
+                     f"{_s(sc.get('since_table_cpu_s'))}) | {_s(sc['since_s'])} / "
+                     f"{_s(sc.get('since_table_s'))} | {_s(sc.get('wall_s'))} | "
+                     f"{sc.get('rss_mib', 0):.0f} | {sc.get('runs', '')} |")
     v = res.get("voila")
     if v and "error" not in v:
         if v.get("prepare_s") is not None:

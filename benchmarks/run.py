@@ -118,6 +118,7 @@ def plan(size: str, csv: Path, pq: Path, scratch: Path) -> dict[str, list[str]]:
         "metrics_cmd": [sup, "metrics", str(pq), "--out", str(scratch / "m.json")],
         "metrics": [PY, tasks, "metrics", str(pq)],
         "filter": [PY, tasks, "filter", str(pq)],
+        "since": [PY, tasks, "since", str(pq)],
         "pandas_parquet": [PY, str(HERE / "pandas_baseline.py"), str(pq),
                            "--out", str(scratch / "p.json")],
         "pandas_csv": [PY, str(HERE / "pandas_baseline.py"), str(csv),

@@ -7,6 +7,9 @@ the last line on stderr, one JSON object of inner timings in seconds:
 ``load``    ``import_s``, ``compute_s``: :func:`supervision.io.load_export` (validate + load).
 ``metrics`` ``load_s``, ``compute_s``: :func:`supervision.metrics.compute_metrics` on a loaded
             caseload (the whole practice, every therapist); ``compute_cpu_s`` its CPU time.
+``since``   start-date changes alone (one therapist, one end date): ``since_s`` /
+            ``since_cpu_s`` (summaries), ``since_table_s`` / ``since_table_cpu_s`` (the
+            scope's per-episode table alone); see :func:`task_since`.
 ``filter``  ``load_s``; ``first_s`` (building the supervisor app and its first refresh);
             ``compute_s`` (median over ``FILTER_REPEATS`` changes of therapist and date range:
             the summaries alone, :func:`supervisor_summaries`; ``compute_cpu_s`` their CPU
@@ -161,8 +164,8 @@ def task_filter(path: str) -> dict[str, float]:
     _, first = _timed(app.refresh)
     changes = _filters(cl)
     summaries = [_cpu(lambda c=c: supervisor_summaries(cl, *c)) for c in changes]
-    # therapist only, in the dates just shown: the window's per-episode table is held (the
-    # root keeps the most recent windows' tables, episodes.KEEP_WINDOWS)
+    # therapist only, in the dates just shown: the per-episode table of the window's end date
+    # is held (the root keeps the most recent end dates' tables, episodes.KEEP_WINDOWS)
     _, since, until = changes[-1]
     ids = cl.therapist_ids()
     others = [(ids[(11 * i + 3) % len(ids)], since, until) for i in range(len(changes))]
@@ -181,8 +184,36 @@ def task_filter(path: str) -> dict[str, float]:
             "therapist_cpu_s": statistics.median(c for _, c in alone[1:])}
 
 
+def task_since(path: str) -> dict[str, float]:
+    """Time start-date changes alone (issue 21: a window is a filter of its end date's facts).
+
+    One therapist and one end date (a month before the last session, not the default window),
+    a first window shown untimed (what the dashboard had on screen), then ``FILTER_REPEATS``
+    + 1 other start dates a month apart: ``since_s`` / ``since_cpu_s`` the median wall / CPU
+    seconds of :func:`supervisor_summaries` for one of them (the first change left out, as in
+    ``filter``), and ``since_table_s`` / ``since_table_cpu_s`` of the scope's per-episode table
+    alone (:func:`supervision.episodes.episode_table` of the plain scope, as the headline
+    reads it)."""
+    from supervision import episodes
+
+    cl, load, prep = _kernel_caseload(path)
+    tid, since, until = _filters(cl)[1]
+    supervisor_summaries(cl, tid, since, until)  # the window already shown
+    starts = [since - dt.timedelta(days=30 * (i + 1)) for i in range(FILTER_REPEATS + 1)]
+    runs = [_cpu(lambda s=s: supervisor_summaries(cl, tid, s, until)) for s in starts]
+    tables = [_cpu(lambda s=s: episodes.episode_table(
+        cl.scoped(since=s + dt.timedelta(days=7), until=until)).count().execute())
+        for s in starts]
+    return {"load_s": load, "prepare_s": prep,
+            "since_s": statistics.median(w for w, _ in runs[1:]),
+            "since_cpu_s": statistics.median(c for _, c in runs[1:]),
+            "since_table_s": statistics.median(w for w, _ in tables[1:]),
+            "since_table_cpu_s": statistics.median(c for _, c in tables[1:])}
+
+
 TASKS: dict[str, Callable[[str], dict[str, float]]] = {
     "import": task_import, "load": task_load, "metrics": task_metrics, "filter": task_filter,
+    "since": task_since,
 }
 
 

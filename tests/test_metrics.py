@@ -105,9 +105,14 @@ def test_hand_built_figures(hand: Caseload) -> None:
     assert r["therapists"]["T2"]["cases"] == []
     # no ruptures: repair_rate has denominator 0 → null, counts 0
     assert p["ruptures"]["count"] == 0 and p["ruptures"]["repair_rate"] is None
-    # 6 episodes, all "unknown" neurotype: one group of 6, the others empty and shown as 0
+    # 6 episodes, all "unknown" neurotype: T1 holds 4 of them (a small cell) and T2 2.  T1's
+    # total (4) is published, so a practice row "unknown 6, shared 0, other_nd 0" would pin
+    # T1's hidden 4 (T1's total minus T1's other groups, each bound to 0 by a practice 0):
+    # the LP audit (privacy.py) hides the practice's unknown and two of its zeros as
+    # complements; the groups no one is in stay shown as 0.
     g = p["neurotype"]["groups"]
-    assert g["unknown"]["episodes"] == 6 and not g["unknown"]["suppressed"]
+    assert g["unknown"]["episodes"] is None and g["unknown"]["suppressed"]
+    assert sum(c["suppressed"] for c in g.values()) >= 2
     assert g["both_nt"] == {**g["both_nt"], "episodes": 0, "suppressed": False}
     # T2 has 2 episodes, both in "unknown": suppressed, with the first empty cell beside it
     g2 = r["therapists"]["T2"]["neurotype"]["groups"]

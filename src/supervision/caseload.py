@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from supervision import compiled, schema
+from supervision import schema
 from supervision.measures import Registry, default_registry
 
 if TYPE_CHECKING:
@@ -123,9 +123,6 @@ class Caseload:
     #: The earliest ``until`` applied: sessions after it are not in ``sessions``.
     _cut: dt.date | None = field(default=None, repr=False, compare=False)
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        compiled.install(self.con)  # one compile per query shape (supervision.compiled)
 
     # ------------------------------------------------------------------ building
     @classmethod

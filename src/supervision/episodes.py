@@ -1,10 +1,12 @@
 """The one-pass per-episode table: every quantity a figure needs, one row per episode.
 
-``episode_table(cl)`` is computed once per caseload object (a data source and a date window,
-:meth:`Caseload.scoped`) in the database and kept with it (:meth:`Caseload.memo`, under the
-typed key :class:`EpisodeTableKey`).  Every figure of a scope — the practice, a therapist, a
-team, a neurotype group — is then a grouped aggregate of this table (:mod:`supervision.scopes`),
-and a therapist's figures are a filter of it, never a recomputation.
+``episode_table(cl)`` is computed in the database once per end date of a window (the facts
+as of ``until``: every episode started by then, read as of then) and kept on the root
+caseload; a window ``[since, until]`` or a therapist is a filter of it (the episodes active in
+the window), never a new pass (:func:`episode_table`).  A caseload keeps its table
+(:meth:`Caseload.memo`, under the typed key :class:`EpisodeTableKey`).  Every figure of a
+scope — the practice, a therapist, a team, a neurotype group — is then a grouped aggregate
+of this table (:mod:`supervision.scopes`).
 
 Each quantity comes from the one function that owns its clinical rule (alliance §3:
 :func:`supervision.clinical.alliance.episode_alliance`; ruptures §4:
@@ -64,7 +66,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from supervision.caseload import Caseload
+from supervision.caseload import Caseload, Scope
 from supervision.clinical import alliance, cases, pairing, ruptures
 from supervision.clinical import expected as ex
 from supervision.clinical import outcomes as oc
@@ -123,13 +125,6 @@ def sample_free(cl: Caseload) -> bool:
     """Whether no outcome measure's reliable change or cut-off uses the caseload's sample:
     then every per-episode quantity depends on the episode's own sessions alone."""
     return not any(_needs_sample(m) for m in cl.registry.outcome)
-
-
-def _left(t: ir.Table, other: ir.Table) -> ir.Table:
-    """``t`` left-joined to ``other`` on ``episode_id`` (``other``'s key dropped)."""
-    other = other.rename(_episode_id="episode_id")
-    j = t.left_join(other, t.episode_id == other._episode_id)
-    return j.drop("_episode_id")
 
 
 def _scored(measure: str, s: ir.Table) -> ir.BooleanValue:
@@ -406,51 +401,63 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     t = tt.select("episode_id", "therapist_id", "termination", "ended", "attended_sessions",
                   "intake_only")
     latest = latest_columns(cl, key)
-    t = _left(t, per.select("episode_id", *COMPLETENESS_FIELDS, *latest))
-    t = t.mutate(alliance_rated_sessions=ibis.coalesce(t.alliance_rated_sessions, 0),
-                 outcome_scored_sessions=ibis.coalesce(t.outcome_scored_sessions, 0),
-                 intake_scored=ibis.coalesce(t.intake_scored, False),
-                 final_scored=ibis.coalesce(t.final_scored, False))
-    t = _left(t, pairing.episode_pairs(cl).select("episode_id", "group"))
+    parts = [per.select("episode_id", *COMPLETENESS_FIELDS, *latest),
+             pairing.episode_pairs(cl).select("episode_id", "group")]
     rup = ruptures.rupture_counts(ruptures.rupture_events(cl))
-    t = _left(t, rup)
-    fill = {x: ibis.coalesce(t[x], 0) for x in ("flagged", "drop", "count", "repaired")}
-    t = t.mutate(**fill, unrepaired_flagged=ibis.coalesce(t.unrepaired_flagged, False))
+    parts.append(rup)
     al: dict[str, ir.Table] = {}
     for k in key.alliance:
         r = _scored_rows(o, per, k)
         r = r.select("episode_id", "therapist_id", rated_index=r.i,
                      value=r[k].cast("float64"), is_last=r.i == r.n)
         al[k] = a = alliance.alliance_figures(r, cl.registry[k])
-        t = _left(t, a.select("episode_id", **{col(k, f): a[f] for f in ALLIANCE_FIELDS}))
+        parts.append(a.select("episode_id", **{col(k, f): a[f] for f in ALLIANCE_FIELDS}))
     outs: dict[str, ir.Table] = {}
     for k in key.outcome:
         outs[k] = x = oc.per_episode(cl, k, scores=_first_last(o, per, k))
-        t = _left(t, x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
+        parts.append(x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
     sudden = {k: hold(_sudden(
         cl, k, hold(_measure_series(cl, series, k)),
         series.select("episode_id", "session", x=series[k]), per))
               for k in sudden_measures(key) if series is not None}
     expected = {k: hold(_expected(cl, k, o, per, tt, hold)) for k in sudden_measures(key)}
     for k in sudden_measures(key):
-        t = _left(t, sudden[k].drop(col(k, "recent_loss")))
-        t = _left(t, expected[k])
+        if k in sudden:
+            parts.append(sudden[k].drop(col(k, "recent_loss")))
+        parts.append(expected[k])
     crit = [col(c, "latest") for c in critical_items(cl)]
     risk = per.select("episode_id", risk_item=ibis.greatest(
         *(ibis.coalesce(per[c] > 0, False) for c in crit))) if len(crit) > 1 else (
         per.select("episode_id", risk_item=ibis.coalesce(per[crit[0]] > 0, False))
         if crit else None)
-    t = _left(t, cases.episode_reasons(cl.registry, cases.ReasonInputs(
+    parts.append(cases.episode_reasons(cl.registry, cases.ReasonInputs(
         risk=risk, alliance=al, outcomes=outs, drops=drops, ruptures=rup,
         no_shows=per.select("episode_id", "no_shows"),
         not_on_track={k: e.select("episode_id", not_on_track=e[col(k, "not_on_track")])
                       for k, e in expected.items()},
         recent_loss={k: x.select("episode_id", recent_loss=x[col(k, "recent_loss")])
                      for k, x in sudden.items()})))
-    fill = {reason_col(r): ibis.coalesce(t[reason_col(r)], False) for r in cases.REASONS}
+    t = _left_all(t, parts)
+    zero = {x: ibis.coalesce(t[x], 0) for x in ("alliance_rated_sessions",
+                                                "outcome_scored_sessions", "flagged", "drop",
+                                                "count", "repaired")}
+    false = {x: ibis.coalesce(t[x], False) for x in (
+        "intake_scored", "final_scored", "unrepaired_flagged",
+        *(reason_col(r) for r in cases.REASONS))}
     texts = [t[col(k, "not_on_track_reason")] for k in sudden_measures(key)]
     why = ibis.literal("; ").join(texts).nullif("") if texts else ibis.null("string")
-    return t.mutate(**fill, not_on_track_reason=why)
+    return t.mutate(**zero, **false, not_on_track_reason=why)
+
+
+def _left_all(t: ir.Table, parts: list[ir.Table]) -> ir.Table:
+    """``t`` left-joined to each of ``parts`` on ``episode_id``, as one join chain (one
+    ``SELECT`` with its joins, the parts' keys dropped): a chain of joins each wrapped in
+    its own projection compiles many times slower (benchmarks/compile_timing.py)."""
+    keyed = [p.rename(**{f"_e{i}": "episode_id"}) for i, p in enumerate(parts)]
+    j = t
+    for i, p in enumerate(keyed):
+        j = j.left_join(p, t.episode_id == p[f"_e{i}"])
+    return j.drop(*(f"_e{i}" for i in range(len(parts))))
 
 
 def latest_columns(cl: Caseload, key: EpisodeTableKey) -> list[str]:
@@ -464,38 +471,66 @@ def latest_columns(cl: Caseload, key: EpisodeTableKey) -> list[str]:
 
 
 KEEP_WINDOWS = 3
-"""How many windows' per-episode tables the root keeps for therapist changes within them."""
+"""How many end dates' per-episode tables the root keeps (for windows and therapists in them)."""
 
 
 @dataclass(frozen=True)
 class WindowKey:
-    """The root's memo key of the per-episode table of one date window (every therapist)."""
+    """The root's memo key of a per-episode table of every therapist: ``since`` None for the
+    facts as of ``until`` (every window ending then is a filter of it); a ``since`` only for
+    a window whose figures use its own sample (:func:`sample_free` false)."""
 
     since: dt.date | None
     until: dt.date | None
 
 
-def episode_table(cl: Caseload) -> ir.Table:
-    """The per-episode table of ``cl`` (module docstring), materialised once per caseload.
+def _as_of(cl: Caseload, until: dt.date | None) -> ir.Table:
+    """The per-episode table of every episode started by ``until``, read as of ``until``:
+    built once per end date on the plain scope ``root.scoped(until=until)`` (``cl`` itself
+    when it is that scope) and kept on the root (the :data:`KEEP_WINDOWS` most recent end
+    dates)."""
+    sc = cl.scope
+    whole = cl if sc == Scope(None, None, until) else cl.root.scoped(until=until)
 
-    A therapist's plain scope of the root (:attr:`Caseload.scope`) whose window's table was
-    already made gets the filter of that table (the same rows: tests/test_episodes.py), not
-    a new pass, and the window's own scope made again gets the table itself; the root keeps
-    the :data:`KEEP_WINDOWS` most recent windows' tables for that.
+    def build() -> ir.Table:
+        key = measures(whole)
+        return whole.memo(key, lambda: _build(whole, key))
+
+    return cl.root.memo_recent(WindowKey(None, until), build, keep=KEEP_WINDOWS)
+
+
+def episode_table(cl: Caseload) -> ir.Table:
+    """The per-episode table of ``cl`` (module docstring), once per caseload object.
+
+    A window is a filter (issue 21).  For a plain scope of the root (:attr:`Caseload.scope`:
+    a therapist and/or dates) the per-episode quantities are those of the facts as of the
+    window's end, :func:`_as_of` (one pass per end date, kept on the root): an episode's
+    figures depend on its own sessions up to ``until`` only, and sessions before ``since``
+    of an active episode stay in the window.  The scope's table is then the rows of that
+    table whose episode is in the scope (a semi-join on the scope's episodes: those active in
+    ``[since, until]``, of the therapist) — a start-date or a therapist change runs no new
+    pass (tests/test_episode_windows.py).  Only when a measure's figures use the caseload's
+    own sample (:func:`sample_free` false) does a narrower scope compute its own table (the
+    whole window's kept on the root under its ``since``, for the same window shown again).
     """
     key = measures(cl)
     sc = cl.scope
-    whole = None if sc is None else cl.root.memoised(WindowKey(sc.since, sc.until))
-    if whole is not None and sc is not None:
-        if sc.therapist_id is None:  # the same window again (another view, a date set back)
+    if sc is None:
+        return cl.memo(key, lambda: _build(cl, key))
+    plain = sc.therapist_id is None and sc.since is None
+    if plain or sample_free(cl):
+        whole = _as_of(cl, sc.until)
+        if plain:
             return cl.memo(key, lambda: whole)
-        if sample_free(cl):
-            tid = sc.therapist_id
-            return cl.memo(key, lambda: whole.filter(whole.therapist_id == tid))
-    table = cl.memo(key, lambda: _build(cl, key))
-    if sc is not None and sc.therapist_id is None:
-        cl.root.memo_recent(WindowKey(sc.since, sc.until), lambda: table, keep=KEEP_WINDOWS)
-    return table
+        mine = cl.episodes.select("episode_id")
+        return cl.memo(key, lambda: whole.filter(whole.episode_id.isin(mine.episode_id)))
+    if sc.therapist_id is None:
+        win = WindowKey(sc.since, sc.until)
+        found = cl.root.memoised(win)
+        table = cl.memo(key, lambda: found if found is not None else _build(cl, key))
+        cl.root.memo_recent(win, lambda: table, keep=KEEP_WINDOWS)
+        return table  # type: ignore[return-value]
+    return cl.memo(key, lambda: _build(cl, key))
 
 
 __all__ = [

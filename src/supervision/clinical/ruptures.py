@@ -138,20 +138,25 @@ def _drops(cl: Caseload, points: dict[str, float], drop_sd: float | None) -> ir.
         for i, k in enumerate(present)
     ]
     d = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    d = d.filter(d.rupture == "none")  # flagged sessions count once, as flagged
-    # one row per session: the measure that repaired soonest, then registry order
-    w = ibis.window(
-        group_by=[d.episode_id, d.source_row],
-        order_by=[ibis.coalesce(d.sessions_to_repair, REPAIR_WINDOW + 1), d.measure_order],
-    )
+    return _one_drop_per_session(d.rename(stp="sessions_to_repair"))
+
+
+def _one_drop_per_session(d: ir.Table) -> ir.Table:
+    """The drop ruptures of drop rows of every measure (``stp``: sessions to repair, NULL if
+    not repaired; ``measure_order``: the measure's place in the registry), the rule written
+    once: a flagged session counts once, as flagged (its drops are left out); a session
+    that dropped on several measures is one rupture, reported on the measure that repaired
+    soonest, then the first in registry order.  Columns as :func:`rupture_events`."""
+    d = d.filter(d.rupture == "none")
+    w = ibis.window(group_by=[d.episode_id, d.source_row],
+                    order_by=[ibis.coalesce(d.stp, REPAIR_WINDOW + 1), d.measure_order])
     d = d.mutate(pick=ibis.row_number().over(w))
     d = d.filter(d.pick == 0)
     return d.select(
         "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
         kind=ibis.literal("drop"), rupture_type=ibis.literal("alliance_drop"),
         measure=d.measure, drop_points=d.drop_points.cast("float64"),
-        repaired=d.sessions_to_repair.notnull(),
-        sessions_to_repair=d.sessions_to_repair,
+        repaired=d.stp.notnull(), sessions_to_repair=d.stp.cast("int64"),
     )
 
 
@@ -275,19 +280,8 @@ def _events_from_candidates(cl: Caseload, points: dict[str, float]) -> ir.Table:
     if drops is None:
         return f
     d = _in_view(cl, drops)
-    d = d.filter(d.rupture == "none")  # flagged sessions count once, as flagged
     d = d.mutate(stp=ibis.ifelse(_seen(d.repair_date, cut), d.repair_k, ibis.null("int64")))
-    w = ibis.window(group_by=[d.episode_id, d.source_row],
-                    order_by=[ibis.coalesce(d.stp, REPAIR_WINDOW + 1), d.measure_order])
-    d = d.mutate(pick=ibis.row_number().over(w))
-    d = d.filter(d.pick == 0)
-    d = d.select(
-        "episode_id", "therapist_id", "session_date", "source_row", "attended_index",
-        kind=ibis.literal("drop"), rupture_type=ibis.literal("alliance_drop"),
-        measure=d.measure, drop_points=d.drop_points, repaired=d.stp.notnull(),
-        sessions_to_repair=d.stp.cast("int64"),
-    )
-    return ibis.union(f, d).select(*_EVENT_COLUMNS)
+    return ibis.union(f, _one_drop_per_session(d)).select(*_EVENT_COLUMNS)
 
 
 def drops_in_view(cl: Caseload) -> ir.Table | None:

@@ -122,14 +122,14 @@ SUMS = ("therapist_id", "n", "sx", "sy", "sxx", "sxy", "syy")
 def therapist_sums(t: ir.Table) -> pd.DataFrame:
     """Per therapist: ``n, sx, sy, sxx, sxy, syy``, one DuckDB ``GROUP BY``.
 
-    ``t`` has ``therapist_id, intake, change`` (rows with either missing are left out).  With
+    ``t`` has ``therapist_id, intake, change`` (rows with any of them missing are left out).  With
     ``x`` = intake − the mean intake of all rows and ``y`` = change − the mean change of all
     rows (both global aggregates; centring keeps the sums of squares well conditioned),
     ``sx`` = Σx, ``sxx`` = Σx², ``sxy`` = Σxy, ``sy`` = Σy, ``syy`` = Σy² over the therapist's
     episodes.  The two means come back in ``df.attrs["intake_mean"]`` and
     ``df.attrs["change_mean"]``.  Ordered by ``therapist_id``.
     """
-    t = t.filter(t.intake.notnull() & t.change.notnull())
+    t = t.filter(t.therapist_id.notnull() & t.intake.notnull() & t.change.notnull())
     t = t.select("therapist_id", intake=t.intake.cast("float64"),
                  change=t.change.cast("float64"))
     c = t.mutate(intake_mean=t.intake.mean().over(), change_mean=t.change.mean().over())
@@ -180,15 +180,35 @@ def _reml_deviance(sums: pd.DataFrame, gamma: float) -> float:
     return (n.sum() - 2) * math.log(q) + float(np.sum(np.log1p(n * gamma))) + logdet
 
 
+def _reml_slope(sums: pd.DataFrame, gamma: float) -> float:
+    """d/dγ of :func:`_reml_deviance`, in closed form.
+
+    With ``w_j' = 1/(1 + n_j γ)²``, ``v_j = (n_j, Σx_j)``, ``r_j = Σy_j − v_jᵀβ̂`` (β̂ the GLS
+    fit at γ): ``dQ/dγ = −Σ w_j' r_j²``, ``d log det A/dγ = −Σ w_j' v_jᵀA⁻¹v_j`` and
+    ``d Σ log(1 + n_j γ)/dγ = Σ n_j/(1 + n_j γ)``.
+    """
+    a, b, c = _reml_parts(sums, gamma)
+    beta = np.linalg.solve(a, b)
+    q = c - float(b @ beta)
+    n, sx = sums["n"].to_numpy(float), sums["sx"].to_numpy()
+    dw = 1.0 / (1.0 + n * gamma) ** 2
+    r = sums["sy"].to_numpy() - n * beta[0] - sx * beta[1]
+    v = np.stack([n, sx])
+    lev = np.sum(v * np.linalg.solve(a, v), axis=0)  # v_jᵀ A⁻¹ v_j
+    return (-(n.sum() - 2) * float(np.sum(dw * r * r)) / q + float(np.sum(n / (1.0 + n * gamma)))
+            - float(np.sum(dw * lev)))
+
+
 def fit_sums(sums: pd.DataFrame) -> tuple[float, float, float, float, dict[str, float], bool]:
     """REML random-intercept fit from :func:`therapist_sums`: as :func:`fit`.
 
     The REML likelihood, profiled over σ_e², is a function of ``γ = σ_u²/σ_e²`` alone: it is
-    scanned on a grid of ``log γ`` and refined with bounded Brent (``scipy``) around the best
-    grid point; ``γ = 0`` (no between-therapist variance) is compared directly, since REML
-    can sit at that boundary.
+    scanned on a grid of ``log γ`` and the optimum found around the best grid point as the
+    root of its closed-form derivative (``scipy.optimize.brentq``, to machine precision, so
+    that sums added in another order give the same fit); ``γ = 0`` (no between-therapist
+    variance) is compared directly, since REML can sit at that boundary.
     """
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import brentq
 
     n_total = int(sums["n"].sum())
     if n_total < 3:
@@ -201,13 +221,16 @@ def fit_sums(sums: pd.DataFrame) -> tuple[float, float, float, float, dict[str, 
     grid = np.linspace(-12.0, 12.0, 49)  # log γ: γ from 6e-6 to 1.6e5
     dev = [_reml_deviance(sums, math.exp(g)) for g in grid]
     i = int(np.argmin(dev))
-    opt = minimize_scalar(lambda g: _reml_deviance(sums, math.exp(g)), method="bounded",
-                          bounds=(grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]),
-                          options={"xatol": 1e-10})
-    gamma, best = (math.exp(float(opt.x)), float(opt.fun)) if opt.fun <= dev[i] else (
-        math.exp(float(grid[i])), float(dev[i]))
-    converged = bool(opt.success) and math.isfinite(best)
-    if _reml_deviance(sums, 0.0) <= best:
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
+    slope_lo, slope_hi = (_reml_slope(sums, math.exp(g)) for g in (lo, hi))
+    converged = bool(np.isfinite(dev[i]))
+    if slope_lo < 0 < slope_hi:  # an interior minimum, bracketed
+        gamma = math.exp(brentq(lambda g: _reml_slope(sums, math.exp(g)), lo, hi,
+                                xtol=1e-13, rtol=1e-15))
+    else:  # the minimum lies at the grid's edge: γ ≈ 0 (checked next) or unbounded
+        gamma = math.exp(float(grid[i]))
+        converged = converged and i == 0
+    if _reml_deviance(sums, 0.0) <= _reml_deviance(sums, gamma):
         gamma = 0.0
     a, b, c = _reml_parts(sums, gamma)
     beta = np.linalg.solve(a, b)

@@ -250,8 +250,8 @@ def fit(df: pd.DataFrame) -> tuple[float, float, float, float, dict[str, float],
 
     ``df`` has ``therapist_id, intake, change``; ``intake`` is centred here.  Fitted from
     the per-therapist sums (:func:`therapist_sums`, :func:`fit_sums`), as
-    :func:`intake_adjusted` does; tests/test_multilevel.py checks it equals ``statsmodels``
-    ``MixedLM`` (REML).
+    :func:`intake_adjusted` does; tests/test_multilevel_reference.py checks it equals
+    ``statsmodels`` ``MixedLM`` (REML).
     """
     frame = df[["therapist_id", "intake", "change"]].astype(
         {"therapist_id": str, "intake": "float64", "change": "float64"})

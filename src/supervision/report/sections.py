@@ -24,7 +24,7 @@ from typing import Any
 from supervision import figures, opening, periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
-from supervision.comparison import comparison_note, points_of_k, retention_of_k
+from supervision.comparison import comparison_note, retention_of_k
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
 from supervision.views import alliance as va
@@ -253,13 +253,14 @@ def sudden_section(v: PracticeView) -> Section:
 # ---------------------------------------------------------------------- shared sections
 def alliance_section(
     cur: Caseload, key: str | None, *, compare: Any, labels: tuple[str, str], series: Any = None,
-    practice_k: int | None = None,
+    practice_k: int | None = None, min_cell: int = 5,
 ) -> Section:
     """Mean alliance by rated-session number and by quarter, with 95% bands.
 
-    ``practice_k``: ``cur`` is the practice's (the practice pack), so points that fewer than
-    that many episodes stand behind are left out of every curve (a therapist's own curves
-    are their own caseload and keep every point).
+    Every curve stops before its first point of fewer than k ratings and says so
+    (:func:`supervision.views.alliance.until_few`); k is ``practice_k`` when ``cur`` is the
+    practice's (the practice pack), else ``min_cell``: past that point a therapist's "mean"
+    is one or two clients' ratings, not the caseload's trend.
     """
     sec = Section("alliance", "Alliance trends")
     if key is None:
@@ -268,21 +269,19 @@ def alliance_section(
     m = cur.registry[key]
     own, other = labels
 
-    def trim(df: Any) -> Any:
-        return df if practice_k is None else points_of_k(df, practice_k)
-
+    k = min_cell if practice_k is None else practice_k
     add_figure(
         sec,
         lambda: va.alliance_trend_figure(
-            trim(alliance.alliance_by_session(cur, key)), m, practice=trim(compare),
-            series=series, own_label=own, practice_label=other,
+            alliance.alliance_by_session(cur, key), m, practice=compare,
+            series=series, own_label=own, practice_label=other, min_cell=k,
         ),
         f"No {m.name} ratings in this quarter.",
     )
     add_figure(
         sec,
         lambda: va.alliance_quarter_figure(
-            trim(alliance.alliance_by_quarter(cur, key)), m, own_label=own
+            alliance.alliance_by_quarter(cur, key), m, own_label=own, min_cell=k
         ),
         f"No {m.name} ratings in this quarter.",
     )
@@ -515,6 +514,7 @@ def therapist_pack() -> Pack:
             cur, a_key if a_key in cur.registry else None,
             compare=scopes.frame(practice, "alliance_by_session"), labels=(you, prac),
             series=alliance.episode_series(cur, a_key) if a_key in cur.registry else None,
+            min_cell=min_cell,
         ),
         rupture_section(cur, practice.get("ruptures"), own_label=you, timeline=True),
         neurotype_section(

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, termination
-from supervision.comparison import points_of_k, retention_of_k
+from supervision.comparison import retention_of_k
 from supervision.measures import PAIRED
 from supervision.scopes import row, termination_row
 from supervision.views import alliance as va
@@ -275,12 +275,12 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_trend",
             "The alliance trend",
             lambda: va.alliance_trend_figure(
-                points_of_k(alliance.alliance_by_session(v.current, key), v.min_cell),
+                alliance.alliance_by_session(v.current, key),
                 m,
-                practice=points_of_k(alliance.alliance_by_session(v.previous_cl, key),
-                                     v.min_cell),
+                practice=alliance.alliance_by_session(v.previous_cl, key),
                 own_label=v.quarter,
                 practice_label=prev_label,
+                min_cell=v.min_cell,  # each line stops before its first point of n < k
             ),
             empty,
         ),
@@ -288,8 +288,8 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_quarter",
             "Alliance by quarter",
             lambda: va.alliance_quarter_figure(
-                points_of_k(alliance.alliance_by_quarter(v.current, key), v.min_cell), m,
-                own_label=v.quarter,
+                alliance.alliance_by_quarter(v.current, key), m,
+                own_label=v.quarter, min_cell=v.min_cell,  # quarters of n < k are not drawn
             ),
             empty,
         ),

@@ -91,7 +91,8 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             )
         ]
     m = v.own.registry[key]
-    empty = f"No {m.name} ratings in this range."
+    empty = (f"No session number or quarter has {v.min_cell} or more {m.name} ratings in this "
+             "range (a wider date range would fill it).")
 
     def trend() -> go.Figure | None:
         series = alliance.episode_series(v.own, key) if v.show_clients else None
@@ -102,6 +103,7 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             series=series,
             own_label=v.own_label,
             practice_label=v.practice_label,
+            min_cell=v.min_cell,
         )
 
     def quarter() -> go.Figure | None:
@@ -111,6 +113,7 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             practice=frame(v.practice, "alliance_by_quarter"),
             own_label=v.own_label,
             practice_label=v.practice_label,
+            min_cell=v.min_cell,
         )
 
     out = [

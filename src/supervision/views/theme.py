@@ -6,8 +6,10 @@ common colour-vision deficiencies.  Benchmarks are domain.md §5, each with its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pandas as pd
 import plotly.graph_objects as go
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -118,6 +120,40 @@ def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True)
     return fig
 
 
+def _time_key(label: object) -> tuple[int, pd.Timestamp | str]:
+    """Sort key of a period label: ``"2024Q1"``, ``"2024-03"``, ``"2024-03-05"``, a date.
+
+    A label that is not a period sorts after every period, by its text.
+    """
+    try:
+        return (0, pd.Period(str(label)).start_time)
+    except (ValueError, TypeError):
+        return (1, str(label))
+
+
+def time_order(labels: Iterable[object]) -> list[str]:
+    """The distinct period labels in time order (``2023Q3`` before ``2023Q4`` before ``2024Q1``).
+
+    Plotly orders a categorical axis by first appearance across traces, so a trace that starts
+    later (a therapist's narrowed dates) drawn before one that starts earlier (the practice's)
+    would put 2024Q1 before 2023Q3; every categorical time axis takes its order from here.
+    """
+    seen = {str(x) for x in labels if x is not None and not (isinstance(x, float) and x != x)}
+    return sorted(seen, key=_time_key)
+
+
+def order_time_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
+    """Put ``fig``'s categorical ``axis`` (``"x"`` or ``"y"``) in time order over all traces."""
+    labels: list[object] = []
+    for trace in fig.data:
+        values = getattr(trace, axis, None)
+        if values is not None:
+            labels.extend(values)
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(type="category", categoryorder="array", categoryarray=time_order(labels))
+    return fig
+
+
 def rgba(hex_colour: str, alpha: float) -> str:
     """``#RRGGBB`` -> ``rgba(r,g,b,alpha)`` for translucent bands."""
     h = hex_colour.lstrip("#")
@@ -138,6 +174,8 @@ __all__ = [
     "TERMINATION_COLOURS",
     "TERMINATION_LABELS",
     "Benchmark",
+    "order_time_axis",
     "rgba",
     "style",
+    "time_order",
 ]

@@ -1,0 +1,118 @@
+"""Issue 24, items 1 and 2: time axes in time order; a mean line stops where n < k and says
+so at its end; bands and axes stay inside the measure's range.  Assertions on figure data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from supervision.measures import default_registry
+from supervision.views import alliance as va
+from supervision.views.theme import order_time_axis, time_order
+
+
+def _srs():
+    return default_registry()["srs"]
+
+
+def _quarters(labels: list[str], n: list[int]) -> pd.DataFrame:
+    """Means 35 + i, a ±1 interval: only the order and the n matter here."""
+    k = len(labels)
+    mean = [35.0 + i for i in range(k)]
+    return pd.DataFrame({"quarter": labels, "n": n, "mean": mean, "sd": [1.0] * k,
+                         "low": [m - 1 for m in mean], "high": [m + 1 for m in mean]})
+
+
+def test_time_order_sorts_quarters_months_and_dates_by_time() -> None:
+    """By hand: 2023Q3 < 2023Q4 < 2024Q1 < 2024Q2; 2024-02 < 2024-10; 2023-12-31 < 2024-01-01
+    (text order would put "2024-10" before "2024-2" and "2024Q10"-style labels wrongly)."""
+    assert time_order(["2024Q2", "2023Q4", "2024Q1", "2023Q3", "2024Q1"]) == [
+        "2023Q3", "2023Q4", "2024Q1", "2024Q2"]
+    assert time_order(["2024-10", "2024-2"]) == ["2024-2", "2024-10"]
+    assert time_order(["2024-01-01", "2023-12-31"]) == ["2023-12-31", "2024-01-01"]
+
+
+def test_quarter_axis_is_in_time_order_when_the_own_trace_starts_later() -> None:
+    """The issue's case: the therapist's dates narrowed to 2024Q1–Q2 drawn first, the
+    practice's 2023Q3–2024Q2 second; plotly's first-appearance order would read 2024Q1,
+    2024Q2, 2023Q3, 2023Q4.  The axis must read 2023Q3, 2023Q4, 2024Q1, 2024Q2, and each
+    trace's own x must run forward (no zig-zag)."""
+    own = _quarters(["2024Q2", "2024Q1"], [12, 12])
+    practice = _quarters(["2024Q1", "2023Q4", "2024Q2", "2023Q3"], [50, 50, 50, 50])
+    fig = va.alliance_quarter_figure(own, _srs(), practice=practice)
+    axis = fig.layout.xaxis
+    assert axis.categoryorder == "array"
+    assert list(axis.categoryarray) == ["2023Q3", "2023Q4", "2024Q1", "2024Q2"]
+    for trace in fig.data:
+        xs = [str(x) for x in trace.x]
+        assert xs == time_order(xs), trace.name
+
+
+def test_order_time_axis_collects_every_trace() -> None:
+    import plotly.graph_objects as go
+
+    fig = go.Figure([go.Scatter(x=["2024Q1"], y=[1]), go.Scatter(x=["2022Q4", "2023Q2"], y=[1, 2])])
+    order_time_axis(fig)
+    assert list(fig.layout.xaxis.categoryarray) == ["2022Q4", "2023Q2", "2024Q1"]
+
+
+def _by_session(n: list[int]) -> pd.DataFrame:
+    k = len(n)
+    mean = [36.0] * k
+    return pd.DataFrame({"rated_index": list(range(1, k + 1)), "n": n, "mean": mean,
+                         "sd": [2.0] * k, "low": [30.0] * k, "high": [39.0] * k})
+
+
+def test_mean_line_stops_before_the_first_session_with_fewer_than_k_ratings() -> None:
+    """n by session: 20, 12, 7, 4, 1, 1 with k = 5: session 4 is the first with n < 5, so the
+    line (and its band) covers sessions 1–3 only, and a note at session 3 says "fewer than 5
+    ratings after session 3".  With k = 1 nothing is cut."""
+    fig = va.alliance_trend_figure(_by_session([20, 12, 7, 4, 1, 1]), _srs(), min_cell=5)
+    mean = next(t for t in fig.data if t.name.endswith(": mean"))
+    assert list(mean.x) == [1, 2, 3]
+    band = next(t for t in fig.data if t.name.endswith("95% band"))
+    assert max(band.x) == 3
+    notes = [a for a in fig.layout.annotations if "after session" in a.text]
+    assert len(notes) == 1
+    assert notes[0].x == 3 and "fewer than 5 ratings" in notes[0].text
+    fig1 = va.alliance_trend_figure(_by_session([20, 12, 7, 4, 1, 1]), _srs(), min_cell=1)
+    mean1 = next(t for t in fig1.data if t.name.endswith(": mean"))
+    assert list(mean1.x) == [1, 2, 3, 4, 5, 6]
+    assert not [a for a in fig1.layout.annotations if "after session" in a.text]
+
+
+def test_practice_line_stops_too_and_a_line_with_no_point_of_k_is_not_drawn() -> None:
+    """Practice n: 30, 9, 3 (k = 5) -> practice line on sessions 1–2; own n all < 5 -> None."""
+    fig = va.alliance_trend_figure(_by_session([8, 8]), _srs(), practice=_by_session([30, 9, 3]))
+    prac = next(t for t in fig.data if t.name == "Practice: mean")
+    assert list(prac.x) == [1, 2]
+    assert va.alliance_trend_figure(_by_session([4, 2]), _srs()) is None
+
+
+def test_band_and_axis_inside_the_scale() -> None:
+    """A band from 2 to 50 is cut to 2–40 (SRS 0–40) and the y axis shows it whole: the axis
+    starts at max(0, 2 − 2) = 0 and ends at 40 (the old axis began at mean − 6 = 30 and the
+    band ran off its bottom)."""
+    df = _by_session([20, 20])
+    df["low"], df["high"] = [2.0, 2.0], [50.0, 50.0]
+    fig = va.alliance_trend_figure(df, _srs())
+    band = next(t for t in fig.data if t.name.endswith("95% band"))
+    ys = np.array(band.y, dtype=float)
+    assert ys.min() == 2.0 and ys.max() == 40.0
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= ys.min() and hi == 40
+
+
+def test_concern_level_is_a_legend_entry_not_a_label_on_a_point() -> None:
+    """The concern line (SRS 36) is a trace with its name in the legend; no annotation reads
+    "concern below" (an annotation sat on the last quarter's point)."""
+    fig = va.alliance_quarter_figure(_quarters(["2024Q1", "2024Q2"], [9, 9]), _srs())
+    assert any(t.name == "concern below 36" for t in fig.data)
+    assert not [a for a in fig.layout.annotations if "concern" in (a.text or "")]
+
+
+def test_quarter_with_fewer_than_k_ratings_is_named_not_drawn() -> None:
+    """n = 12, 3, 9 with k = 5: 2024Q2 is left out and named above the plot."""
+    fig = va.alliance_quarter_figure(_quarters(["2024Q1", "2024Q2", "2024Q3"], [12, 3, 9]), _srs())
+    assert list(fig.data[0].x) == ["2024Q1", "2024Q3"]
+    assert any("2024Q2" in a.text and "fewer than 5" in a.text for a in fig.layout.annotations)

@@ -116,3 +116,42 @@ def test_quarter_with_fewer_than_k_ratings_is_named_not_drawn() -> None:
     fig = va.alliance_quarter_figure(_quarters(["2024Q1", "2024Q2", "2024Q3"], [12, 3, 9]), _srs())
     assert list(fig.data[0].x) == ["2024Q1", "2024Q3"]
     assert any("2024Q2" in a.text and "fewer than 5" in a.text for a in fig.layout.annotations)
+
+
+def test_therapist_cards_name_both_periods(tmp_path: object) -> None:
+    """Issue 24 item 3: a therapist who picks 2024-04-01..2024-06-30 sees, on every card,
+    their own period and the practice's named reference period (the export's quarters,
+    first to last), never a bare "Practice (all dates)" beside a quarter."""
+    import datetime as dt
+    from pathlib import Path
+
+    from supervision.caseload import Caseload
+    from supervision.demo import generate_demo
+    from supervision.opening import read_bundle, write_bundle
+    from supervision.views.apps import TherapistApp, reference_label
+
+    s, e, t = generate_demo(episodes=60, seed=3)
+    cl = Caseload.from_frames(s, e, t)
+    tid = cl.therapist_ids()[0]
+    own, practice = read_bundle(write_bundle(cl, tid, Path(str(tmp_path)) / "b", min_cell=5), tid)
+    quarters = sorted(str(r["quarter"]) for r in practice["alliance_by_quarter"])
+    label = reference_label(practice)
+    assert label == f"Practice, all dates ({quarters[0]}–{quarters[-1]})"
+    app = TherapistApp(own, practice)
+    app.since.value, app.until.value = dt.date(2024, 4, 1), dt.date(2024, 6, 30)
+    app.refresh()
+    html_text = app.headline.children[0].value
+    cards = html_text.split('<div class="sv-card">')[1:]
+    assert len(cards) == 6
+    for card in cards:
+        assert "Your caseload, 2024-04-01 to 2024-06-30" in card
+        assert label in card
+    assert "(all dates)" not in html_text
+
+
+def test_reference_label_of_a_windowed_practice() -> None:
+    """Aggregates made for a window name that window in ISO dates."""
+    from supervision.views.apps import reference_label
+
+    assert reference_label({"window": ["2024-01-01", "2024-03-31"]}) == (
+        "Practice, 2024-01-01 to 2024-03-31")

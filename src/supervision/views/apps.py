@@ -157,6 +157,33 @@ def _date_pickers(cl: Caseload) -> tuple[widgets.DatePicker, widgets.DatePicker]
     return since, until
 
 
+def period_text(since: dt.date | None, until: dt.date | None) -> str:
+    """``"2024-04-01 to 2024-06-30"`` (ISO dates, as every message); open ends said so."""
+    if since is None and until is None:
+        return "all dates"
+    return f"{since.isoformat() if since else 'the start'} to " + (
+        until.isoformat() if until else "the latest session"
+    )
+
+
+def reference_label(practice: dict[str, Any]) -> str:
+    """The name of the period the practice figures beside a therapist's own cover.
+
+    The therapist's server holds only the practice's aggregates over the export's whole span
+    (or the window they were made for), never its rows, so it cannot recompute the practice
+    for the therapist's chosen dates: every card names the practice's period instead
+    ("Practice, all dates (2023Q1–2024Q4)"), so a quarter is never read against two years
+    unawares.
+    """
+    window = practice.get("window") or [None, None]
+    if any(window):
+        lo, hi = (dt.date.fromisoformat(str(w)) if w else None for w in window[:2])
+        return f"Practice, {period_text(lo, hi)}"
+    quarters = [str(r.get("quarter")) for r in (practice.get("alliance_by_quarter") or [])]
+    span = f" ({min(quarters)}–{max(quarters)})" if quarters else ""
+    return f"Practice, all dates{span}"
+
+
 def _window(since: dt.date | None, until: dt.date | None) -> None:
     if since is not None and until is not None and since > until:
         raise SupervisionError(
@@ -214,6 +241,9 @@ class SupervisorApp(TabbedApp):
             own=own,
             practice=self.practice(since, until),
             own_label=f"Therapist {esc(self.therapist.value)}",
+            # the practice is recomputed over the same dates: say so on every card
+            practice_label="Practice, same dates",
+            period=period_text(since, until),
             min_cell=self.min_cell,
             show_clients=self.show_clients.value,
         )
@@ -240,6 +270,7 @@ def _caseload_headline(view: View) -> widgets.Widget:
         view.practice.get("headline"),
         own_label=view.own_label,
         practice_label=view.practice_label,
+        period=view.period,
     )
 
 
@@ -269,7 +300,8 @@ class TherapistApp(TabbedApp):
             own=own,
             practice=self.practice,
             own_label="Your caseload",
-            practice_label="Practice (all dates)",
+            practice_label=esc(reference_label(self.practice)),
+            period=period_text(since, until),
             therapist_view=True,
             min_cell=self.min_cell,
             show_clients=True,
@@ -318,6 +350,7 @@ class PracticeApp(TabbedApp):
             view.previous_headline,
             own_label=view.quarter,
             practice_label=f"{view.previous} (previous)",
+            period=view.quarter,
         )
 
 

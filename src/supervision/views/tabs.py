@@ -56,6 +56,9 @@ class View:
         full server, the precomputed practice bands (or None) on a therapist's.
     timeline
         The case timeline picker of the cases tab, once built.
+    period
+        The dates ``own`` covers, in words ("2024-04-01 to 2024-06-30"): every headline card
+        names it beside the practice's period (``practice_label``).
     """
 
     own: Caseload
@@ -68,6 +71,7 @@ class View:
     figures: dict[str, go.Figure | None] = field(default_factory=dict)
     timeline_bands: Any = FROM_PRACTICE_HISTORY
     timeline: TimelinePicker | None = None
+    period: str = ""
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
         """Build one panel under ``name``, remembering its figure."""

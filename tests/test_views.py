@@ -124,9 +124,9 @@ def test_group_rates_show_n_and_interval_and_suppress_small_groups() -> None:
     assert dropout.y[0] == pytest.approx(0.3) and np.isnan(dropout.y[1])
     assert "n = 10 ended episodes" in dropout.hovertext[0]
     assert "95% CI 11%–60%" in dropout.hovertext[0]
-    marks = next(t for t in fig.data if t.mode == "text")
-    assert [html.unescape(t) for t in marks.text] == ["<5"]
-    assert list(marks.x) == ["Both neurotypical"]
+    # the suppressed group's state sits on its tick (issue 24: one state per group)
+    ticks = [html.unescape(t) for t in fig.layout.xaxis.categoryarray]
+    assert ticks == ["Both ND, shared tag<br>n = 12", "Both neurotypical<br><5: not shown"]
 
 
 def test_tag_heatmap_suppressed_cell_reads_lt5_and_has_no_rate() -> None:

@@ -312,11 +312,14 @@ def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str) -> S
     """Neurotype-match groups and the tag grid, small cells suppressed, with the caution."""
     sec = Section("neurotype", title)
     sec.parts.append(note(vn.CAUTION.format(min_cell=min_cell), "sv-caution"))
-    empty = "No episodes in this quarter."
-    add_figure(sec, lambda: vn.group_rates_figure(groups, min_cell=min_cell), empty)
-    add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell), empty)
+    empty = vn.panel_empties(groups, min_cell=min_cell, where="this quarter")
+    add_figure(sec, lambda: vn.group_rates_figure(groups, min_cell=min_cell), empty["rates"])
+    if vn.nothing_shown(groups):
+        return sec  # one message for the section, not the same one twice
+    add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell),
+               empty["alliance"])
     if grid is not None:
-        add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty)
+        add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty["grid"])
     return sec
 
 

@@ -182,20 +182,21 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
     """Neurotype-match patterns across the practice (suppressed below min_cell)."""
     caution = html_panel(f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>')
     groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
-    empty = f"Every group in this quarter has fewer than {v.min_cell} episodes (privacy)."
+    empty = vn.panel_empties(groups, min_cell=v.min_cell, where=v.quarter,
+                             fill="All teams, or a busier quarter, would fill it.")
     return [
         caution,
         v.panel(
             "neurotype_rates",
             "Rates by neurotype match",
             lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["rates"],
         ),
         v.panel(
             "neurotype_alliance",
             "Early alliance by neurotype match",
             lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["alliance"],
         ),
         v.panel(
             "neurotype_grid",
@@ -203,7 +204,7 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
             lambda: vn.tag_heatmap_figure(
                 neurotype.tag_grid(v.current, min_cell=v.min_cell), min_cell=v.min_cell
             ),
-            empty,
+            empty["grid"],
         ),
     ]
 

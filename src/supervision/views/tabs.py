@@ -173,25 +173,22 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
         "sv-caution-panel",
     )
     groups = neurotype.group_summary(v.own, min_cell=v.min_cell)
-    empty = (
-        f"Every group here has fewer than {v.min_cell} episodes, so nothing is shown "
-        "(privacy). The practice review shows these patterns across the practice."
-    )
+    empty = vn.panel_empties(groups, min_cell=v.min_cell, where="this caseload and date range")
     if vn.nothing_shown(groups):
-        return [caution, empty_state(empty)]
+        return [caution, empty_state(empty["rates"])]
     return [
         caution,
         v.panel(
             "neurotype_rates",
             "Rates by neurotype match",
             lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["rates"],
         ),
         v.panel(
             "neurotype_alliance",
             "Early alliance by neurotype match",
             lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["alliance"],
         ),
         v.panel(
             "neurotype_grid",
@@ -199,7 +196,7 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
             lambda: vn.tag_heatmap_figure(
                 neurotype.tag_grid(v.own, min_cell=v.min_cell), min_cell=v.min_cell
             ),
-            empty,
+            empty["grid"],
         ),
     ]
 

@@ -58,6 +58,26 @@ GROUP_LABELS: dict[str, str] = {
     "unknown": "Unknown",
 }
 
+#: Neurotype tags (export values) in plain words: one table for every view and the pack.
+TAG_LABELS: dict[str, str] = {
+    "adhd": "ADHD",
+    "autistic": "autistic",
+    "dyslexic": "dyslexic",
+    "dyspraxic": "dyspraxic",
+    "tourette": "Tourette",
+    "other_nd": "other neurodivergent",
+    "neurotypical": "neurotypical",
+    "unknown": "not recorded",
+}
+
+
+def tag_label(tag: object) -> str:
+    """A neurotype tag in plain words (an unknown value as it came, HTML-escaped)."""
+    import html
+
+    return TAG_LABELS.get(str(tag), html.escape(str(tag), quote=True))
+
+
 RUPTURE_TYPE_LABELS: dict[str, str] = {
     "withdrawal": "withdrawal",
     "confrontation": "confrontation",
@@ -171,11 +191,13 @@ __all__ = [
     "OWN",
     "PRACTICE",
     "RUPTURE_TYPE_LABELS",
+    "TAG_LABELS",
     "TERMINATION_COLOURS",
     "TERMINATION_LABELS",
     "Benchmark",
     "order_time_axis",
     "rgba",
     "style",
+    "tag_label",
     "time_order",
 ]

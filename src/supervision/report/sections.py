@@ -137,7 +137,7 @@ def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Sectio
         (
             "Small cells",
             f"groups of fewer than {min_cell} episodes are shown as &lt;{min_cell}, "
-            "without rates (domain.md §8)",
+            "without rates, so no client can be recognised",
         ),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)

@@ -84,9 +84,9 @@ def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets
     if cases is None or cases.empty:
         who = "your open episodes" if therapist_view else "this caseload's open episodes"
         return html_panel(
-            f'<div class="sv-empty">None of {who} meets a §7 criterion right now '
-            "(low or dropping alliance, unrepaired rupture, reliable deterioration, "
-            "repeated no-shows).</div>",
+            f'<div class="sv-empty">None of {who} shows any of the patterns that list a '
+            "case here right now (low or dropping alliance, unrepaired rupture, reliable "
+            "deterioration, repeated no-shows, not on track, a recent sudden loss).</div>",
             "sv-empty-panel",
         )
     rows = "".join(

@@ -213,8 +213,13 @@ def test_supervisor_date_range_changes_the_figures(demo_caseload: Caseload) -> N
     app.tabs.selected_index = 3  # termination
     before = _trace_data(app.figures["termination_mix"])
     app.until.value = dt.date(2023, 9, 30)
+    # a date field alone recomputes nothing (issue 24: a range applies once, on Apply)
+    assert _trace_data(app.figures["termination_mix"]) == before
+    app.dates.apply.click()
     assert _trace_data(app.figures["termination_mix"]) != before
+    assert "to 2023-09-30" in app.dates.shown.value
     app.since.value = dt.date(2024, 1, 1)  # after `until`: a readable message, no figures
+    app.dates.apply.click()
     assert "after the end date" in app.headline.children[0].value
 
 

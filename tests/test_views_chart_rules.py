@@ -155,3 +155,41 @@ def test_reference_label_of_a_windowed_practice() -> None:
 
     assert reference_label({"window": ["2024-01-01", "2024-03-31"]}) == (
         "Practice, 2024-01-01 to 2024-03-31")
+
+
+def test_date_presets_by_hand() -> None:
+    """Sessions 2023-01-09 .. 2024-11-20 (a Wednesday in 2024Q4):
+    last 4 weeks = 2024-10-24 .. 2024-11-20 (27 days back, 28 days in all);
+    this quarter = 2024-10-01 .. 2024-11-20; last quarter = 2024-07-01 .. 2024-09-30;
+    since a date keeps its From and runs to the latest session."""
+    import datetime as dt
+
+    from supervision.views.dates import preset_range
+
+    first, last = dt.date(2023, 1, 9), dt.date(2024, 11, 20)
+    assert preset_range("all", first, last) == (first, last)
+    assert preset_range("last_4_weeks", first, last) == (dt.date(2024, 10, 24), last)
+    assert preset_range("this_quarter", first, last) == (dt.date(2024, 10, 1), last)
+    assert preset_range("last_quarter", first, last) == (dt.date(2024, 7, 1),
+                                                        dt.date(2024, 9, 30))
+    assert preset_range("since", first, last, dt.date(2024, 3, 5)) == (dt.date(2024, 3, 5), last)
+    # never before the first session
+    assert preset_range("last_quarter", dt.date(2024, 8, 1), last)[0] == dt.date(2024, 8, 1)
+
+
+def test_a_date_range_recomputes_once_on_apply() -> None:
+    """Choosing a preset and typing a date count no recomputation; Apply counts one."""
+    import datetime as dt
+
+    from supervision.views.dates import DateRange
+
+    calls: list[int] = []
+    r = DateRange(dt.date(2023, 1, 9), dt.date(2024, 11, 20), lambda: calls.append(1))
+    r.preset.value = "this_quarter"
+    assert (r.since.value, r.until.value) == (dt.date(2024, 10, 1), dt.date(2024, 11, 20))
+    r.since.value = dt.date(2024, 10, 15)
+    assert r.preset.value == "custom" and calls == []
+    r.apply.click()
+    assert calls == [1]
+    r.mark_applied()
+    assert "Showing 2024-10-15 to 2024-11-20" in r.shown.value

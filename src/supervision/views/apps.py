@@ -23,6 +23,7 @@ from supervision.errors import SupervisionError
 from supervision.timeline import HANDED_OVER
 from supervision.views import cases as vc
 from supervision.views.common import css, error_panel, esc, loading_indicator
+from supervision.views.dates import DateRange, period_text
 from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
 from supervision.views.tabs import CASELOAD_TABS, View
 
@@ -34,6 +35,14 @@ VERDICT_NOTE = (
 )
 
 Tab = tuple[str, Callable[[Any], list[widgets.Widget]]]
+
+
+def controls_box(controls: list[widgets.Widget]) -> widgets.HBox:
+    """The controls in a row that wraps: on a phone (390 px) each control drops to the next
+    line instead of running past the viewport's right edge, where the page cannot scroll."""
+    box = widgets.HBox(controls, layout={"flex_flow": "row wrap", "align_items": "center"})
+    box.add_class("sv-controls")
+    return box
 
 
 class TabbedApp:
@@ -57,7 +66,7 @@ class TabbedApp:
             f"<div class='sv-note'>{esc(VERDICT_NOTE)}</div>"
         )
         self.root = widgets.VBox(
-            [css(), header, widgets.HBox(controls), self.loading, self.headline, self.tabs]
+            [css(), header, controls_box(controls), self.loading, self.headline, self.tabs]
         )
         self.root.add_class("sv-app")
         self.stale: set[int] = set(range(len(tabs)))
@@ -90,6 +99,9 @@ class TabbedApp:
 
     def _refresh(self) -> None:
         self.stale = set(range(len(self.tab_specs)))
+        dates = getattr(self, "dates", None)
+        if dates is not None:
+            dates.mark_applied()
         try:
             self._view = self.make_view()
         except SupervisionError as exc:
@@ -150,20 +162,10 @@ class TabbedApp:
             return error_panel(what, f"unexpected internal error ({type(exc).__name__})")
 
 
-def _date_pickers(cl: Caseload) -> tuple[widgets.DatePicker, widgets.DatePicker]:
+def _date_range(app: TabbedApp, cl: Caseload) -> DateRange:
+    """The From/To pair with presets; Apply recomputes once (:mod:`supervision.views.dates`)."""
     lo, hi = periods.date_span(cl)
-    since = widgets.DatePicker(value=lo, description="From", layout={"width": "250px"})
-    until = widgets.DatePicker(value=hi, description="To", layout={"width": "250px"})
-    return since, until
-
-
-def period_text(since: dt.date | None, until: dt.date | None) -> str:
-    """``"2024-04-01 to 2024-06-30"`` (ISO dates, as every message); open ends said so."""
-    if since is None and until is None:
-        return "all dates"
-    return f"{since.isoformat() if since else 'the start'} to " + (
-        until.isoformat() if until else "the latest session"
-    )
+    return DateRange(lo, hi, app.refresh)
 
 
 def reference_label(practice: dict[str, Any]) -> str:
@@ -207,7 +209,8 @@ class SupervisorApp(TabbedApp):
         self.therapist = widgets.Dropdown(
             options=ids, value=ids[0] if ids else None, description="Therapist"
         )
-        self.since, self.until = _date_pickers(caseload)
+        self.dates = _date_range(self, caseload)
+        self.since, self.until = self.dates.since, self.dates.until
         self.show_clients = widgets.ToggleButton(
             value=False,
             description="Show each client's alliance line",
@@ -216,12 +219,12 @@ class SupervisorApp(TabbedApp):
         )
         super().__init__(
             "Supervision: caseload review",
-            "Pick a therapist and a date range. Practice figures cover the same dates.",
-            [self.therapist, self.since, self.until, self.show_clients],
+            "Pick a therapist and a date range, then Apply. Practice figures cover the same "
+            "dates.",
+            [self.therapist, self.dates.root, self.show_clients],
             CASELOAD_TABS,
         )
-        for w in (self.therapist, self.since, self.until):
-            w.observe(self.refresh, names="value")
+        self.therapist.observe(self.refresh, names="value")
         self.show_clients.observe(self._toggle_clients, names="value")
 
     def practice(self, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
@@ -281,16 +284,15 @@ class TherapistApp(TabbedApp):
         if caseload.therapist_scope is None:
             raise SupervisionError("the therapist view needs a caseload scoped to one therapist")
         self.caseload, self.practice, self.min_cell = caseload, practice, min_cell
-        self.since, self.until = _date_pickers(caseload)
+        self.dates = _date_range(self, caseload)
+        self.since, self.until = self.dates.since, self.dates.until
         super().__init__(
             "Your caseload: reflection",
             f"Therapist {esc(caseload.therapist_scope)}. Nobody else's caseload is loaded in "
             f"this view. {esc(comparison_note(practice))}",
-            [self.since, self.until],
+            [self.dates.root],
             CASELOAD_TABS,
         )
-        for w in (self.since, self.until):
-            w.observe(self.refresh, names="value")
 
     def make_view(self) -> View:
         since, until = self.since.value, self.until.value

@@ -140,8 +140,14 @@ def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Sectio
             "without rates, so no client can be recognised",
         ),
     ]
+    demo = facts.get("demo")
+    if demo:
+        rows.insert(0, ("Data", f"<b>{e(str(demo))}</b>: drawn by supervision's demo "
+                                "generator; no real practice, client or therapist"))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     sec = Section("cover", title, level=1)
+    if demo:
+        sec.parts.append(f'<p class="sv-demo" role="note"><b>{e(str(demo))}</b></p>')
     sec.parts += [
         f'<table class="sv-table sv-cover">{table}</table>',
         note(CAUTION, "sv-caution"),

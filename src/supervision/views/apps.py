@@ -73,6 +73,13 @@ class TabbedApp:
         self.figures: dict[str, Any] = {}
         self._view: Any = None
 
+    def mark_demo(self, label: str) -> None:
+        """Say at the top of the page that the data is the demo's (synthetic)."""
+        banner = widgets.HTML(f'<div class="sv-demo" role="note">{esc(label)}: a synthetic '
+                              "export, no real practice, client or therapist.</div>")
+        banner.add_class("sv-demo-banner")
+        self.root.children = (self.root.children[0], banner, *self.root.children[1:])
+
     # -------------------------------------------------------------- to override
     def make_view(self) -> Any:
         """The scoped view for the current controls (raise SupervisionError if invalid)."""
@@ -371,8 +378,14 @@ class Unavailable:
 
 
 def _build(what: str, make: Callable[[], TabbedApp]) -> TabbedApp | Unavailable:
+    from supervision import opening
+    from supervision.demo import DEMO_LABEL
+
     try:
-        return make()
+        app = make()
+        if opening.settings().demo:
+            app.mark_demo(DEMO_LABEL)
+        return app
     except SupervisionError as exc:
         return Unavailable(what, str(exc))
     except Exception as exc:  # Voilà hides tracebacks: say something readable

@@ -112,10 +112,10 @@ def test_concern_level_is_a_legend_entry_not_a_label_on_a_point() -> None:
 
 
 def test_quarter_with_fewer_than_k_ratings_is_named_not_drawn() -> None:
-    """n = 12, 3, 9 with k = 5: 2024Q2 is left out and named above the plot."""
+    """n = 12, 3, 9 with k = 5: 2024Q2 is left out and named under the axis."""
     fig = va.alliance_quarter_figure(_quarters(["2024Q1", "2024Q2", "2024Q3"], [12, 3, 9]), _srs())
     assert list(fig.data[0].x) == ["2024Q1", "2024Q3"]
-    assert any("2024Q2" in a.text and "fewer than 5" in a.text for a in fig.layout.annotations)
+    assert "not drawn (fewer than 5 ratings): 2024Q2" in fig.layout.xaxis.title.text
 
 
 def test_therapist_cards_name_both_periods(tmp_path: object) -> None:
@@ -193,3 +193,26 @@ def test_a_date_range_recomputes_once_on_apply() -> None:
     assert calls == [1]
     r.mark_applied()
     assert "Showing 2024-10-15 to 2024-11-20" in r.shown.value
+
+
+def test_legends_sit_below_the_axis_title_and_labels_never_on_points() -> None:
+    """Item 6: every styled figure with a legend anchors it to the figure's bottom edge in a
+    125 px margin (ticks ~20 + axis title ~25 + up to three legend rows ~25 each = 120), not
+    at a fraction of the plot's height (which on short plots sat on the tick labels); the
+    funnel's practice rate is a legend entry, not a label at the line's end (on a dot)."""
+    import pandas as pd
+
+    from supervision.views import practice as vp
+    from supervision.views import termination as vt
+
+    per = pd.DataFrame({"therapist_id": ["T1", "T2", "T3"], "k": [2, 3, 4], "n": [10, 12, 20]})
+    funnel = vp.funnel_figure(per, 0.196, title="Drop-out", noun="ended episodes")
+    assert not [a for a in funnel.layout.annotations if "practice" in (a.text or "")]
+    assert any(t.name == "practice 19.6%" for t in funnel.data)
+    km = vt.retention_figure({"A": pd.DataFrame({
+        "sessions": [0.0, 3.0], "retained": [1.0, 0.8], "low": [1.0, 0.6], "high": [1.0, 0.9],
+        "at_risk": [20, 18]})})
+    for fig in (funnel, km):
+        legend = fig.layout.legend
+        assert legend.yref == "container" and legend.y == 0 and legend.yanchor == "bottom"
+        assert fig.layout.margin.b >= 120

@@ -45,10 +45,13 @@ td .sv-caution { font-size: 0.85em; padding: 0.3em 0.5em; margin: 0.3em 0 0 0; }
 @page { size: A4; margin: 12mm; }
 @media print {
   body { max-width: none; padding: 0; }
-  .sv-section { break-before: page; }
-  .sv-section#cover { break-before: auto; }
-  .sv-figure, .sv-table, .sv-caution, .sv-note, li { break-inside: avoid; }
-  h2 { break-after: avoid; }
+  /* sections flow on: a forced page per section left most pages half white (issue 24); a
+     figure, table or note is never cut, and a heading never ends a page alone */
+  .sv-section { break-before: auto; }
+  .sv-section + .sv-section { margin-top: 1.2em; }
+  .sv-figure, .sv-table, .sv-caution, .sv-note, .sv-demo, li { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  h2 { margin-top: 0.8em; }
   .modebar-container { display: none !important; }
 }
 """
@@ -133,8 +136,8 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path:
 
     The page is laid out 1000 px wide (the figures' legends and tick labels need it) and
     printed at scale 0.7, which fits the printable width of A4 (210 mm - 2 x 12 mm ≈ 703
-    CSS px); sections start on a new page and figures are never cut (print CSS in
-    :data:`CSS`).
+    CSS px); sections flow on from one another (no page of its own each: that left most
+    pages half empty) and figures are never cut (print CSS in :data:`CSS`).
     """
     from playwright.sync_api import sync_playwright
 

@@ -308,14 +308,11 @@ def alliance_quarter_figure(
         concern_line(fig, [quarters[0], quarters[-1]], measure.concern_below)
     style(fig, f"{esc(measure.name)}: mean by calendar quarter,<br>with 95% intervals", height=360)
     _small_note(fig, drawn[0], "quarter", "quarter", f"{measure.min:g}–{measure.max:g}")
-    if hidden:
-        fig.add_annotation(
-            text=f"Not drawn (fewer than {min_cell} ratings): "
-            + ", ".join(esc(q) for q in time_order(hidden)),
-            xref="paper", yref="paper", x=0, y=1.0, yshift=20, yanchor="bottom",
-            xanchor="left", showarrow=False, font={"size": 11},
-        )
-    fig.update_xaxes(title_text="quarter of the session")
+    axis = "quarter of the session"
+    if hidden:  # said under the axis: above the plot it met the title's second line
+        axis += (f"<br>not drawn (fewer than {min_cell} ratings): "
+                 + ", ".join(esc(q) for q in time_order(hidden)))
+    fig.update_xaxes(title_text=axis)
     order_time_axis(fig)
     fig.update_yaxes(title_text=esc(measure.key.upper()), range=_y_range(measure, *drawn))
     return fig
@@ -349,7 +346,6 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
     style(fig, "WAI-SR subscales: goal, task and bond (4–20 each)", height=360)
     fig.update_xaxes(title_text="rated session", dtick=1)
     fig.update_yaxes(title_text="subscale mean", range=[4, 20])
-    fig.update_layout(margin={"b": 90}, legend={"y": -0.3})
     return fig
 
 

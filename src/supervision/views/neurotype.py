@@ -170,10 +170,11 @@ def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure 
             )
         )
     style(fig, "Rates by neurotype match,<br>with 95% intervals", height=420)
-    fig.update_layout(scattermode="group", margin={"b": 70})
+    fig.update_layout(scattermode="group")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1.05])
+    # every group on the axis, those without a value too (plotly drops all-empty categories)
     fig.update_xaxes(title_text="", type="category", categoryorder="array",
-                     categoryarray=labels, tickangle=0)
+                     categoryarray=labels, tickangle=0, range=[-0.5, len(labels) - 0.5])
     return fig
 
 
@@ -221,7 +222,8 @@ def group_alliance_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figu
         legend=False,
     )
     fig.update_layout(margin={"b": 70})
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, tickangle=0)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, tickangle=0,
+                     range=[-0.5, len(labels) - 0.5])
     fig.update_yaxes(title_text="early alliance, mean over episodes")
     return fig
 

@@ -55,7 +55,7 @@ def mix_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
             )
         )
     style(fig, "How episodes ended (share of all episodes)", height=230 + 45 * len(labels))
-    fig.update_layout(barmode="stack", margin={"b": 120}, legend={"y": -0.45})
+    fig.update_layout(barmode="stack")
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="share of episodes")
     return fig
 

@@ -122,18 +122,31 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 BENCHMARK_BY_KEY: dict[str, Benchmark] = {b.key: b for b in BENCHMARKS}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+#: Bottom margin (px) of a figure with a legend: ticks ~20, axis title ~25, legend rows ~25 each.
+LEGEND_MARGIN = 125
 
 
 def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True) -> go.Figure:
-    """Apply the shared layout: white background, readable title, legend below the plot."""
+    """Apply the shared layout: white background, readable title, legend below the plot.
+
+    The legend is anchored to the figure's bottom edge (``yref="container"``), in a bottom
+    margin of :data:`LEGEND_MARGIN` px that holds the tick labels, the axis title and up to
+    three rows of legend (a phone's width wraps it): anchored at a fraction of the plot's
+    height below it, as before, it sat on the tick labels and axis titles of short plots
+    ("Outcome by ending", the Kaplan–Meier curve).  Long titles are split with ``<br>`` by
+    the caller; the top margin holds two lines.
+    """
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         template="simple_white",
         font={"family": FONT, "size": 12},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        height=height + (LEGEND_MARGIN - 50 if legend else 0),
+        # a two-line title is centred in the top margin: 84 px holds it whole
+        margin={"l": 60, "r": 20, "t": 84 if "<br>" in title else 50,
+                "b": LEGEND_MARGIN if legend else 50},
         showlegend=legend,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
+                "x": 0.0, "xanchor": "left"},
         hoverlabel={"font": {"family": FONT}},
         colorway=list(OKABE_ITO.values())[1:],
     )

@@ -358,8 +358,7 @@ class PracticeApp(TabbedApp):
             view.current_headline,
             view.previous_headline,
             own_label=view.quarter,
-            practice_label=f"{view.previous} (previous)",
-            period=view.quarter,
+            practice_label=f"{view.previous} (previous)",  # both labels name their period
         )
 
 

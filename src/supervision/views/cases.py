@@ -187,9 +187,12 @@ def headline_cards(
         p_big, p_sub = _value(key, kind, practice.get(key) if practice else None)
         p_line = f"{practice_label}: {p_sub or p_big}" if practice else ""
         when = f'<div class="sv-sub sv-period">{own_label}, {esc(period)}</div>' if period else ""
+        # a count has no sub-line of its own: the period line names whose it is (not twice)
+        first = sub or ("" if period else own_label)
+        first = f'<div class="sv-sub">{first}</div>' if first else ""
         cards.append(
             f'<div class="sv-card"><div class="sv-label">{title}{extra}</div>'
-            f'<div class="sv-value">{big}</div><div class="sv-sub">{sub or own_label}</div>{when}'
+            f'<div class="sv-value">{big}</div>{first}{when}'
             f'<div class="sv-practice">{p_line}</div>{notice_html(notices_for(key, own))}</div>'
         )
     lead = f"<div class='sv-note'>Figures for <b>{own_label}</b>"

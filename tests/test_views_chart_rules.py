@@ -216,3 +216,25 @@ def test_legends_sit_below_the_axis_title_and_labels_never_on_points() -> None:
         legend = fig.layout.legend
         assert legend.yref == "container" and legend.y == 0 and legend.yanchor == "bottom"
         assert fig.layout.margin.b >= 120
+
+
+def test_open_timeline_brings_it_into_view() -> None:
+    """Item 10: after "Open timeline" the button at the timeline's end is focused (a
+    ``focus`` message to the browser, which scrolls a focused element into view); a failed
+    open sends none."""
+    from supervision.caseload import Caseload
+    from supervision.demo import generate_demo
+    from supervision.timeline import case_timeline
+    from supervision.views.timeline import TimelinePicker
+
+    s, e, t = generate_demo(episodes=40, seed=2)
+    cl = Caseload.from_frames(s, e, t)
+    eid = str(e["episode_id"].iloc[0])
+    sent: list[dict] = []
+    picker = TimelinePicker([eid], lambda x: case_timeline(cl, x))
+    picker.back.send = lambda msg, *a, **k: sent.append(msg)  # type: ignore[method-assign]
+    picker.open("no such episode")
+    assert sent == [] and picker.back not in picker.area.children
+    picker.open(eid)
+    assert picker.area.children[-1] is picker.back
+    assert sent == [{"do": "focus"}]

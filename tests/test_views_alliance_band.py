@@ -28,7 +28,8 @@ def _srs():
 
 def test_trend_band_is_clipped_to_the_measure_range_and_says_n_is_small() -> None:
     """The band trace's high side reads 36.75, 38.59, 40 (46.05 cut at the scale's 40)."""
-    fig = va.alliance_trend_figure(_by_session(), _srs(), practice=_by_session())
+    # min_cell = 3 keeps every point here (n = 30, 4, 3): this test is about the clipping
+    fig = va.alliance_trend_figure(_by_session(), _srs(), practice=_by_session(), min_cell=3)
     band = next(t for t in fig.data if t.name.endswith("95% band"))
     ys = np.array(band.y, dtype=float)
     assert ys.min() >= 0 and ys.max() <= 40
@@ -47,7 +48,7 @@ def test_quarter_error_bars_stay_in_range() -> None:
     """Error bar above the 3rd quarter: 40 − 38.1667 = 1.8333, not 46.05 − 38.1667."""
     df = _by_session().rename(columns={"rated_index": "quarter"})
     df["quarter"] = ["2024Q1", "2024Q2", "2024Q3"]
-    fig = va.alliance_quarter_figure(df, _srs())
+    fig = va.alliance_quarter_figure(df, _srs(), min_cell=3)
     bar = fig.data[0].error_y
     top = np.array(fig.data[0].y, dtype=float) + np.array(bar.array, dtype=float)
     bottom = np.array(fig.data[0].y, dtype=float) - np.array(bar.arrayminus, dtype=float)

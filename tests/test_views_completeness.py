@@ -93,10 +93,10 @@ T2_NOTICE = ("Outcome scored at the last session of 0% of ended episodes (n = 0/
 PRACTICE_NOTICE = ("Outcome scored at the last session of 50% of ended episodes (n = 1/2): "
                    "below 80%, so outcome figures (change by the end) may not represent the "
                    "caseload.")
-T1_SUDDEN = ("Sudden gains (PHQ-9): 2 in 2 of 3 episodes with enough scores; 1 reversed. "
-             "Sudden losses: 1 in 1 of 3; 0 reversed.")
-PRACTICE_SUDDEN = ("Sudden gains (PHQ-9): 4 in 4 of 14 episodes with enough scores; 1 reversed."
-                   " Sudden losses: 1 in 1 of 14; 0 reversed.")
+T1_SUDDEN = ("Sudden gains (PHQ-9): 2 gains, in 2 of 3 episodes with enough scores; 1 "
+             "reversed. Sudden losses: 1 loss, in 1 of 3 episodes; 0 reversed.")
+PRACTICE_SUDDEN = ("Sudden gains (PHQ-9): 4 gains, in 4 of 14 episodes with enough scores; 1 "
+                   "reversed. Sudden losses: 1 loss, in 1 of 14 episodes; 0 reversed.")
 
 
 def _export() -> Caseload:
@@ -195,7 +195,7 @@ def test_supervisor_headline_shows_shares_n_and_the_notice_below_80(cl: Caseload
     html = _supervisor_headline(cl, "T1")
     card = _card(html, "Alliance rated")
     assert "67%" in card and "n = 12/18 attended sessions — below 80%" in card
-    assert "Practice: 88% (n = 60/68 attended sessions)" in card
+    assert "Practice, same dates: 88% (n = 60/68 attended sessions)" in card
     # the notice sits in the cards of the figures it affects, and only there
     assert T1_NOTICE in _card(html, "Early alliance") and T1_NOTICE in _card(html, "Repair")
     assert T1_NOTICE not in _card(html, "Drop-out") and html.count(T1_NOTICE) == 2
@@ -203,7 +203,7 @@ def test_supervisor_headline_shows_shares_n_and_the_notice_below_80(cl: Caseload
     assert "n = 1/1 ended episodes" in _card(html, "Scored at the last session")
     assert T1_SUDDEN in _text(html) and PRACTICE_SUDDEN in _text(html)
     # the practice's own 50% is shown with its n under T1's 100%, as every practice figure is
-    assert "Practice: 50% (n = 1/2 ended episodes — below 80%)" in _card(
+    assert "Practice, same dates: 50% (n = 1/2 ended episodes — below 80%)" in _card(
         html, "Scored at the last session")
 
 
@@ -372,6 +372,7 @@ def test_a_share_just_below_80_never_reads_80() -> None:
 def test_measure_name_is_escaped_in_the_sudden_text() -> None:
     f = {"value": 1, "n": 5, "episodes_with_gain": 1, "reversals": 0, "losses": 0,
          "loss_episodes": 0, "loss_reversals": 0, "measure": "<b>X</b>"}
-    assert "Sudden gains (&lt;b&gt;X&lt;/b&gt;): 1 in 1 of 5 episodes" in vm.sudden_text(f)
+    assert "Sudden gains (&lt;b&gt;X&lt;/b&gt;): 1 gain, in 1 of 5 episodes" in vm.sudden_text(f)
+    assert vm.sudden_text(f).endswith("Sudden losses: none.")
     one = {**f, "n": 1}
     assert "of 1 episode with enough scores" in vm.sudden_text(one)

@@ -21,6 +21,7 @@ def test_counts_and_integer_ticks() -> None:
     bars = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data}
     assert bars == {"clinician-flagged": {0: 2, 2: 1}, "alliance drop": {1: 1}}
     assert "median 0.5, n = 4 repaired" in fig.layout.title.text
+    assert "0 = repaired in the same session" in fig.layout.title.text
     assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis.tick0 == 0
     assert tuple(fig.layout.xaxis.range) == (-0.5, 2.5)
 

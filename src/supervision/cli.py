@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("metrics", help="compute the figures of domain.md §3–§7")
+    p = sub.add_parser("metrics", help="compute the figures: alliance, rupture and repair, "
+                       "endings and outcomes, neurotype match, cases to discuss")
     p.add_argument("path", nargs="?", metavar="PATH", help="export (optional with --db)")
     _add_common(p)
     _add_db(p)
@@ -181,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser("gains", help="list sudden gains (or losses) on an outcome measure (§10)")
+    p = sub.add_parser("gains", help="list sudden gains (or losses) on an outcome "
+                       "measure")
     p.add_argument("path", metavar="PATH")
     _add_common(p)
     p.add_argument("--measure", metavar="M",
@@ -241,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("expected", help="the practice's expected-response bands and their "
-                       "back-test (§11)")
+                       "back-test (how well they predicted past episodes)")
     p.add_argument("path", metavar="PATH")
     _add_common(p)
     p.add_argument("--measure", metavar="M", help="outcome measure (default: the first present)")

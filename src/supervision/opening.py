@@ -58,8 +58,10 @@ SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
 DB = "SUPERVISION_DB"
 DB_SCHEMA = "SUPERVISION_DB_SCHEMA"
 ALLOWED = "SUPERVISION_THERAPISTS"
+#: "1" when the data is the demo export (every page then says "Demo data (synthetic)").
+DEMO = "SUPERVISION_DEMO"
 ALL_VARS = (EXPORT, PREPARED, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA,
-            ALLOWED)
+            ALLOWED, DEMO)
 
 TABLE_FILES = {
     "sessions": "sessions.parquet",
@@ -89,6 +91,8 @@ class KernelSettings:
         The one therapist a therapist server is fixed to, else None.
     allowed
         The therapists a supervisor on the hub may pick; None: every one.
+    demo
+        The data is the demo export (``SUPERVISION_DEMO=1``): every page labels itself.
     """
 
     export: str | None = None
@@ -101,6 +105,7 @@ class KernelSettings:
     therapist: str | None = None
     scoped_dir: str | None = None
     allowed: tuple[str, ...] | None = None
+    demo: bool = False
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str] | None = None) -> KernelSettings:
@@ -117,7 +122,7 @@ class KernelSettings:
         return cls(
             export=get(EXPORT), prepared=get(PREPARED), db=get(DB), db_schema=get(DB_SCHEMA),
             mapping=get(MAPPING), measures=get(MEASURES), min_cell=check_min_cell(cell),
-            therapist=get(THERAPIST), scoped_dir=get(SCOPED_DIR),
+            therapist=get(THERAPIST), scoped_dir=get(SCOPED_DIR), demo=env.get(DEMO) == "1",
             allowed=None if allowed is None else tuple(
                 t for t in (x.strip() for x in allowed.split(",")) if t),
         )

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervision import opening
+from supervision.demo import DEMO_LABEL, is_demo_export
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.privacy import check_min_cell
 
@@ -387,6 +388,9 @@ def prepare(
     if measures:
         env[opening.MEASURES] = str(Path(measures).resolve())
     facts = export_facts(full, db=db, schema=schema)
+    if db is None and is_demo_export(path):  # the generator's mark: every page says so
+        facts["demo"] = DEMO_LABEL
+        env[opening.DEMO] = "1"
     if therapist is None:
         env.update(opening.source_vars(path, db=db, schema=schema, mapping=mapping))
         if db is None:  # kernels open this validated copy instead of reading the export again
@@ -558,7 +562,7 @@ def serve(
         proc = subprocess.Popen(cmd, env=with_template_path(env), cwd=root, start_new_session=True)
         try:
             wait_ready(port, proc, host=ip)
-            _announce(ip, port, therapist, _token_hint(token, token_file), names)
+            _announce(ip, port, therapist, _token_hint(token, token_file), names, links)
             return proc.wait()
         except KeyboardInterrupt:
             return 0
@@ -582,15 +586,19 @@ def _token_hint(token: str | None, token_file: str | Path | None) -> str | None:
 
 
 def _announce(ip: str, port: int, therapist: str | None, token_hint: str | None,
-              names: Sequence[str] = ()) -> None:
+              names: Sequence[str] = (), links: Sequence[dict] = ()) -> None:
     shown = socket.gethostname() if ip in ("", "0.0.0.0", "::") else _url_host(ip)
     base = f"http://{shown}:{port}"
     if therapist is None:
         pages = [f"{base}/voila/render/{n}" for n in FULL_NOTEBOOKS]
+        # with a linked therapist server (make demo's), say where it is, not that one is needed
+        elsewhere = [f"  {link.get('title', 'therapist dashboard')}: {link.get('url')}"
+                     for link in links]
         lines = [
             f"Dashboards at {base}/ :",
             *(f"  {p}" for p in pages),
-            "  (the therapist dashboard needs a server of its own: --therapist ID)",
+            *(elsewhere or ["  (a therapist's own dashboard runs on a server of its own: "
+                            "--therapist ID)"]),
         ]
     else:
         lines = [

@@ -105,12 +105,14 @@ def _answers(url: str) -> int:
 
 
 def _set_scope(page: Any, therapist: str, since: dt.date, until: dt.date) -> None:
-    """Pick the therapist, then type the two dates (as a person's date picker would)."""
+    """Pick the therapist, type the two dates (as a person's date picker would), Apply."""
     page.locator("select").first.select_option(label=therapist, timeout=120_000)
     dates = page.locator(".widget-datepicker input[type=date]")
     # ten kernels busy at once on two cores: a date input may take long to be attached
     dates.nth(0).evaluate(SET_DATE, since.isoformat(), timeout=120_000)
     dates.nth(1).evaluate(SET_DATE, until.isoformat(), timeout=120_000)
+    # the range applies once, on Apply (issue 24): the two fields alone recompute nothing
+    page.locator(".sv-dates button.sv-apply").click(timeout=120_000)
 
 
 def _wait_for(page: Any, want: dict[str, str], deadline: float) -> dict[str, str]:

@@ -57,11 +57,14 @@ def _export(plan: dict[str, list[tuple[int, str]]]) -> Caseload:
     return Caseload.from_frames(pd.DataFrame(sessions), pd.DataFrame(episodes), therapists)
 
 
-def _long_tail() -> Caseload:
-    """T1 (the viewer): 6 episodes of 3 sessions, completed.  T2..T6: one episode of 3
-    sessions each, completed.  T7: one episode of 14 sessions, a drop-out."""
-    plan = {"T1": [(3, "completed")] * 6}
-    plan |= {f"T{i}": [(3, "completed")] for i in range(2, 7)}
+def _long_tail(ending: str = "completed") -> Caseload:
+    """T1 (the viewer): 6 episodes of 3 sessions, ``ending``.  T2..T6: one episode of 3
+    sessions each, ``ending``.  T7: one episode of 14 sessions, a drop-out.
+
+    The retention tests pass ``client_ended``: a planned completion is not leaving therapy
+    (censored, issue 24), so with ``completed`` the curve would have no step at 3."""
+    plan = {"T1": [(3, ending)] * 6}
+    plan |= {f"T{i}": [(3, ending)] for i in range(2, 7)}
     plan["T7"] = [(14, "dropout")]
     return _export(plan)
 
@@ -82,7 +85,7 @@ def test_alliance_by_session_stops_where_one_other_episode_remains() -> None:
 def test_retention_is_cut_where_fewer_than_k_others_are_at_risk() -> None:
     """Kaplan-Meier steps at 0 (12 at risk), 3 (12 at risk: 11 end there) and 14 (1 at risk,
     T7's).  Others at risk at 14: 1 episode, 1 therapist -> cut; the curve ends at 3."""
-    c = practice_comparison(_long_tail(), "T1", min_cell=K)
+    c = practice_comparison(_long_tail("client_ended"), "T1", min_cell=K)
     assert [r["sessions"] for r in c["retention"]] == [0.0, 3.0]
     assert all(r["at_risk"] >= K for r in c["retention"])
 
@@ -207,7 +210,7 @@ def test_practice_curves_of_a_pack_lose_their_points_below_k() -> None:
     from supervision.clinical import alliance, termination
     from supervision.comparison import points_of_k, retention_of_k
 
-    cl = _long_tail()
+    cl = _long_tail("client_ended")
     trend = alliance.alliance_by_session(cl, "srs")
     assert trend["n"].tolist() == [12, 12, 12] + [1] * 11
     assert points_of_k(trend, K)["rated_index"].tolist() == [1, 2, 3]
@@ -222,7 +225,7 @@ def test_practice_review_curves_lose_their_points_below_k() -> None:
     session 3 (sessions 4-13 hold T7's episode alone) and retention at 3 sessions."""
     from supervision.views import practice_tabs as pt
 
-    v = pt.PracticeView.build(_long_tail(), "2024Q1", None, min_cell=K)
+    v = pt.PracticeView.build(_long_tail("client_ended"), "2024Q1", None, min_cell=K)
     pt.alliance_tab(v)
     pt.termination_tab(v)
     trend = v.figures["alliance_trend"]

@@ -144,15 +144,18 @@ def dose_by_termination(cl: Caseload, *, min_cell: int = MIN_CELL) -> pd.DataFra
 def retention(cl: Caseload) -> pd.DataFrame:
     """Kaplan–Meier retention in therapy by attended sessions (:func:`stats.km_retention`).
 
-    Ended episodes are events at their number of attended sessions; ongoing episodes are
-    right-censored there.  Only the counts per (sessions, ended) come from the database.
+    Leaving therapy is an ending other than a planned completion: those episodes are events
+    at their number of attended sessions.  Ongoing episodes, and episodes that ended as
+    planned (``completed``: the therapy ran its course, nobody left it), are right-censored
+    there.  Only the counts per (sessions, left) come from the database.
     """
     t = episode_termination(cl)
-    c = t.group_by(["attended_sessions", "ended"]).aggregate(n=t.episode_id.count()).execute()
+    t = t.mutate(left=t.ended & (t.termination != "completed"))
+    c = t.group_by(["attended_sessions", "left"]).aggregate(n=t.episode_id.count()).execute()
     reps = c["n"].to_numpy(dtype="int64")
     durations = np.repeat(c["attended_sessions"].to_numpy(dtype="float64"), reps)
-    ended = np.repeat(c["ended"].to_numpy(dtype=bool), reps)
-    return km_retention(durations, ended)
+    left = np.repeat(c["left"].to_numpy(dtype=bool), reps)
+    return km_retention(durations, left)
 
 
 __all__ = [

@@ -85,4 +85,23 @@ def write_demo(
     return write_files(Path(out), frames, episodes=episodes, seed=seed, fmt=fmt)
 
 
-__all__ = ["DemoSummary", "generate_demo", "write_demo"]
+#: What every page over the demo export says (dashboards, landing page, pack, each printed page).
+DEMO_LABEL = "Demo data (synthetic)"
+
+
+def is_demo_export(path: str | Path | None) -> bool:
+    """True when ``path`` is a folder the demo generator wrote: its ``README.md`` starts with
+    the synthetic-data mark the generator writes (:data:`supervision.demo._readme.MARK`)."""
+    from supervision.demo._readme import MARK
+
+    if not path:
+        return False
+    readme = Path(path) / "README.md"
+    try:
+        with readme.open(encoding="utf-8") as f:
+            return f.readline().startswith(MARK)
+    except OSError:  # not a folder, no README, unreadable: not the demo's
+        return False
+
+
+__all__ = ["DEMO_LABEL", "DemoSummary", "generate_demo", "is_demo_export", "write_demo"]

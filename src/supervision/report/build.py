@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from supervision import opening
 from supervision.caseload import Caseload
 from supervision.clinical import neurotype
+from supervision.demo import DEMO_LABEL, is_demo_export
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.report import page
 from supervision.report.sections import COVER, QUARTER
@@ -319,6 +320,8 @@ def build_report(args: ReportArgs) -> list[Path]:
                        measures=args.measures)
     quarter_window(args.quarter, cl)
     cover = cover_facts(cl, db=args.db, schema=args.schema)
+    if args.db is None and is_demo_export(args.path):  # the generator's mark: say it on paper
+        cover["demo"] = DEMO_LABEL
     ids = cl.therapist_ids()
     if args.therapist and args.therapist not in ids:
         raise ScopeError(
@@ -367,7 +370,7 @@ def _one_pack(
         say(f"{who}: executing {name} for {args.quarter}")
         fragments = run_notebook(name, kernel_values(args, cover, extra), scoped=tid is not None)
     title = f"{'Therapist ' + tid if tid else 'Practice review'} — {args.quarter}"
-    document = page.assemble(fragments, title=title)
+    document = page.assemble(fragments, title=title, demo=str(cover.get("demo") or ""))
     page.check_self_contained(document)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(document, encoding="utf-8")

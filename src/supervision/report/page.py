@@ -37,6 +37,8 @@ h2 { font-size: 1.3em; border-bottom: 2px solid #0072B2; padding-bottom: 0.2em; 
 .sv-table th, .sv-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em;
   text-align: left; vertical-align: top; }
 .sv-sub { color: #555; font-size: 0.85em; }
+.sv-demo { background: #fff3cd; border: 2px solid #E69F00; border-radius: 6px;
+  padding: 0.4em 0.8em; margin: 0.4em 0; }
 td .sv-caution { font-size: 0.85em; padding: 0.3em 0.5em; margin: 0.3em 0 0 0; }
 .sv-cover th { width: 14em; }
 .sv-figure { margin: 0.6em 0; }
@@ -44,10 +46,13 @@ td .sv-caution { font-size: 0.85em; padding: 0.3em 0.5em; margin: 0.3em 0 0 0; }
 @page { size: A4; margin: 12mm; }
 @media print {
   body { max-width: none; padding: 0; }
-  .sv-section { break-before: page; }
-  .sv-section#cover { break-before: auto; }
-  .sv-figure, .sv-table, .sv-caution, .sv-note, li { break-inside: avoid; }
-  h2 { break-after: avoid; }
+  /* sections flow on: a forced page per section left most pages half white (issue 24); a
+     figure, table or note is never cut, and a heading never ends a page alone */
+  .sv-section { break-before: auto; }
+  .sv-section + .sv-section { margin-top: 1.2em; }
+  .sv-figure, .sv-table, .sv-caution, .sv-note, .sv-demo, li { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  h2 { margin-top: 0.8em; }
   .modebar-container { display: none !important; }
 }
 """
@@ -60,16 +65,30 @@ def plotly_js() -> str:
     return str(get_plotlyjs())
 
 
-def assemble(fragments: list[str], *, title: str) -> str:
+def demo_css(label: str) -> str:
+    """Print CSS that puts ``label`` ("Demo data (synthetic)") at the top of every printed
+    page (a CSS page-margin box), so no single printed page of a demo pack reads as a real
+    practice's figures."""
+    text = label.replace("\\", "").replace('"', "'")
+    return ('@page { @top-right { content: "' + text + '"; font: 600 9pt system-ui, sans-serif;'
+            " color: #8a5a00; } }")
+
+
+def assemble(fragments: list[str], *, title: str, demo: str = "") -> str:
     """The whole document: head with CSS and plotly.js once, then the section fragments.
 
     The cover fragment carries the page's ``<h1>``; ``title`` is the browser tab's title.
+    ``demo`` (the demo export's label, or empty) is added to the title and printed at the
+    top of every page (:func:`demo_css`).
     """
+    if demo:
+        title = f"{title} — {demo}"
+    css = CSS + (demo_css(demo) if demo else "")
     js = plotly_js().replace("</script", "<\\/script")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{css}</style>\n"
         f'<script id="{LIB_ID}" type="text/javascript">{js}</script>\n'
         "</head>\n<body>\n"
         + "\n".join(fragments) + "\n</body>\n</html>\n"
@@ -118,8 +137,8 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path:
 
     The page is laid out 1000 px wide (the figures' legends and tick labels need it) and
     printed at scale 0.7, which fits the printable width of A4 (210 mm - 2 x 12 mm ≈ 703
-    CSS px); sections start on a new page and figures are never cut (print CSS in
-    :data:`CSS`).
+    CSS px); sections flow on from one another (no page of its own each: that left most
+    pages half empty) and figures are never cut (print CSS in :data:`CSS`).
     """
     from playwright.sync_api import sync_playwright
 
@@ -157,4 +176,5 @@ def _local_only(route: object) -> None:
         route.abort()  # type: ignore[attr-defined]
 
 
-__all__ = ["CSS", "assemble", "check_self_contained", "count_figures", "plotly_js", "print_pdf"]
+__all__ = ["CSS", "assemble", "check_self_contained", "count_figures", "demo_css", "plotly_js",
+           "print_pdf"]

@@ -26,7 +26,6 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
 from supervision.comparison import (
     comparison_note,
-    points_of_k,
     practice_label,
     retention_of_k,
 )
@@ -142,11 +141,17 @@ def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Sectio
         (
             "Small cells",
             f"groups of fewer than {min_cell} episodes are shown as &lt;{min_cell}, "
-            "without rates (domain.md §8)",
+            "without rates, so no client can be recognised",
         ),
     ]
+    demo = facts.get("demo")
+    if demo:
+        rows.insert(0, ("Data", f"<b>{e(str(demo))}</b>: drawn by supervision's demo "
+                                "generator; no real practice, client or therapist"))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     sec = Section("cover", title, level=1)
+    if demo:
+        sec.parts.append(f'<p class="sv-demo" role="note"><b>{e(str(demo))}</b></p>')
     sec.parts += [
         f'<table class="sv-table sv-cover">{table}</table>',
         note(CAUTION, "sv-caution"),
@@ -258,13 +263,14 @@ def sudden_section(v: PracticeView) -> Section:
 # ---------------------------------------------------------------------- shared sections
 def alliance_section(
     cur: Caseload, key: str | None, *, compare: Any, labels: tuple[str, str], series: Any = None,
-    practice_k: int | None = None,
+    practice_k: int | None = None, min_cell: int = 5,
 ) -> Section:
     """Mean alliance by rated-session number and by quarter, with 95% bands.
 
-    ``practice_k``: ``cur`` is the practice's (the practice pack), so points that fewer than
-    that many episodes stand behind are left out of every curve (a therapist's own curves
-    are their own caseload and keep every point).
+    Every curve stops before its first point of fewer than k ratings and says so
+    (:func:`supervision.views.alliance.until_few`); k is ``practice_k`` when ``cur`` is the
+    practice's (the practice pack), else ``min_cell``: past that point a therapist's "mean"
+    is one or two clients' ratings, not the caseload's trend.
     """
     sec = Section("alliance", "Alliance trends")
     if key is None:
@@ -273,21 +279,19 @@ def alliance_section(
     m = cur.registry[key]
     own, other = labels
 
-    def trim(df: Any) -> Any:
-        return df if practice_k is None else points_of_k(df, practice_k)
-
+    k = min_cell if practice_k is None else practice_k
     add_figure(
         sec,
         lambda: va.alliance_trend_figure(
-            trim(alliance.alliance_by_session(cur, key)), m, practice=trim(compare),
-            series=series, own_label=own, practice_label=other,
+            alliance.alliance_by_session(cur, key), m, practice=compare,
+            series=series, own_label=own, practice_label=other, min_cell=k,
         ),
         f"No {m.name} ratings in this quarter.",
     )
     add_figure(
         sec,
         lambda: va.alliance_quarter_figure(
-            trim(alliance.alliance_by_quarter(cur, key)), m, own_label=own
+            alliance.alliance_by_quarter(cur, key), m, own_label=own, min_cell=k
         ),
         f"No {m.name} ratings in this quarter.",
     )
@@ -321,11 +325,14 @@ def neurotype_section(groups: Any, grid: Any, *, min_cell: int, title: str,
     tags of few therapists have no row (:data:`supervision.views.neurotype.STAFF_TAGS`)."""
     sec = Section("neurotype", title)
     sec.parts.append(note(vn.CAUTION.format(min_cell=min_cell), "sv-caution"))
-    empty = "No episodes in this quarter."
-    add_figure(sec, lambda: vn.group_rates_figure(groups, min_cell=min_cell), empty)
-    add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell), empty)
+    empty = vn.panel_empties(groups, min_cell=min_cell, where="this quarter")
+    add_figure(sec, lambda: vn.group_rates_figure(groups, min_cell=min_cell), empty["rates"])
+    if vn.nothing_shown(groups):
+        return sec  # one message for the section, not the same one twice
+    add_figure(sec, lambda: vn.group_alliance_figure(groups, min_cell=min_cell),
+               empty["alliance"])
     if grid is not None:
-        add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty)
+        add_figure(sec, lambda: vn.tag_heatmap_figure(grid, min_cell=min_cell), empty["grid"])
         if staff_rows:
             sec.parts.append(note(vn.staff_tags_note(min_cell), "sv-note"))
     return sec
@@ -530,6 +537,7 @@ def therapist_pack() -> Pack:
             cur, a_key if a_key in cur.registry else None,
             compare=scopes.frame(practice, "alliance_by_session"), labels=(you, prac),
             series=alliance.episode_series(cur, a_key) if a_key in cur.registry else None,
+            min_cell=min_cell,
         ),
         rupture_section(cur, practice.get("ruptures"), own_label=you, timeline=True),
         neurotype_section(

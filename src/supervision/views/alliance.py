@@ -8,7 +8,16 @@ import plotly.graph_objects as go
 
 from supervision.measures import Measure
 from supervision.views.common import esc, html_panel, mean_text
-from supervision.views.theme import CONCERN, OKABE_ITO, OWN, PRACTICE, rgba, style
+from supervision.views.theme import (
+    CONCERN,
+    OKABE_ITO,
+    OWN,
+    PRACTICE,
+    order_time_axis,
+    rgba,
+    style,
+    time_order,
+)
 
 #: Per-client lines are drawn for at most this many episodes (one therapist's caseload).
 MAX_CLIENT_LINES = 30
@@ -40,6 +49,43 @@ def within_range(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
     out["low"], out["high"] = low.clip(lo, hi), high.clip(lo, hi)
     out["small"] = (pd.to_numeric(out["n"]) < SMALL_N) | cut
     return out
+
+
+def until_few(
+    df: pd.DataFrame, min_cell: int, x: str = "rated_index"
+) -> tuple[pd.DataFrame, object]:
+    """``df`` (sorted by ``x``) up to its first point with fewer than ``min_cell`` ratings.
+
+    Returns the rows kept and the last ``x`` kept (None when nothing was cut).  Past that
+    point a "mean" is one or two clients' own ratings: drawing it as the caseload's trend
+    would read one client as the caseload (and show their ratings session by session).
+    """
+    d = df.sort_values(x, ignore_index=True)
+    few = (pd.to_numeric(d["n"]).fillna(0) < min_cell).to_numpy()
+    if not few.any():
+        return d, None
+    stop = int(few.argmax())
+    kept = d.iloc[:stop].reset_index(drop=True)
+    return kept, (kept[x].iloc[-1] if not kept.empty else None)
+
+
+def _stop_note(fig: go.Figure, x: object, y: object, min_cell: int, colour: str) -> None:
+    """Say at the end of a line that it stops there, and why."""
+    fig.add_annotation(
+        x=x, y=y, text=f"fewer than {min_cell} ratings<br>after session {esc(x)}",
+        showarrow=True, arrowhead=0, ax=30, ay=-28, xanchor="left",
+        font={"size": 11, "color": colour}, bgcolor="rgba(255,255,255,0.85)",
+    )
+
+
+def concern_line(fig: go.Figure, xs: list[object], level: float) -> None:
+    """The concern level as a legend entry across ``xs``, never a label over a data point."""
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=[level] * len(xs), mode="lines", name=f"concern below {level:g}",
+            line={"color": CONCERN, "dash": "dot", "width": 2}, hoverinfo="skip",
+        )
+    )
 
 
 def _hover(df: pd.DataFrame, x_label: str, noun: str) -> list[str]:
@@ -96,6 +142,7 @@ def alliance_trend_figure(
     series: pd.DataFrame | None = None,
     own_label: str = "This caseload",
     practice_label: str = "Practice",
+    min_cell: int = 5,
 ) -> go.Figure | None:
     """Mean alliance by rated-session number with its 95% band (t-interval over ratings).
 
@@ -103,6 +150,8 @@ def alliance_trend_figure(
     ----------
     own, practice
         ``alliance.alliance_by_session`` frames: ``rated_index, n, mean, sd, low, high``.
+        Each line stops before its first session number with fewer than ``min_cell``
+        ratings (:func:`until_few`), and says so at its end.
     measure
         The alliance measure; its ``concern_below`` (SRS: 36) is drawn as a line.
     series
@@ -111,9 +160,14 @@ def alliance_trend_figure(
     """
     if own is None or own.empty:
         return None
+    own, own_stop = until_few(own, min_cell)
+    if own.empty:
+        return None
     own = within_range(own, measure.min, measure.max)
+    prac_stop = None
     if practice is not None and not practice.empty:
-        practice = within_range(practice, measure.min, measure.max)
+        practice, prac_stop = until_few(practice, min_cell)
+        practice = within_range(practice, measure.min, measure.max) if not practice.empty else None
     fig = go.Figure()
     _band(fig, own["rated_index"], own, OWN, own_label)
     fig.add_trace(
@@ -141,24 +195,37 @@ def alliance_trend_figure(
         )
     if series is not None and not series.empty:
         _client_lines(fig, series)
+    xs = sorted({*own["rated_index"], *([] if practice is None else practice["rated_index"])})
     if measure.concern_below is not None:
-        fig.add_hline(
-            y=measure.concern_below,
-            line={"color": CONCERN, "dash": "dot", "width": 2},
-            annotation_text=f"concern below {measure.concern_below:g}",
-            annotation_position="bottom right",
-            annotation_font_color=CONCERN,
-        )
-    style(fig, f"{esc(measure.name)}: mean by session number, with 95% band", height=400)
+        concern_line(fig, [xs[0], xs[-1]], measure.concern_below)
+    if own_stop is not None:
+        _stop_note(fig, own_stop, own["mean"].iloc[-1], min_cell, OWN)
+    if prac_stop is not None and practice is not None and not practice.empty:
+        _stop_note(fig, prac_stop, practice["mean"].iloc[-1], min_cell, PRACTICE)
+    style(fig, f"{esc(measure.name)}: mean by session number,<br>with 95% band", height=420)
     _small_note(fig, own, "rated_index", "rated session", f"{measure.min:g}–{measure.max:g}")
     fig.update_xaxes(title_text="rated session (1 = first rated session of the episode)", dtick=1)
-    lowest = float(own["mean"].min()) - 6 if own["mean"].notna().any() else measure.min
-    # the scale's own range bounds the axis: a wide band at a late session never runs past it
     fig.update_yaxes(
         title_text=f"{esc(measure.key.upper())} ({measure.min:g}–{measure.max:g})",
-        range=[max(measure.min, lowest), measure.max],
+        range=_y_range(measure, own, practice),
     )
     return fig
+
+
+def _y_range(measure: Measure, *frames: pd.DataFrame | None) -> list[float]:
+    """The y range: the scale's top, and low enough that every drawn band shows whole.
+
+    The bands are already cut at the scale's range (:func:`within_range`), so the axis never
+    runs past it; it starts 2 points under the lowest band (or 6 under the lowest mean).
+    """
+    lows = []
+    for df in frames:
+        if df is None or df.empty:
+            continue
+        lows += [float(pd.to_numeric(df["mean"]).min()) - 6,
+                 float(pd.to_numeric(df["low"]).min()) - 2]
+    finite = [v for v in lows if v == v]
+    return [max(measure.min, min(finite)) if finite else measure.min, measure.max]
 
 
 def _client_lines(fig: go.Figure, series: pd.DataFrame) -> None:
@@ -193,16 +260,30 @@ def alliance_quarter_figure(
     practice: pd.DataFrame | None = None,
     own_label: str = "This caseload",
     practice_label: str = "Practice",
+    min_cell: int = 5,
 ) -> go.Figure | None:
-    """Mean alliance by calendar quarter with 95% intervals (``alliance_by_quarter`` frames)."""
+    """Mean alliance by calendar quarter with 95% intervals (``alliance_by_quarter`` frames).
+
+    The quarters run in time order whatever order the traces bring them in
+    (:func:`~supervision.views.theme.order_time_axis`); a quarter with fewer than
+    ``min_cell`` ratings is not drawn, and the figure names those quarters.
+    """
     if own is None or own.empty:
         return None
     fig = go.Figure()
-    own = within_range(own, measure.min, measure.max)
+    hidden: list[str] = []
+    drawn: list[pd.DataFrame] = []
     for df, colour, name in ((own, OWN, own_label), (practice, PRACTICE, practice_label)):
         if df is None or df.empty:
             continue
-        df = within_range(df, measure.min, measure.max)
+        few = pd.to_numeric(df["n"]).fillna(0) < min_cell
+        hidden += [str(q) for q in df.loc[few, "quarter"]]
+        order = {q: i for i, q in enumerate(time_order(df["quarter"]))}
+        df = df[~few].assign(_o=df["quarter"].astype(str).map(order)).sort_values("_o")
+        if df.empty:
+            continue
+        df = within_range(df.drop(columns="_o").reset_index(drop=True), measure.min, measure.max)
+        drawn.append(df)
         fig.add_trace(
             go.Scatter(
                 x=df["quarter"],
@@ -221,17 +302,20 @@ def alliance_quarter_figure(
                 hoverinfo="text",
             )
         )
+    if not drawn:
+        return None
+    quarters = time_order(q for df in drawn for q in df["quarter"])
     if measure.concern_below is not None:
-        fig.add_hline(
-            y=measure.concern_below,
-            line={"color": CONCERN, "dash": "dot"},
-            annotation_text=f"concern below {measure.concern_below:g}",
-            annotation_font_color=CONCERN,
-        )
-    style(fig, f"{esc(measure.name)}: mean by calendar quarter, with 95% intervals", height=340)
-    _small_note(fig, own, "quarter", "quarter", f"{measure.min:g}–{measure.max:g}")
-    fig.update_xaxes(title_text="quarter of the session", type="category")
-    fig.update_yaxes(title_text=esc(measure.key.upper()))
+        concern_line(fig, [quarters[0], quarters[-1]], measure.concern_below)
+    style(fig, f"{esc(measure.name)}: mean by calendar quarter,<br>with 95% intervals", height=360)
+    _small_note(fig, drawn[0], "quarter", "quarter", f"{measure.min:g}–{measure.max:g}")
+    axis = "quarter of the session"
+    if hidden:  # said under the axis: above the plot it met the title's second line
+        axis += (f"<br>not drawn (fewer than {min_cell} ratings): "
+                 + ", ".join(esc(q) for q in time_order(hidden)))
+    fig.update_xaxes(title_text=axis)
+    order_time_axis(fig)
+    fig.update_yaxes(title_text=esc(measure.key.upper()), range=_y_range(measure, *drawn))
     return fig
 
 
@@ -263,7 +347,6 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
     style(fig, "WAI-SR subscales: goal, task and bond (4–20 each)", height=360)
     fig.update_xaxes(title_text="rated session", dtick=1)
     fig.update_yaxes(title_text="subscale mean", range=[4, 20])
-    fig.update_layout(margin={"b": 90}, legend={"y": -0.3})
     return fig
 
 
@@ -337,7 +420,9 @@ __all__ = [
     "SMALL_N",
     "alliance_quarter_figure",
     "alliance_trend_figure",
+    "concern_line",
     "item_drivers_panel",
     "subscale_figure",
+    "until_few",
     "within_range",
 ]

@@ -23,6 +23,7 @@ from supervision.errors import SupervisionError
 from supervision.timeline import HANDED_OVER
 from supervision.views import cases as vc
 from supervision.views.common import css, error_panel, esc, loading_indicator
+from supervision.views.dates import DateRange, period_text
 from supervision.views.practice_tabs import PRACTICE_TABS, PracticeView
 from supervision.views.tabs import CASELOAD_TABS, View
 
@@ -42,6 +43,14 @@ LIMITED_NOTE = (
 )
 
 Tab = tuple[str, Callable[[Any], list[widgets.Widget]]]
+
+
+def controls_box(controls: list[widgets.Widget]) -> widgets.HBox:
+    """The controls in a row that wraps: on a phone (390 px) each control drops to the next
+    line instead of running past the viewport's right edge, where the page cannot scroll."""
+    box = widgets.HBox(controls, layout={"flex_flow": "row wrap", "align_items": "center"})
+    box.add_class("sv-controls")
+    return box
 
 
 class TabbedApp:
@@ -65,12 +74,19 @@ class TabbedApp:
             f"<div class='sv-note'>{esc(VERDICT_NOTE)}</div>"
         )
         self.root = widgets.VBox(
-            [css(), header, widgets.HBox(controls), self.loading, self.headline, self.tabs]
+            [css(), header, controls_box(controls), self.loading, self.headline, self.tabs]
         )
         self.root.add_class("sv-app")
         self.stale: set[int] = set(range(len(tabs)))
         self.figures: dict[str, Any] = {}
         self._view: Any = None
+
+    def mark_demo(self, label: str) -> None:
+        """Say at the top of the page that the data is the demo's (synthetic)."""
+        banner = widgets.HTML(f'<div class="sv-demo" role="note">{esc(label)}: a synthetic '
+                              "export, no real practice, client or therapist.</div>")
+        banner.add_class("sv-demo-banner")
+        self.root.children = (self.root.children[0], banner, *self.root.children[1:])
 
     # -------------------------------------------------------------- to override
     def make_view(self) -> Any:
@@ -98,6 +114,9 @@ class TabbedApp:
 
     def _refresh(self) -> None:
         self.stale = set(range(len(self.tab_specs)))
+        dates = getattr(self, "dates", None)
+        if dates is not None:
+            dates.mark_applied()
         try:
             self._view = self.make_view()
         except SupervisionError as exc:
@@ -161,11 +180,28 @@ class TabbedApp:
             return error_panel(what, f"unexpected internal error ({type(exc).__name__})")
 
 
-def _date_pickers(cl: Caseload) -> tuple[widgets.DatePicker, widgets.DatePicker]:
+def _date_range(app: TabbedApp, cl: Caseload) -> DateRange:
+    """The From/To pair with presets; Apply recomputes once (:mod:`supervision.views.dates`)."""
     lo, hi = periods.date_span(cl)
-    since = widgets.DatePicker(value=lo, description="From", layout={"width": "250px"})
-    until = widgets.DatePicker(value=hi, description="To", layout={"width": "250px"})
-    return since, until
+    return DateRange(lo, hi, app.refresh)
+
+
+def reference_label(practice: dict[str, Any]) -> str:
+    """The name of the period the practice figures beside a therapist's own cover.
+
+    The therapist's server holds only the practice's aggregates over the export's whole span
+    (or the window they were made for), never its rows, so it cannot recompute the practice
+    for the therapist's chosen dates: every card names the practice's period instead
+    ("Practice, all dates (2023Q1–2024Q4)"), so a quarter is never read against two years
+    unawares.
+    """
+    window = practice.get("window") or [None, None]
+    if any(window):
+        lo, hi = (dt.date.fromisoformat(str(w)) if w else None for w in window[:2])
+        return f"Practice, {period_text(lo, hi)}"
+    quarters = [str(r.get("quarter")) for r in (practice.get("alliance_by_quarter") or [])]
+    span = f" ({min(quarters)}–{max(quarters)})" if quarters else ""
+    return f"Practice, all dates{span}"
 
 
 def _window(since: dt.date | None, until: dt.date | None) -> None:
@@ -193,7 +229,8 @@ class SupervisorApp(TabbedApp):
         self.therapist = widgets.Dropdown(
             options=ids, value=ids[0] if ids else None, description="Therapist"
         )
-        self.since, self.until = _date_pickers(caseload)
+        self.dates = _date_range(self, caseload)
+        self.since, self.until = self.dates.since, self.dates.until
         self.show_clients = widgets.ToggleButton(
             value=False,
             description="Show each client's alliance line",
@@ -202,14 +239,13 @@ class SupervisorApp(TabbedApp):
         )
         super().__init__(
             "Supervision: caseload review",
-            "Pick a therapist and a date range. "
+            "Pick a therapist and a date range, then Apply. "
             + (LIMITED_NOTE.format(k=min_cell) if self.limited is not None
                else "Practice figures cover the same dates."),
-            [self.therapist, self.since, self.until, self.show_clients],
+            [self.therapist, self.dates.root, self.show_clients],
             CASELOAD_TABS,
         )
-        for w in (self.therapist, self.since, self.until):
-            w.observe(self.refresh, names="value")
+        self.therapist.observe(self.refresh, names="value")
         self.show_clients.observe(self._toggle_clients, names="value")
 
     @property
@@ -240,7 +276,10 @@ class SupervisorApp(TabbedApp):
             own=own,
             practice=practice,
             own_label=f"Therapist {esc(self.therapist.value)}",
-            practice_label=esc(practice_label(practice)),
+            # a lead's practice is recomputed over the same dates; a limited supervisor's
+            # comes through the gate, from the last closed quarter, and is named so
+            practice_label=esc(practice_label(practice, "Practice, same dates")),
+            period=period_text(since, until),
             min_cell=self.min_cell,
             show_clients=self.show_clients.value,
         )
@@ -267,6 +306,7 @@ def _caseload_headline(view: View) -> widgets.Widget:
         view.practice.get("headline"),
         own_label=view.own_label,
         practice_label=view.practice_label,
+        period=view.period,
     )
 
 
@@ -277,16 +317,15 @@ class TherapistApp(TabbedApp):
         if caseload.therapist_scope is None:
             raise SupervisionError("the therapist view needs a caseload scoped to one therapist")
         self.caseload, self.practice, self.min_cell = caseload, practice, min_cell
-        self.since, self.until = _date_pickers(caseload)
+        self.dates = _date_range(self, caseload)
+        self.since, self.until = self.dates.since, self.dates.until
         super().__init__(
             "Your caseload: reflection",
             f"Therapist {esc(caseload.therapist_scope)}. Nobody else's caseload is loaded in "
             f"this view. {esc(comparison_note(practice))}",
-            [self.since, self.until],
+            [self.dates.root],
             CASELOAD_TABS,
         )
-        for w in (self.since, self.until):
-            w.observe(self.refresh, names="value")
 
     def make_view(self) -> View:
         since, until = self.since.value, self.until.value
@@ -296,7 +335,8 @@ class TherapistApp(TabbedApp):
             own=own,
             practice=self.practice,
             own_label="Your caseload",
-            practice_label=esc(practice_label(self.practice, "Practice (all dates)")),
+            practice_label=esc(practice_label(self.practice, reference_label(self.practice))),
+            period=period_text(since, until),
             therapist_view=True,
             min_cell=self.min_cell,
             show_clients=True,
@@ -344,7 +384,7 @@ class PracticeApp(TabbedApp):
             view.current_headline,
             view.previous_headline,
             own_label=view.quarter,
-            practice_label=f"{view.previous} (previous)",
+            practice_label=f"{view.previous} (previous)",  # both labels name their period
         )
 
 
@@ -363,8 +403,14 @@ class Unavailable:
 
 
 def _build(what: str, make: Callable[[], TabbedApp]) -> TabbedApp | Unavailable:
+    from supervision import opening
+    from supervision.demo import DEMO_LABEL
+
     try:
-        return make()
+        app = make()
+        if opening.settings().demo:
+            app.mark_demo(DEMO_LABEL)
+        return app
     except SupervisionError as exc:
         return Unavailable(what, str(exc))
     except Exception as exc:  # Voilà hides tracebacks: say something readable

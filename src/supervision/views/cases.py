@@ -90,9 +90,9 @@ def cases_panel(cases: pd.DataFrame, *, therapist_view: bool = False) -> widgets
     if cases is None or cases.empty:
         who = "your open episodes" if therapist_view else "this caseload's open episodes"
         return html_panel(
-            f'<div class="sv-empty">None of {who} meets a §7 criterion right now '
-            "(low or dropping alliance, unrepaired rupture, reliable deterioration, "
-            "repeated no-shows).</div>",
+            f'<div class="sv-empty">None of {who} shows any of the patterns that list a '
+            "case here right now (low or dropping alliance, unrepaired rupture, reliable "
+            "deterioration, repeated no-shows, not on track, a recent sudden loss).</div>",
             "sv-empty-panel",
         )
     rows = "".join(
@@ -174,12 +174,16 @@ def headline_cards(
     *,
     own_label: str,
     practice_label: str = "Practice",
+    period: str = "",
 ) -> widgets.HTML:
     """Six headline figures, each with its n and interval, beside the practice's; then the
     measurement completeness and sudden gains (:mod:`supervision.views.measurement`), with a
     notice beside each figure that rests on a share below 80%.
 
     ``own_label`` and ``practice_label`` are HTML-safe (already escaped by the caller).
+    ``period`` names the dates of ``own`` (our own words): each card says whose figure it
+    is and over which period, and the practice line under it names the practice's period
+    (``practice_label``), so a quarter is never read against two years unawares.
     """
     cards = []
     for key, title, kind in _CARDS:
@@ -189,12 +193,17 @@ def headline_cards(
             extra = f" ({esc(own[key].get('measure', ''))})"
         p_big, p_sub = _value(key, kind, practice.get(key) if practice else None)
         p_line = f"{practice_label}: {p_sub or p_big}" if practice else ""
+        when = f'<div class="sv-sub sv-period">{own_label}, {esc(period)}</div>' if period else ""
+        # a count has no sub-line of its own: the period line names whose it is (not twice)
+        first = sub or ("" if period else own_label)
+        first = f'<div class="sv-sub">{first}</div>' if first else ""
         cards.append(
             f'<div class="sv-card"><div class="sv-label">{title}{extra}</div>'
-            f'<div class="sv-value">{big}</div><div class="sv-sub">{sub or own_label}</div>'
+            f'<div class="sv-value">{big}</div>{first}{when}'
             f'<div class="sv-practice">{p_line}</div>{notice_html(notices_for(key, own))}</div>'
         )
     lead = f"<div class='sv-note'>Figures for <b>{own_label}</b>"
+    lead += f" ({esc(period)})" if period else ""
     lead += f"; under each, {practice_label}.</div>" if practice else ".</div>"
     more = measurement_block(own, practice, own_label=own_label, practice_label=practice_label)
     return html_panel(f'{lead}<div class="sv-cards">{"".join(cards)}</div>{more}',

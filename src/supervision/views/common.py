@@ -85,6 +85,19 @@ CSS = """
   font-size: 0.9em; }
 .sv-concern { color: #B24600; }
 .sv-questions li { margin: 0.25em 0; }
+.sv-demo { background: #fff3cd; border: 2px solid #E69F00; border-radius: 6px;
+  padding: 0.3em 0.8em; margin: 0.3em 0; font-weight: 600; }
+.sv-app .widget-tab > .p-TabBar .p-TabBar-tab, .sv-app .lm-TabBar-tab {
+  min-width: 0; flex: 1 1 auto; white-space: normal; line-height: 1.2; height: auto; }
+.sv-app .widget-tab > .p-TabBar, .sv-app .lm-TabBar { min-height: 0; height: auto; }
+.sv-app .lm-TabBar-content, .sv-app .p-TabBar-content { flex-wrap: wrap; }
+.sv-app .sv-table { display: block; overflow-x: auto; max-width: 100%; }
+.sv-app .sv-controls .widget-inline-hbox, .sv-app .sv-controls .widget-button {
+  max-width: 100%; }
+@media (max-width: 600px) {
+  .sv-app .sv-controls > .widget-dropdown, .sv-app .sv-dates > * { width: 100% !important; }
+  .sv-app .sv-figure-panel { min-width: 0; }
+}
 </style>
 """
 

@@ -138,9 +138,14 @@ def _episodes(n: int) -> str:
     return f"{n} episode{'' if n == 1 else 's'}"
 
 
+def _count(k: int, one: str, many: str) -> str:
+    return f"{k} {one if k == 1 else many}"
+
+
 def sudden_text(f: Fig | None, *, measure: bool = True) -> str:
-    """"Sudden gains (PHQ-9): 5 in 4 of 38 episodes with enough scores; 1 reversed. Sudden
-    losses: 1 in 1 of 38; 0 reversed." — escaped (the measure's name is the registry's)."""
+    """"Sudden gains (PHQ-9): 5 gains, in 4 of 38 episodes with enough scores; 1 reversed.
+    Sudden losses: 1 loss, in 1 of 38 episodes; 0 reversed." (no "4 in 4 of 12"); "none"
+    where there are none — escaped (the measure's name is the registry's)."""
     if f is None:
         return "—"
     name = f" ({esc(f.get('measure'))})" if measure else ""
@@ -150,9 +155,16 @@ def sudden_text(f: Fig | None, *, measure: bool = True) -> str:
     if not n:
         return f"Sudden gains{name}: no episode with enough scores (4 or more) yet."
     gains, losses = _int(f.get("value") or 0), _int(f.get("losses") or 0)
-    text = (f"Sudden gains{name}: {gains} in {_int(f.get('episodes_with_gain') or 0)} of "
-            f"{_episodes(n)} with enough scores; {_int(f.get('reversals') or 0)} reversed.")
-    return text + (f" Sudden losses: {losses} in {_int(f.get('loss_episodes') or 0)} of {n}; "
+    if gains:
+        text = (f"Sudden gains{name}: {_count(gains, 'gain', 'gains')}, in "
+                f"{_int(f.get('episodes_with_gain') or 0)} of {_episodes(n)} with enough "
+                f"scores; {_int(f.get('reversals') or 0)} reversed.")
+    else:
+        text = f"Sudden gains{name}: none, in {_episodes(n)} with enough scores."
+    if not losses:
+        return text + " Sudden losses: none."
+    return text + (f" Sudden losses: {_count(losses, 'loss', 'losses')}, in "
+                   f"{_int(f.get('loss_episodes') or 0)} of {_episodes(n)}; "
                    f"{_int(f.get('loss_reversals') or 0)} reversed.")
 
 
@@ -212,7 +224,7 @@ def breakdown_table(cells: Mapping[str, Sequence[Fig]], names: Mapping[str, str]
                      f'<table class="sv-table sv-sudden-table">{head}{body}</table>')
     note = (f"Groups of fewer than {min_cell} episodes with enough scores show "
             f"&lt;{min_cell} and no counts, and so does the next smallest where one alone "
-            "could be worked out from the total (domain.md §8).")
+            "could be worked out from the total (privacy).")
     return "".join(parts) + f'<div class="sv-note">{note}</div>'
 
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from supervision.clinical.neurotype import MERGED_TAGS
 from supervision.schema import NEUROTYPE_GROUPS
 from supervision.views.common import esc, is_missing, mean_text, pct, rate_text
-from supervision.views.theme import GROUP_LABELS, OKABE_ITO, style
+from supervision.views.theme import GROUP_LABELS, OKABE_ITO, style, tag_label
 
 CAUTION = (
     "These are <b>associations in a small sample, not causes</b>. Clients and therapists are "
     "not matched at random, groups are small, and a difference here may come from referral, "
     "caseload mix or chance. Use them to ask questions in supervision, not to draw conclusions. "
-    "Groups with fewer than {min_cell} episodes show “&lt;{min_cell}” and no rates (privacy)."
+    "Groups with fewer than {min_cell} episodes read “&lt;{min_cell}: not shown” and have no "
+    "rates (privacy)."
 )
 
 #: Under a practice's tag grid: why some therapist tags have no row of their own.
@@ -67,16 +69,78 @@ def nothing_shown(groups: pd.DataFrame | None) -> bool:
     return bool((sup | (groups["episodes"].fillna(0) == 0)).all())
 
 
+def group_state(suppressed: bool, episodes: object, min_cell: int) -> str:
+    """A group's one state, the same in every figure: ``n = 12``, ``<5: not shown``, or
+    ``no episodes``."""
+    if suppressed:
+        return f"{esc(suppressed_label(min_cell))}: not shown"
+    if is_missing(episodes) or int(float(episodes)) == 0:  # type: ignore[arg-type]
+        return "no episodes"
+    return f"n = {int(float(episodes))}"  # type: ignore[arg-type]
+
+
+def group_ticks(g: pd.DataFrame, min_cell: int) -> list[str]:
+    """Each group's tick label: its name in plain words and its state on a second line.
+
+    The state sits under the axis, never over a marker, and a group without a value says
+    why (``<5: not shown`` or ``no episodes``) instead of being blank.
+    """
+    sup = g["suppressed"].fillna(False).astype(bool)
+    return [
+        f"{GROUP_LABELS.get(str(x), esc(x))}<br>{group_state(bool(s), e, min_cell)}"
+        for x, s, e in zip(g["group"], sup, g["episodes"], strict=True)
+    ]
+
+
+FILL = ("A wider date range, or the practice review, where the whole practice is pooled, "
+        "would fill it.")
+
+
+def empty_reason(groups: pd.DataFrame | None, *, min_cell: int, where: str,
+                 fill: str = FILL) -> str:
+    """Why the neurotype tab is empty and what would fill it (our own words)."""
+    if groups is None or groups.empty or (groups["episodes"].fillna(0).sum() == 0 and not (
+        groups["suppressed"].fillna(False).astype(bool).any()
+    )):
+        return f"No episodes in {where}, so there is no neurotype comparison. {fill}"
+    sup = int(groups["suppressed"].fillna(False).astype(bool).sum())
+    return (
+        f"Each of the {sup} neurotype group(s) with episodes in {where} has fewer than "
+        f"{min_cell}, so none is shown (privacy: a rate over so few would point at "
+        f"individual clients). {fill}"
+    )
+
+
+def panel_empties(groups: pd.DataFrame | None, *, min_cell: int, where: str,
+                  fill: str = FILL) -> dict[str, str]:
+    """What each neurotype panel says when it has nothing to draw, each for its own reason:
+    ``rates`` (no group shown), ``alliance`` (shown groups, none with alliance ratings) and
+    ``grid`` (every tag × tag cell below ``min_cell``)."""
+    return {
+        "rates": empty_reason(groups, min_cell=min_cell, where=where, fill=fill),
+        "alliance": (
+            empty_reason(groups, min_cell=min_cell, where=where, fill=fill)
+            if nothing_shown(groups)
+            else f"The groups shown have no early alliance ratings in {where}."
+        ),
+        "grid": (
+            f"Every therapist tag × client tag cell in {where} has fewer than {min_cell} "
+            "episodes, so the grid is not shown (privacy). The groups above pool the tags; "
+            "a wider date range would fill the grid."
+        ),
+    }
+
+
 def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure | None:
     """Drop-out, repair and reliable-improvement rates per neurotype group, with intervals.
 
-    ``groups`` is ``neurotype.group_summary``.  A suppressed group gets a "<5" marker at 0
-    and no rate.
+    ``groups`` is ``neurotype.group_summary``.  Every group is on the axis with its state
+    (:func:`group_ticks`): a suppressed group reads "<5: not shown" and has no rate.
     """
     if groups is None or groups.empty:
         return None
     g = _ordered(groups)
-    labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
+    labels = group_ticks(g, min_cell)
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
     if nothing_shown(g):
         return None
@@ -89,12 +153,14 @@ def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure 
         n = g[ncol] if ncol in g else g["episodes"]
         hover = [
             f"{lab}<br>{name}: {rate_text(r, a, b, k, noun)}"
-            for lab, r, a, b, k in zip(
+            if not s else f"{lab}<br>fewer than {min_cell} episodes: not shown (privacy)"
+            for lab, r, a, b, k, s in zip(
                 labels,
                 rate,
                 lo if lo is not None else rate,
                 hi if hi is not None else rate,
                 n,
+                sup,
                 strict=True,
             )
         ]
@@ -118,57 +184,35 @@ def group_rates_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure 
                 hoverinfo="text",
             )
         )
-    _suppressed_marks(fig, labels, sup, min_cell)
-    style(fig, "Rates by neurotype match, with 95% intervals", height=380)
+    style(fig, "Rates by neurotype match,<br>with 95% intervals", height=420)
     fig.update_layout(scattermode="group")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1.05])
-    fig.update_xaxes(title_text="therapist–client neurotype group")
+    # every group on the axis, those without a value too (plotly drops all-empty categories)
+    fig.update_xaxes(title_text="", type="category", categoryorder="array",
+                     categoryarray=labels, tickangle=0, range=[-0.5, len(labels) - 0.5])
     return fig
 
 
-def _suppressed_marks(
-    fig: go.Figure, labels: list[str], sup: np.ndarray, min_cell: int, *, y: float = 0.03
-) -> None:
-    if not sup.any():
-        return
-    xs = [lab for lab, s in zip(labels, sup, strict=True) if s]
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[y] * len(xs),
-            mode="text",
-            text=[esc(suppressed_label(min_cell))] * len(xs),
-            textfont={"size": 14, "color": OKABE_ITO["black"]},
-            name=f"fewer than {min_cell} episodes",
-            hovertext=[f"{x}: fewer than {min_cell} episodes — not shown (privacy)" for x in xs],
-            hoverinfo="text",
-        )
-    )
-
-
 def group_alliance_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figure | None:
-    """Early alliance per neurotype group (mean over episodes, t-interval), n beside each."""
+    """Early alliance per neurotype group (mean over episodes, t-interval); each group's n or
+    "<5: not shown" under its name (:func:`group_ticks`), never over its marker."""
     if groups is None or groups.empty or "early_alliance" not in groups:
         return None
     g = _ordered(groups)
     sup = g["suppressed"].fillna(False).astype(bool).to_numpy()
     if nothing_shown(g):
         return None
-    labels = [GROUP_LABELS.get(str(x), esc(x)) for x in g["group"]]
+    labels = group_ticks(g, min_cell)
     m = g["early_alliance"].where(~sup)
+    if m.isna().all():
+        return None
     lo, hi = g["early_alliance_low"].where(~sup), g["early_alliance_high"].where(~sup)
-    counts = [
-        suppressed_label(min_cell) if s else f"{int(e)}"
-        for s, e in zip(sup, g["episodes"].fillna(0), strict=True)
-    ]
     fig = go.Figure(
         go.Scatter(
             x=labels,
             y=m,
-            mode="markers+text",
+            mode="markers",
             marker={"size": 12, "color": OKABE_ITO["blue"]},
-            text=[f"n = {esc(c)}" for c in counts],
-            textposition="top center",
             name="early alliance",
             error_y={
                 "type": "data",
@@ -186,17 +230,30 @@ def group_alliance_figure(groups: pd.DataFrame, *, min_cell: int = 5) -> go.Figu
             hoverinfo="text",
         )
     )
-    shown = lo.to_numpy(dtype=float, na_value=np.nan)
-    base = float(np.nanmin(shown)) if np.isfinite(shown).any() else 0.0
-    _suppressed_marks(fig, labels, sup, min_cell, y=base)
     style(
         fig,
-        "Early alliance (first three rated sessions) by neurotype match",
-        height=340,
+        "Early alliance (first three rated sessions)<br>by neurotype match",
+        height=380,
         legend=False,
     )
+    fig.update_layout(margin={"b": 70})
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, tickangle=0,
+                     range=[-0.5, len(labels) - 0.5])
     fig.update_yaxes(title_text="early alliance, mean over episodes")
     return fig
+
+
+def _ink(colour: str) -> str:
+    """Black or white text, whichever reads on ``colour`` (``rgb(r, g, b)`` or ``#rrggbb``):
+    WCAG relative luminance above 0.18 takes black (the crossover of the two contrasts)."""
+    if colour.startswith("#"):
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    else:
+        rgb = [int(float(v)) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+    lin = [(c / 255) / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+           for c in rgb]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#000000" if lum > 0.18 else "#ffffff"
 
 
 def tag_heatmap_figure(
@@ -205,7 +262,8 @@ def tag_heatmap_figure(
     """Therapist tag × client tag heatmap of ``value``; suppressed cells read "<5", no colour.
 
     ``grid`` is ``neurotype.tag_grid``.  An episode whose client has two tags counts in
-    both columns, so cells do not add up to the caseload.
+    both columns, so cells do not add up to the caseload.  Each cell's text is black or
+    white by the lightness of its own colour (:func:`_ink`), tags in plain words.
     """
     if grid is None or grid.empty:
         return None
@@ -224,31 +282,31 @@ def tag_heatmap_figure(
     ]
     z = g.pivot(index="therapist_tag", columns="client_tag", values="z")
     txt = g.pivot(index="therapist_tag", columns="client_tag", values="txt").reindex_like(z)
-    ylab, xlab = [esc(i) for i in z.index], [esc(c) for c in z.columns]
+    grey = g.pivot(index="therapist_tag", columns="client_tag", values="grey").reindex_like(z)
+    ylab, xlab = [tag_label(i) for i in z.index], [tag_label(c) for c in z.columns]
     title = "Drop-out rate" if value == "dropout_rate" else "Early alliance"
+    zv = z.to_numpy(dtype=float)
+    lo_z = 0.0 if is_rate else float(np.nanmin(zv)) if np.isfinite(zv).any() else 0.0
+    hi_z = 1.0 if is_rate else float(np.nanmax(zv)) if np.isfinite(zv).any() else 1.0
     fig = go.Figure(
         go.Heatmap(
-            z=z.to_numpy(dtype=float),
+            z=zv,
             x=xlab,
             y=ylab,
             text=txt.fillna("").to_numpy(),
-            texttemplate="%{text}",
             colorscale="Cividis",
-            zmin=0 if is_rate else None,
-            zmax=1 if is_rate else None,
+            zmin=lo_z,
+            zmax=hi_z,
             hoverongaps=False,
             hovertemplate="therapist tag %{y} × client tag %{x}<br>%{text}<extra></extra>",
             colorbar={"title": {"text": title}, "tickformat": ".0%" if is_rate else None},
         )
     )
-    grey = g.pivot(index="therapist_tag", columns="client_tag", values="grey").reindex_like(z)
     fig.add_trace(
         go.Heatmap(
             z=grey.to_numpy(dtype=float),
             x=xlab,
             y=ylab,
-            text=txt.fillna("").to_numpy(),
-            texttemplate="%{text}",
             colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
             showscale=False,
             hoverongaps=False,
@@ -256,10 +314,12 @@ def tag_heatmap_figure(
             f"{min_cell} episodes, not shown (privacy)<extra></extra>",
         )
     )
+    _cell_texts(fig, zv, grey.to_numpy(dtype=float), txt.fillna("").to_numpy(), xlab, ylab,
+                (lo_z, hi_z))
     style(
         fig,
-        f"{title} by therapist tag × client tag (“&lt;{min_cell}”: suppressed)",
-        height=380,
+        f"{title} by therapist tag × client tag<br>(“&lt;{min_cell}”: suppressed)",
+        height=420,
         legend=False,
     )
     fig.update_xaxes(title_text="client neurotype tag", type="category")
@@ -267,11 +327,34 @@ def tag_heatmap_figure(
     return fig
 
 
+def _cell_texts(fig: go.Figure, z: np.ndarray, grey: np.ndarray, text: np.ndarray,
+                xlab: list[str], ylab: list[str], zrange: tuple[float, float]) -> None:
+    """One annotation per cell, its ink chosen against that cell's own colour."""
+    lo, hi = zrange
+    for i, y in enumerate(ylab):
+        for j, x in enumerate(xlab):
+            if not text[i, j]:
+                continue
+            if np.isfinite(z[i, j]):
+                t = 0.0 if hi <= lo else min(max((z[i, j] - lo) / (hi - lo), 0.0), 1.0)
+                colour = sample_colorscale("Cividis", [t])[0]
+            elif np.isfinite(grey[i, j]):
+                colour = "#e6e6e6"
+            else:
+                colour = "#ffffff"
+            fig.add_annotation(x=x, y=y, text=str(text[i, j]), showarrow=False,
+                               font={"size": 12, "color": _ink(colour)})
+
+
 __all__ = [
     "CAUTION",
     "STAFF_TAGS",
+    "empty_reason",
     "group_alliance_figure",
     "group_rates_figure",
+    "group_state",
+    "group_ticks",
+    "panel_empties",
     "staff_tags_note",
     "suppressed_label",
     "tag_heatmap_figure",

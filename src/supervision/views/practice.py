@@ -58,11 +58,13 @@ def funnel_figure(
         _limit_lines(fig, grid, adjusted_limits(disp, grid), suffix=", adjusted")
     else:
         _limit_lines(fig, grid, exact)
-    fig.add_hline(
-        y=float(p0),
-        line={"color": PRACTICE, "width": 2},
-        annotation_text=f"practice {pct(p0, 1)}",
-        annotation_position="top right",
+    # the practice rate as a legend entry: a label at the line's end sat on a therapist's dot
+    fig.add_trace(
+        go.Scatter(
+            x=[grid[0], grid[-1]], y=[float(p0)] * 2, mode="lines",
+            line={"color": PRACTICE, "width": 2}, name=f"practice {pct(p0, 1)}",
+            hoverinfo="skip",
+        )
     )
     d["rate"] = d["k"] / d["n"]
     fig.add_trace(

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, multilevel, neurotype, outcomes, termination
-from supervision.comparison import points_of_k, retention_of_k
+from supervision.comparison import retention_of_k
 from supervision.measures import PAIRED
 from supervision.scopes import row, termination_row
 from supervision.views import adjusted as vadj
@@ -204,20 +204,21 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
     caution = html_panel(f'<div class="sv-caution">{vn.CAUTION.format(min_cell=v.min_cell)}</div>')
     staff = html_panel(f'<div class="sv-note">{vn.staff_tags_note(v.min_cell)}</div>')
     groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
-    empty = f"Every group in this quarter has fewer than {v.min_cell} episodes (privacy)."
+    empty = vn.panel_empties(groups, min_cell=v.min_cell, where=v.quarter,
+                             fill="All teams, or a busier quarter, would fill it.")
     return [
         caution,
         v.panel(
             "neurotype_rates",
             "Rates by neurotype match",
             lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["rates"],
         ),
         v.panel(
             "neurotype_alliance",
             "Early alliance by neurotype match",
             lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["alliance"],
         ),
         v.panel(
             "neurotype_grid",
@@ -226,7 +227,7 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
                 neurotype.tag_grid(v.current, min_cell=v.min_cell, staff_rows=True),
                 min_cell=v.min_cell,
             ),
-            empty,
+            empty["grid"],
         ),
         staff,
     ]
@@ -299,12 +300,12 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_trend",
             "The alliance trend",
             lambda: va.alliance_trend_figure(
-                points_of_k(alliance.alliance_by_session(v.current, key), v.min_cell),
+                alliance.alliance_by_session(v.current, key),
                 m,
-                practice=points_of_k(alliance.alliance_by_session(v.previous_cl, key),
-                                     v.min_cell),
+                practice=alliance.alliance_by_session(v.previous_cl, key),
                 own_label=v.quarter,
                 practice_label=prev_label,
+                min_cell=v.min_cell,  # each line stops before its first point of n < k
             ),
             empty,
         ),
@@ -312,8 +313,8 @@ def alliance_tab(v: PracticeView) -> list[widgets.Widget]:
             "alliance_quarter",
             "Alliance by quarter",
             lambda: va.alliance_quarter_figure(
-                points_of_k(alliance.alliance_by_quarter(v.current, key), v.min_cell), m,
-                own_label=v.quarter,
+                alliance.alliance_by_quarter(v.current, key), m,
+                own_label=v.quarter, min_cell=v.min_cell,  # quarters of n < k are not drawn
             ),
             empty,
         ),

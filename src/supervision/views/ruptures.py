@@ -166,7 +166,8 @@ def sessions_to_repair_figure(events: pd.DataFrame) -> go.Figure | None:
             )
         )
     med = float(rep["sessions_to_repair"].median())
-    style(fig, f"Sessions to repair (median {med:g}, n = {len(rep)} repaired ruptures)", height=300)
+    style(fig, f"Sessions to repair (median {med:g}, n = {len(rep)} repaired ruptures)<br>"
+          "<sup>0 = repaired in the same session</sup>", height=320)
     fig.update_layout(barmode="stack")
     top_x = float(rep["sessions_to_repair"].max())
     top_y = int(counts.groupby("sessions_to_repair")["n"].sum().max())

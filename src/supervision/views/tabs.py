@@ -61,6 +61,9 @@ class View:
     open_case
         What a click on an episode of the open caseload does: the app's ``open_timeline``
         (set by the app; None: nothing).
+    period
+        The dates ``own`` covers, in words ("2024-04-01 to 2024-06-30"): every headline card
+        names it beside the practice's period (``practice_label``).
     """
 
     own: Caseload
@@ -74,6 +77,7 @@ class View:
     timeline_bands: Any = FROM_PRACTICE_HISTORY
     timeline: TimelinePicker | None = None
     open_case: Callable[[str], None] | None = None
+    period: str = ""
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
         """Build one panel under ``name``, remembering its figure."""
@@ -97,7 +101,8 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             )
         ]
     m = v.own.registry[key]
-    empty = f"No {m.name} ratings in this range."
+    empty = (f"No session number or quarter has {v.min_cell} or more {m.name} ratings in this "
+             "range (a wider date range would fill it).")
 
     def trend() -> go.Figure | None:
         series = alliance.episode_series(v.own, key) if v.show_clients else None
@@ -108,6 +113,7 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             series=series,
             own_label=v.own_label,
             practice_label=v.practice_label,
+            min_cell=v.min_cell,
         )
 
     def quarter() -> go.Figure | None:
@@ -117,6 +123,7 @@ def alliance_tab(v: View) -> list[widgets.Widget]:
             practice=frame(v.practice, "alliance_by_quarter"),
             own_label=v.own_label,
             practice_label=v.practice_label,
+            min_cell=v.min_cell,
         )
 
     out = [
@@ -178,25 +185,22 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
         "sv-caution-panel",
     )
     groups = neurotype.group_summary(v.own, min_cell=v.min_cell)
-    empty = (
-        f"Every group here has fewer than {v.min_cell} episodes, so nothing is shown "
-        "(privacy). The practice review shows these patterns across the practice."
-    )
+    empty = vn.panel_empties(groups, min_cell=v.min_cell, where="this caseload and date range")
     if vn.nothing_shown(groups):
-        return [caution, empty_state(empty)]
+        return [caution, empty_state(empty["rates"])]
     return [
         caution,
         v.panel(
             "neurotype_rates",
             "Rates by neurotype match",
             lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["rates"],
         ),
         v.panel(
             "neurotype_alliance",
             "Early alliance by neurotype match",
             lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty,
+            empty["alliance"],
         ),
         v.panel(
             "neurotype_grid",
@@ -204,7 +208,7 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
             lambda: vn.tag_heatmap_figure(
                 neurotype.tag_grid(v.own, min_cell=v.min_cell), min_cell=v.min_cell
             ),
-            empty,
+            empty["grid"],
         ),
     ]
 

@@ -55,7 +55,7 @@ def mix_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
             )
         )
     style(fig, "How episodes ended (share of all episodes)", height=230 + 45 * len(labels))
-    fig.update_layout(barmode="stack", margin={"b": 120}, legend={"y": -0.45})
+    fig.update_layout(barmode="stack")
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="share of episodes")
     return fig
 
@@ -322,7 +322,9 @@ def retention_figure(curves: Mapping[str, pd.DataFrame | None]) -> go.Figure | N
                 hoverinfo="text",
             )
         )
-    style(fig, "Retention in therapy (Kaplan–Meier; ongoing episodes censored)", height=360)
+    style(fig, "Retention in therapy by sessions attended<br><sup>Kaplan–Meier: leaving is an "
+          "ending other than a planned completion; ongoing and completed episodes censored"
+          "</sup>", height=380)
     fig.update_xaxes(title_text="attended sessions", rangemode="tozero")
     fig.update_yaxes(title_text="share still in therapy", tickformat=".0%", range=[0, 1.02])
     return fig

@@ -6,8 +6,10 @@ common colour-vision deficiencies.  Benchmarks are domain.md §5, each with its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pandas as pd
 import plotly.graph_objects as go
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -56,6 +58,26 @@ GROUP_LABELS: dict[str, str] = {
     "unknown": "Unknown",
 }
 
+#: Neurotype tags (export values) in plain words: one table for every view and the pack.
+TAG_LABELS: dict[str, str] = {
+    "adhd": "ADHD",
+    "autistic": "autistic",
+    "dyslexic": "dyslexic",
+    "dyspraxic": "dyspraxic",
+    "tourette": "Tourette",
+    "other_nd": "other neurodivergent",
+    "neurotypical": "neurotypical",
+    "unknown": "not recorded",
+}
+
+
+def tag_label(tag: object) -> str:
+    """A neurotype tag in plain words (an unknown value as it came, HTML-escaped)."""
+    import html
+
+    return TAG_LABELS.get(str(tag), html.escape(str(tag), quote=True))
+
+
 RUPTURE_TYPE_LABELS: dict[str, str] = {
     "withdrawal": "withdrawal",
     "confrontation": "confrontation",
@@ -100,21 +122,68 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 BENCHMARK_BY_KEY: dict[str, Benchmark] = {b.key: b for b in BENCHMARKS}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+#: Bottom margin (px) of a figure with a legend: ticks ~20, axis title ~25, legend rows ~25 each.
+LEGEND_MARGIN = 125
 
 
 def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True) -> go.Figure:
-    """Apply the shared layout: white background, readable title, legend below the plot."""
+    """Apply the shared layout: white background, readable title, legend below the plot.
+
+    The legend is anchored to the figure's bottom edge (``yref="container"``), in a bottom
+    margin of :data:`LEGEND_MARGIN` px that holds the tick labels, the axis title and up to
+    three rows of legend (a phone's width wraps it): anchored at a fraction of the plot's
+    height below it, as before, it sat on the tick labels and axis titles of short plots
+    ("Outcome by ending", the Kaplan–Meier curve).  Long titles are split with ``<br>`` by
+    the caller; the top margin holds two lines.
+    """
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         template="simple_white",
         font={"family": FONT, "size": 12},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        height=height + (LEGEND_MARGIN - 50 if legend else 0),
+        # a two-line title is centred in the top margin: 84 px holds it whole
+        margin={"l": 60, "r": 20, "t": 84 if "<br>" in title else 50,
+                "b": LEGEND_MARGIN if legend else 50},
         showlegend=legend,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
+                "x": 0.0, "xanchor": "left"},
         hoverlabel={"font": {"family": FONT}},
         colorway=list(OKABE_ITO.values())[1:],
     )
+    return fig
+
+
+def _time_key(label: object) -> tuple[int, pd.Timestamp | str]:
+    """Sort key of a period label: ``"2024Q1"``, ``"2024-03"``, ``"2024-03-05"``, a date.
+
+    A label that is not a period sorts after every period, by its text.
+    """
+    try:
+        return (0, pd.Period(str(label)).start_time)
+    except (ValueError, TypeError):
+        return (1, str(label))
+
+
+def time_order(labels: Iterable[object]) -> list[str]:
+    """The distinct period labels in time order (``2023Q3`` before ``2023Q4`` before ``2024Q1``).
+
+    Plotly orders a categorical axis by first appearance across traces, so a trace that starts
+    later (a therapist's narrowed dates) drawn before one that starts earlier (the practice's)
+    would put 2024Q1 before 2023Q3; every categorical time axis takes its order from here.
+    """
+    seen = {str(x) for x in labels if x is not None and not (isinstance(x, float) and x != x)}
+    return sorted(seen, key=_time_key)
+
+
+def order_time_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
+    """Put ``fig``'s categorical ``axis`` (``"x"`` or ``"y"``) in time order over all traces."""
+    labels: list[object] = []
+    for trace in fig.data:
+        values = getattr(trace, axis, None)
+        if values is not None:
+            labels.extend(values)
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(type="category", categoryorder="array", categoryarray=time_order(labels))
     return fig
 
 
@@ -135,9 +204,13 @@ __all__ = [
     "OWN",
     "PRACTICE",
     "RUPTURE_TYPE_LABELS",
+    "TAG_LABELS",
     "TERMINATION_COLOURS",
     "TERMINATION_LABELS",
     "Benchmark",
+    "order_time_axis",
     "rgba",
     "style",
+    "tag_label",
+    "time_order",
 ]

@@ -422,6 +422,12 @@ class TimelinePicker:
         self.timeline: Timeline | None = None
         self.figure: go.Figure | None = None
         self.button.on_click(lambda _: self.open(self.episode.value))
+        # Placed after the timeline and focused once it is drawn: the browser scrolls a
+        # focused element into view, so the timeline (drawn below the fold) comes up with it.
+        self.back = widgets.Button(description="Back to the case list", icon="arrow-up",
+                                   tooltip="Return to the episode picker above")
+        self.back.add_class("sv-timeline-end")
+        self.back.on_click(lambda _: self.episode.focus())
         lead = widgets.HTML("<b>Case timeline</b>: pick a case (the listed ones come first) "
                             "and open it to see the episode session by session.")
         self.scroller = widgets.Output(layout={"height": "0px", "overflow": "hidden"})
@@ -455,7 +461,8 @@ class TimelinePicker:
         ]
         self.timeline = tl
         self.figure = getattr(panels[1], "figure", None)
-        self.area.children = panels
+        self.area.children = [*panels, self.back]
+        self.back.focus()  # "Open timeline" brings the timeline into view
 
     def scroll_into_view(self) -> None:
         """Ask the page to scroll the timeline into view (only inside a kernel: a script

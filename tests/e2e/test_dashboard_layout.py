@@ -1,0 +1,104 @@
+"""The three dashboards as a person sees them on a laptop (1440×900) and a phone (390×844).
+
+Issue 24, items 5 and 6, checked from the elements' bounding boxes in a real Chromium: no
+control (input, select, button) outside the viewport's width, where the page cannot scroll
+sideways; no tab label cut ("Neurotyp"); no plot legend over an axis title or a tick label;
+the quarter axis in time order.  A screenshot of each dashboard at each size lands in
+tests/e2e/screenshots/docs-<dashboard>-<size>.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+Server = Any
+
+pytestmark = pytest.mark.e2e
+
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+RENDERED = """() => {
+  const vis = el => el.offsetParent !== null;
+  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
+  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
+  if (!tab) return false;
+  const panels = [...tab.querySelectorAll('.sv-panel')];
+  if (!panels.length) return false;
+  return panels.filter(p => p.classList.contains('sv-figure-panel'))
+               .every(p => p.querySelector('.js-plotly-plot .main-svg'));
+}"""
+
+#: Controls whose box runs past the viewport's right edge (or starts left of 0).
+OUTSIDE = """() => {
+  const w = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('.sv-app input, .sv-app select, .sv-app button')]
+    .filter(el => el.offsetParent !== null)
+    .map(el => [el.outerHTML.slice(0, 80), el.getBoundingClientRect()])
+    .filter(([_, r]) => r.width > 0 && (r.right > w + 1 || r.left < -1))
+    .map(([h, r]) => `${h} @ ${Math.round(r.left)}-${Math.round(r.right)} of ${w}`);
+}"""
+
+#: Tab labels whose text does not fit (cut with an ellipsis).
+CUT_TABS = """() => [...document.querySelectorAll('.lm-TabBar-tab')]
+  .map(t => [t.innerText.trim(), t.querySelector('.lm-TabBar-tabLabel') || t])
+  .filter(([_, l]) => l.scrollWidth > l.clientWidth + 1).map(([s]) => s)"""
+
+#: Per visible plot: the legend's box against every axis title and tick label box.
+LEGEND_OVERLAPS = """() => {
+  const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+                         a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const out = [];
+  for (const p of document.querySelectorAll('.sv-figure-panel .js-plotly-plot')) {
+    if (p.offsetParent === null) continue;
+    const legend = p.querySelector('g.legend');
+    if (!legend) continue;
+    const box = legend.getBoundingClientRect();
+    const others = p.querySelectorAll('.g-xtitle, .g-ytitle, .xtick text, .ytick text');
+    for (const o of others) {
+      const r = o.getBoundingClientRect();
+      if (r.width && meet(box, r)) {
+        const title = (p.querySelector('.gtitle') || {}).textContent || '?';
+        out.push(`${title}: legend over "${o.textContent}"`);
+      }
+    }
+  }
+  return out;
+}"""
+
+QUARTER_AXES = """() => [...document.querySelectorAll('.sv-figure-panel .js-plotly-plot')]
+  .filter(p => p.offsetParent !== null && p._fullLayout && p._fullLayout.xaxis &&
+               /quarter/.test((p._fullLayout.xaxis.title || {}).text || ''))
+  .map(p => p._fullLayout.xaxis._categories)"""
+
+
+def _look(page: Any, url: str, name: str, size: str) -> None:
+    w, h = SIZES[size]
+    page.set_viewport_size({"width": w, "height": h})
+    page.goto(url, wait_until="commit", timeout=120_000)
+    page.wait_for_function(RENDERED, timeout=180_000)
+    page.wait_for_timeout(500)  # plotly's responsive resize after the first draw
+    assert page.evaluate(OUTSIDE) == [], (name, size)
+    assert page.evaluate(CUT_TABS) == [], (name, size)
+    assert page.evaluate(LEGEND_OVERLAPS) == [], (name, size)
+    for cats in page.evaluate(QUARTER_AXES):
+        assert cats == sorted(cats), (name, size, cats)  # "2023Q4" < "2024Q1" as text too
+    page.screenshot(path=str(SCREENSHOTS / f"docs-{name}-{size}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def servers(start_server: Callable[..., Server], demo_export: Path) -> dict[str, Any]:
+    return {"full": start_server(demo_export),
+            "therapist": start_server(demo_export, "--therapist", "T01")}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("name", ["supervisor", "practice_review", "therapist"])
+def test_dashboard_fits_and_nothing_overlaps(servers: dict[str, Any], page: Any, name: str,
+                                             size: str) -> None:
+    srv = servers["therapist" if name == "therapist" else "full"]
+    _look(page, f"{srv.url}/voila/render/{name}.ipynb", name, size)

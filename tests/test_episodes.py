@@ -75,6 +75,10 @@ def test_therapist_filtered_from_the_table_equals_own(frames, since, until, pick
         for k in ("alliance", "outcomes"):
             assert set(want[k]) <= set(got[k])
             got = {**got, k: {m: got[k][m] for m in want[k]}}
-        got = {k: v for k, v in got.items() if k != "neurotype"}
-        want = {k: v for k, v in want.items() if k != "neurotype"}
+        # neurotype cells are suppressed against the practice's; the intake-adjusted outcome
+        # is a therapist's effect in the practice's model (clinical/multilevel.py), so it
+        # depends on the other therapists by design and is not a figure of the therapist alone
+        skip = {"neurotype", "adjusted_outcome"}
+        got = {k: v for k, v in got.items() if k not in skip}
+        want = {k: v for k, v in want.items() if k not in skip}
         assert nested_close(got, want) == []

@@ -161,26 +161,36 @@ def alliance_trend_figure(
     if own is None or own.empty:
         return None
     own, own_stop = until_few(own, min_cell)
-    if own.empty:
-        return None
-    own = within_range(own, measure.min, measure.max)
     prac_stop = None
     if practice is not None and not practice.empty:
         practice, prac_stop = until_few(practice, min_cell)
         practice = within_range(practice, measure.min, measure.max) if not practice.empty else None
+    if own.empty and (practice is None or practice.empty):
+        return None
     fig = go.Figure()
-    _band(fig, own["rated_index"], own, OWN, own_label)
-    fig.add_trace(
-        go.Scatter(
-            x=own["rated_index"],
-            y=own["mean"],
-            mode="lines+markers",
-            name=f"{own_label}: mean",
-            line={"color": OWN, "width": 3},
-            hovertext=_hover(own, "Rated session", "ratings"),
-            hoverinfo="text",
+    if own.empty:
+        # not one session number with min_cell ratings: the practice alone, and say why
+        fig.add_annotation(
+            text=f"{esc(own_label)}: fewer than {min_cell} ratings at its first rated session, "
+            "so no mean is drawn for it",
+            xref="paper", yref="paper", x=0, y=0.02, xanchor="left", yanchor="bottom",
+            showarrow=False, font={"size": 11, "color": OWN},
+            bgcolor="rgba(255,255,255,0.85)",
         )
-    )
+    else:
+        own = within_range(own, measure.min, measure.max)
+        _band(fig, own["rated_index"], own, OWN, own_label)
+        fig.add_trace(
+            go.Scatter(
+                x=own["rated_index"],
+                y=own["mean"],
+                mode="lines+markers",
+                name=f"{own_label}: mean",
+                line={"color": OWN, "width": 3},
+                hovertext=_hover(own, "Rated session", "ratings"),
+                hoverinfo="text",
+            )
+        )
     if practice is not None and not practice.empty:
         fig.add_trace(
             go.Scatter(
@@ -198,7 +208,7 @@ def alliance_trend_figure(
     xs = sorted({*own["rated_index"], *([] if practice is None else practice["rated_index"])})
     if measure.concern_below is not None:
         concern_line(fig, [xs[0], xs[-1]], measure.concern_below)
-    if own_stop is not None:
+    if own_stop is not None and not own.empty:
         _stop_note(fig, own_stop, own["mean"].iloc[-1], min_cell, OWN)
     if prac_stop is not None and practice is not None and not practice.empty:
         _stop_note(fig, prac_stop, practice["mean"].iloc[-1], min_cell, PRACTICE)

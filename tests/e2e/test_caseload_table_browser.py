@@ -111,7 +111,9 @@ def test_sort_filter_and_a_click_brings_the_timeline_into_view(
     assert f"episode {target}" in header.inner_text()
     page.wait_for_timeout(800)  # the page's scroll runs 300 ms after the timeline opens
     where = page.evaluate(IN_VIEW)
-    assert 0 <= where["top"] < where["height"], where
+    # in view: its top inside the viewport (a pixel above 0 is sub-pixel layout rounding of
+    # a header scrolled to the very top, seen as -0.17 in CI)
+    assert -1 <= where["top"] < where["height"], where
     assert page.locator(".lm-TabBar-tab.lm-mod-current").inner_text().strip() == (
         "Cases to discuss")
     assert not ERROR_TEXT.search(page.inner_text("body"))

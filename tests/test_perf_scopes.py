@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import ibis
 import pandas as pd
+import pytest
 import reference as ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -131,15 +133,24 @@ def test_repairs_after_the_cut_are_not_seen() -> None:
     assert ev(d + dt.timedelta(days=28))[4] == ("flagged", True, 1)
 
 
+@dataclass(frozen=True)
+class _Key:
+    """A cache key kind of this test's own."""
+
+    name: str
+
+
 def test_memo_is_per_object() -> None:
     """``memo`` builds once per caseload object; a scope or ``replace`` starts empty but keeps
-    the root; ``measures_present`` runs one query for every kind."""
+    the root; ``measures_present`` runs one query for every kind; a key must be typed."""
     cl = _hand_caseload()
     calls: list[int] = []
-    assert cl.memo("k", lambda: calls.append(1) or 7) == 7
-    assert cl.memo("k", lambda: calls.append(1) or 8) == 7
+    assert cl.memo(_Key("k"), lambda: calls.append(1) or 7) == 7
+    assert cl.memo(_Key("k"), lambda: calls.append(1) or 8) == 7
     assert calls == [1]
     sc = cl.scoped(until=dt.date(2024, 1, 10))
-    assert sc.root is cl and sc.memo("k", lambda: 9) == 9
+    assert sc.root is cl and sc.memo(_Key("k"), lambda: 9) == 9
+    with pytest.raises(TypeError, match="frozen dataclass"):
+        cl.memo("k", lambda: 7)
     assert sc.materialised().root is cl
     assert cl.measures_present("alliance") == ["srs"] and cl.measures_present("outcome") == []

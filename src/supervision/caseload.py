@@ -30,18 +30,19 @@ import pandas as pd
 
 from supervision import schema
 from supervision.measures import Registry, default_registry
+from supervision.windowcache import MeasuresPresent, WindowCache
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 _counter = itertools.count()
-_MISSING = object()
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What :meth:`Caseload.scoped` applied to the root caseload (memo key and value)."""
+    """What :meth:`Caseload.scoped` applied to the root caseload
+    (:attr:`~supervision.windowcache.WindowCache.scope`)."""
 
     therapist_id: str | None
     since: dt.date | None
@@ -100,10 +101,14 @@ class Caseload:
 
     Notes
     -----
-    Some figures are computed once over the root (unscoped) caseload and filtered per scope
-    (:meth:`memo`, the rupture candidates of :mod:`supervision.clinical.ruptures`).  A caseload made
-    from a scoped one with ``dataclasses.replace`` keeps that root, so its ``sessions`` must
-    hold, for each of its episodes, all the root's sessions up to :attr:`session_cut` (as
+    Tables and figures are cached per caseload object in one
+    :class:`~supervision.windowcache.WindowCache` (its module lists every key kind, its writer
+    and the eviction rule), read and written through :meth:`memo`, :meth:`memo_recent` and
+    :meth:`memoised`.  Some figures are computed once over the root (unscoped) caseload and
+    filtered per scope (:meth:`memo`, the rupture candidates of
+    :mod:`supervision.clinical.ruptures`).  A caseload made from a scoped one with
+    ``dataclasses.replace`` keeps that root, so its ``sessions`` must hold, for each of its
+    episodes, all the root's sessions up to :attr:`session_cut` (as
     :meth:`scoped`, :meth:`materialised`, team or open-episode filters do).
     """
 
@@ -122,7 +127,9 @@ class Caseload:
     _root: Caseload | None = field(default=None, repr=False, compare=False)
     #: The earliest ``until`` applied: sessions after it are not in ``sessions``.
     _cut: dt.date | None = field(default=None, repr=False, compare=False)
-    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: The one cache of this object (typed keys); ``replace`` gives a new, empty one.
+    _memo: WindowCache = field(default_factory=WindowCache, init=False, repr=False,
+                               compare=False)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -201,7 +208,7 @@ class Caseload:
             therapist_scope=therapist_id or self.therapist_scope, _root=self.root, _cut=cut,
         )
         if self._root is None:  # a plain scope of the root: per-window tables can be shared
-            out._memo[Scope] = Scope(therapist_id, since_d, until_d)
+            out._memo.scope = Scope(therapist_id, since_d, until_d)
         return out
 
     def materialised(self) -> Caseload:
@@ -213,16 +220,14 @@ class Caseload:
         (``therapists`` stays a plain filter: one row per therapist.)
         """
         out = replace(self, sessions=self.sessions.cache(), episodes=self.episodes.cache())
-        if Scope in self._memo:  # the same rows: still that plain scope of the root
-            out._memo[Scope] = self._memo[Scope]
+        out._memo.scope = self._memo.scope  # the same rows: still that plain scope, if one
         return out
 
     @property
     def scope(self) -> Scope | None:
         """The therapist and window this caseload is of the root, if it is a plain
         :meth:`scoped` of it (or that, :meth:`materialised`); None for anything else."""
-        found = self._memo.get(Scope)
-        return found if isinstance(found, Scope) else None
+        return self._memo.scope
 
     # ------------------------------------------------------------------ memoising
     @property
@@ -241,11 +246,10 @@ class Caseload:
         For tables materialised with Ibis ``cache()`` (a temporary table on DuckDB and
         PostgreSQL, a cached DataFrame on Spark) and small summaries that several views
         need: a filter change then compiles each deep expression once, not once per figure.
-        ``dataclasses.replace`` gives a new, empty memo.
+        ``key`` is an instance of a frozen dataclass (:mod:`supervision.windowcache`), else
+        ``TypeError``.  ``dataclasses.replace`` gives a new, empty memo.
         """
-        if key not in self._memo:
-            self._memo[key] = build()
-        return self._memo[key]
+        return self._memo.get(key, build)
 
     def memo_recent(self, key: Hashable, build: Callable[[], T], *, keep: int) -> T:
         """:meth:`memo`, keeping only the ``keep`` most recently used keys of ``key``'s type.
@@ -253,22 +257,16 @@ class Caseload:
         For what is made per date window (a dashboard user may try many): the windows in
         use stay, older ones are let go so that memory does not grow with every window tried.
         """
-        found = self._memo.pop(key, _MISSING)
-        value = build() if found is _MISSING else found
-        self._memo[key] = value  # dicts keep insertion order: the newest at the end
-        same = [k for k in self._memo if type(k) is type(key)]
-        for old in same[:-keep]:
-            del self._memo[old]
-        return value
+        return self._memo.recent(key, build, keep=keep)
 
     def memoised(self, key: Hashable) -> object | None:
         """What :meth:`memo` holds under ``key``, or None: never computes."""
-        return self._memo.get(key)
+        return self._memo.peek(key)
 
     # ------------------------------------------------------------------ facts
     def measures_present(self, kind: str | None = None) -> list[str]:
         """Registry measures with at least one value in the sessions table, in registry order."""
-        present = self.memo("measures_present", self._measures_present)
+        present = self.memo(MeasuresPresent(), self._measures_present)
         return [k for k in present if kind is None or self.registry[k].kind == kind]
 
     def _measures_present(self) -> list[str]:

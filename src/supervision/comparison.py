@@ -42,6 +42,7 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, termination
 from supervision.privacy import check_min_cell, suppress_groups
 from supervision.schema import TERMINATION
+from supervision.windowcache import ExportEnd, GateFigures
 
 #: Keys that are kept when the comparison is withheld whole (they name no figure).
 _KEYS = ("alliance_key", "outcome_key", "window", "cover")
@@ -351,7 +352,7 @@ def gate(
     k = check_min_cell(min_cell)
     ids = frozenset(str(t) for t in entitled)
     root = cl.root
-    last = root.memo("comparison.gate:last", lambda: periods.date_span(root)[1])
+    last = root.memo(ExportEnd(), lambda: periods.date_span(root)[1])
     if last is None:
         return {"withheld": "Practice figures are not shown: this export has no sessions.",
                 "period": None, "min_cell": k}
@@ -375,7 +376,7 @@ def gate(
 
     if given:
         return build()
-    return dict(root.memo(("comparison.gate", ids, quarter, k, groups), build))
+    return dict(root.memo(GateFigures(ids, quarter, k, groups), build))
 
 
 def practice_comparison(

@@ -23,6 +23,7 @@ from supervision.clinical import alliance, breakdown, completeness, ruptures, te
 from supervision.measures import PAIRED
 from supervision.privacy import suppress_groups
 from supervision.schema import TERMINATION
+from supervision.windowcache import PracticeAggregates, ScopeRow, TherapistHeadlines
 
 
 def alliance_measure(cl: Caseload) -> str | None:
@@ -89,7 +90,7 @@ _TERMINATION_KEYS = ("episodes", "ended", *TERMINATION, "dropout_rate", "dropout
 def _scope_row(cl: Caseload) -> dict[str, Any]:
     """The scope's row of :func:`supervision.figures.scope_figures` (NaN -> None), once per
     caseload object (the rupture and termination rows share it)."""
-    return cl.memo("scope_row", lambda: row(figures.scope_figures(cl, by=None)) or {})
+    return cl.memo(ScopeRow("figures"), lambda: row(figures.scope_figures(cl, by=None)) or {})
 
 
 def rupture_row(cl: Caseload) -> dict[str, Any] | None:
@@ -104,12 +105,12 @@ def rupture_row(cl: Caseload) -> dict[str, Any] | None:
         return {**{k: f.get(k) for k in _RUPTURE_KEYS},
                 "attended_sessions": f.get("sessions_attended"),
                 "sessions_to_repair": _clean(med.to_pyarrow().to_pylist()[0]["m"])}
-    return cl.memo("rupture_row", build)
+    return cl.memo(ScopeRow("ruptures"), build)
 
 
 def termination_row(cl: Caseload) -> dict[str, Any] | None:
     """The scope's termination figures (§5) as a dict: the row of the figures table."""
-    return cl.memo("termination_row",
+    return cl.memo(ScopeRow("termination"),
                    lambda: {k: _scope_row(cl).get(k) for k in _TERMINATION_KEYS})
 
 
@@ -325,11 +326,6 @@ def practice_aggregates(cl: Caseload) -> dict[str, Any]:
     }
 
 
-def practice_name(since: dt.date | None, until: dt.date | None) -> str:
-    """The name the aggregates of one window are kept under (memo, prepared file)."""
-    return f"practice_aggregates:{since}:{until}"
-
-
 def practice_for(cl: Caseload, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
     """:func:`practice_aggregates` of ``cl`` over ``[since, until]``, once per root caseload.
 
@@ -337,19 +333,11 @@ def practice_for(cl: Caseload, since: dt.date | None, until: dt.date | None) -> 
     there): the server's prepared copy (:mod:`supervision.io.prepared`) puts the default
     window's aggregates there, so a dashboard kernel does not compute them again.
     """
-    from supervision.io.prepared import memo_key
-
     def build() -> dict[str, Any]:
         scoped = cl.root.scoped(since=since, until=until).materialised()
         return json.loads(dumps(practice_aggregates(scoped)))
 
-    return cl.root.memo(memo_key(practice_name(since, until)), build)
-
-
-def headlines_name(since: dt.date | None, until: dt.date | None, alliance_key: str | None,
-                   outcome_key: str | None) -> str:
-    """The name :func:`headlines_by_therapist` of one window is kept under (prepared file)."""
-    return f"therapist_headlines:{since}:{until}:{alliance_key}:{outcome_key}"
+    return cl.root.memo(PracticeAggregates(since, until), build)
 
 
 def scope_headline(own: Caseload, *, alliance_key: str | None, outcome_key: str | None) -> dict:
@@ -360,11 +348,8 @@ def scope_headline(own: Caseload, *, alliance_key: str | None, outcome_key: str 
     memo instead of running its queries (a therapist change in that window).  Any other scope
     is computed by :func:`headline`.
     """
-    from supervision.io.prepared import memo_key
-
-    since, until = own.window
-    name = headlines_name(since, until, alliance_key, outcome_key)
-    found = own.root.memoised(memo_key(name)) if own.therapist_scope is not None else None
+    key = TherapistHeadlines(*own.window, alliance_key, outcome_key)
+    found = own.root.memoised(key) if own.therapist_scope is not None else None
     if isinstance(found, dict) and own.therapist_scope in found:
         return found[own.therapist_scope]
     return headline(own, alliance_key=alliance_key, outcome_key=outcome_key)
@@ -409,12 +394,10 @@ __all__ = [
     "frame",
     "headline",
     "headlines_by_therapist",
-    "headlines_name",
     "measure_name",
     "outcome_measure",
     "practice_aggregates",
     "practice_for",
-    "practice_name",
     "row",
     "scope_headline",
     "sudden_breakdown",

@@ -473,6 +473,7 @@ def _save_prepared(full: Caseload, folder: Path) -> Path:
     from supervision import periods, scopes
     from supervision.clinical import ruptures
     from supervision.io.prepared import save_prepared
+    from supervision.windowcache import PracticeAggregates, TherapistHeadlines
 
     folder.mkdir(mode=0o700, parents=True)
     lo, hi = periods.date_span(full)
@@ -480,8 +481,8 @@ def _save_prepared(full: Caseload, folder: Path) -> Path:
     keys = {"alliance_key": practice["alliance_key"], "outcome_key": practice["outcome_key"]}
     window = full.scoped(since=lo, until=hi).materialised()
     aggregates = {
-        scopes.practice_name(lo, hi): practice,
-        scopes.headlines_name(lo, hi, *keys.values()): scopes.headlines_by_therapist(
+        PracticeAggregates(lo, hi): practice,
+        TherapistHeadlines(lo, hi, *keys.values()): scopes.headlines_by_therapist(
             window, **keys),
     }
     tables = {ruptures.candidate_key(full): ruptures.candidate_tables(full)}

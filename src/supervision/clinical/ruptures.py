@@ -34,6 +34,7 @@ from supervision.clinical.breakdown import with_groups
 from supervision.clinical.termination import episode_termination
 from supervision.errors import ConfigError
 from supervision.stats import rate_columns
+from supervision.windowcache import RuptureCandidates
 
 #: Drop repairs are looked for within this many rated sessions after the drop (Strauss 2006).
 REPAIR_WINDOW = 3
@@ -222,12 +223,12 @@ def _candidates(root: Caseload, points: dict[str, float]) -> tuple[ir.Table, ir.
         drops = (ibis.union(*parts) if len(parts) > 1 else parts[0]) if parts else None
         return _flagged_candidates(s).cache(), None if drops is None else drops.cache()
 
-    return root.memo(("rupture_candidates", tuple(sorted(points.items()))), build)  # candidate_key
+    return root.memo(RuptureCandidates(tuple(sorted(points.items()))), build)  # candidate_key
 
 
-def candidate_key(cl: Caseload) -> tuple:
+def candidate_key(cl: Caseload) -> RuptureCandidates:
     """The memo key under which :func:`candidate_tables` are kept on the root caseload."""
-    return ("rupture_candidates", tuple(sorted(_thresholds(cl, None, None).items())))
+    return RuptureCandidates(tuple(sorted(_thresholds(cl, None, None).items())))
 
 
 def candidate_tables(cl: Caseload) -> tuple[ir.Table, ir.Table | None]:

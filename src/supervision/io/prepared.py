@@ -10,8 +10,10 @@ The file also holds what every kernel would otherwise compute the same way, as t
 hands it over: memo entries of tables (the server passes the export's rupture candidates, the
 most expensive per-export step) and JSON-safe aggregates (the practice aggregates and every
 therapist's headline figures of the dashboards' default date range).  This module stores them
-without knowing what they are: :func:`open_prepared` puts each back in the caseload's memo
-under the key it was saved with, so a kernel finds it instead of computing it.
+without knowing what they are: each under its typed cache key
+(:data:`supervision.windowcache.SAVED_KINDS`, written as JSON), and :func:`open_prepared`
+puts each back in the caseload's memo under that key, so a kernel finds it instead of
+computing it.
 
 The file is the server's private working copy (in its mode-700 temporary folder, removed
 when the server stops), never written next to the user's export.  Besides the three
@@ -22,7 +24,7 @@ notices and measure columns, so a kernel's caseload carries the same provenance.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from supervision import schema
 from supervision.caseload import Caseload, provenance_fields
 from supervision.errors import ConfigError
 from supervision.io.scratch import memory_backend
+from supervision.windowcache import key_from_json, key_to_json
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -37,8 +40,9 @@ if TYPE_CHECKING:
     from supervision.measures import Registry
 
 ALIAS = "prepared"
-LAYOUT = "supervision-prepared-3"
-MemoTables = Mapping[Hashable, Sequence["ir.Table | None"]]
+LAYOUT = "supervision-prepared-4"
+#: A typed cache key of :data:`~supervision.windowcache.SAVED_KINDS` -> its tables.
+MemoTables = Mapping[Any, Sequence["ir.Table | None"]]
 
 
 def _quote_path(path: Path) -> str:
@@ -47,15 +51,16 @@ def _quote_path(path: Path) -> str:
 
 def save_prepared(
     cl: Caseload, path: str | Path, *, tables: MemoTables | None = None,
-    aggregates: Mapping[str, Any] | None = None,
+    aggregates: Mapping[Any, Any] | None = None,
 ) -> Path:
     """Write ``cl``'s canonical tables, the memo entries ``tables`` and provenance to ``path``.
 
     ``cl`` must live in DuckDB (an export read by :func:`~supervision.io.load_export`).
     The copy runs inside DuckDB (``ATTACH`` + ``CREATE TABLE … AS``), so no rows pass
-    through Python.  ``tables`` maps a memo key (a tuple of JSON-safe values) to a tuple of
-    tables (or None); ``aggregates`` maps a name (see :func:`memo_key`) to JSON-safe
-    results to hand to every kernel.  Returns ``path``.
+    through Python.  ``tables`` maps a cache key of
+    :data:`~supervision.windowcache.SAVED_KINDS` to a tuple of tables (or None);
+    ``aggregates`` maps such a key to JSON-safe results to hand to every kernel.  Returns
+    ``path``.
     """
     path = Path(path)
     if path.exists():
@@ -65,7 +70,7 @@ def save_prepared(
     entries, extra = [], {}
     for i, (key, group) in enumerate((tables or {}).items()):
         names = [None if t is None else f"memo_{i}_{j}" for j, t in enumerate(group)]
-        entries.append([key, names])
+        entries.append([key_to_json(key), names])
         extra |= {n: t for n, t in zip(names, group, strict=True) if n is not None}
     db = cl.con.con
     db.execute(f"ATTACH {_quote_path(path)} AS {ALIAS}")
@@ -78,23 +83,14 @@ def save_prepared(
             "layout": LAYOUT,
             **cl.provenance(),
             "tables": json.dumps(entries, allow_nan=False),
-            "aggregates": json.dumps(dict(aggregates or {}), allow_nan=False),
+            "aggregates": json.dumps([[key_to_json(k), v] for k, v in (aggregates or {}).items()],
+                                     allow_nan=False),
         }
         db.execute(f"CREATE TABLE {ALIAS}.load_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
         db.executemany(f"INSERT INTO {ALIAS}.load_info VALUES (?, ?)", list(info.items()))
     finally:
         db.execute(f"DETACH {ALIAS}")
     return path
-
-
-def memo_key(name: str) -> Hashable:
-    """The caseload memo key of the aggregates saved under ``name``."""
-    return ("prepared", name)
-
-
-def _as_key(value: Any) -> Any:
-    """JSON's lists back into the tuples a memo key is made of."""
-    return tuple(_as_key(v) for v in value) if isinstance(value, list) else value
 
 
 def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
@@ -121,10 +117,10 @@ def open_prepared(path: str | Path, *, registry: Registry) -> Caseload:
                   **tables)
     for key, names in json.loads(info["tables"]):
         saved = tuple(None if n is None else con.table(n, database=ALIAS) for n in names)
-        cl.memo(_as_key(key), lambda saved=saved: saved)
-    for name, value in json.loads(info["aggregates"]).items():
-        cl.memo(memo_key(name), lambda value=value: value)
+        cl.memo(key_from_json(key), lambda saved=saved: saved)
+    for key, value in json.loads(info["aggregates"]):
+        cl.memo(key_from_json(key), lambda value=value: value)
     return cl
 
 
-__all__ = ["memo_key", "open_prepared", "save_prepared"]
+__all__ = ["open_prepared", "save_prepared"]

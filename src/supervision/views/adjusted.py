@@ -17,6 +17,7 @@ from supervision.caseload import Caseload
 from supervision.clinical.multilevel import PROMPT, AdjustedOutcome, intake_adjusted
 from supervision.views.common import esc
 from supervision.views.theme import OWN, PRACTICE, style
+from supervision.windowcache import IntakeAdjusted
 
 
 def _wrap(text: str, width: int = 105) -> str:
@@ -109,7 +110,7 @@ def practice_model(own: Caseload, outcome_key: str, *, min_cell: int) -> Adjuste
     """The practice's model over ``own``'s date window, fitted once per root and window."""
     root, (since, until) = own.root, own.window
     return root.memo(
-        ("intake_adjusted", since, until, outcome_key, min_cell),
+        IntakeAdjusted(since, until, outcome_key, min_cell),
         lambda: intake_adjusted(root.scoped(since=since, until=until), outcome_key,
                                 min_cell=min_cell),
     )

@@ -179,6 +179,15 @@ def test_handed_over_bands_or_none_are_used_never_the_rows() -> None:
     assert tl.NOT_ENOUGH_HISTORY in empty.band_notes["phq9"]
 
 
+@pytest.mark.parametrize("switch", ["handed over", "practice history", True])
+def test_where_bands_come_from_is_a_typed_switch_never_a_string(switch: object) -> None:
+    """The privacy switch is a ``timeline.Bands`` member (or bands, or None): the old magic
+    strings, or anything else, are refused before anything is read."""
+    own = _export().scoped(therapist_id="T1")
+    with pytest.raises(TypeError, match="Bands member"):
+        tl.case_timeline(own, "E1", bands=switch)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("forged", ["E2", "R01", " E2 ", "", None, 7, "E1' OR 1=1 --"])
 def test_an_episode_not_in_the_caseload_is_refused(full: Caseload, forged: object) -> None:
     own = full.scoped(therapist_id="T1")

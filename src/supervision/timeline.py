@@ -23,7 +23,10 @@ Scope
     pseudonymous episode and therapist ids leave this module (no client id).
 
 Expected-response bands
-    Need the practice's history.  ``bands=FROM_PRACTICE_HISTORY`` computes them from the
+    Need the practice's history.  Where they may come from is a privacy decision, taken by
+    whoever builds the view and passed as ``bands`` (a :class:`Bands` member, a mapping of
+    bands, or None), never a string or state found on the caseload.
+    ``bands=FROM_PRACTICE_HISTORY`` computes them from the
     caseload's root as of its window's end, leaving the episode itself out of its own
     reference (§11: "an episode is never its own reference").  A therapist's server holds
     only that therapist's rows: there the bands are the ones the server handed over with the
@@ -36,6 +39,7 @@ Figures are prompts for reflection in supervision, never verdicts.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -50,11 +54,21 @@ from supervision.errors import ConfigError, ScopeError
 from supervision.figures import cases_to_discuss
 from supervision.measures import Measure
 
-#: ``bands=`` value: compute the bands from the caseload's root (a full server only).
-FROM_PRACTICE_HISTORY = "practice history"
-#: ``bands=`` value of a therapist's view: only bands the server handed over, never any
-#: computed from the caseload's rows (none handed over: not available).
-HANDED_OVER = "handed over"
+
+class Bands(enum.Enum):
+    """Where a case timeline's expected-response bands may come from (the ``bands=`` switch
+    of :func:`case_timeline`; a mapping of bands or None are the other choices)."""
+
+    #: The caseload's root as of the window's end (a full server; on a caseload that was
+    #: handed bands, :attr:`~supervision.caseload.Caseload.handed`, those instead).
+    PRACTICE_HISTORY = "practice history"
+    #: Only the bands the server handed over, never any computed from the caseload's rows
+    #: (none handed over: not available).  A therapist's own view.
+    HANDED_OVER = "handed over"
+
+
+FROM_PRACTICE_HISTORY = Bands.PRACTICE_HISTORY
+HANDED_OVER = Bands.HANDED_OVER
 NOT_ENOUGH_HISTORY = "not enough history yet"
 BANDS_UNAVAILABLE = "not available on a therapist's own server yet"
 #: Percentile pairs of the two bands, in the direction of improvement (expected.py).
@@ -310,7 +324,14 @@ def _sudden(cl: Caseload, episode_id: str, keys: list[str], rows: pd.DataFrame
 
 
 # ============================================================================ expected bands
-BandSource = str | Mapping[str, pd.DataFrame] | None
+BandSource = Bands | Mapping[str, pd.DataFrame] | None
+
+
+def _check_bands(bands: object) -> None:
+    if bands is None or isinstance(bands, Bands | Mapping):
+        return
+    raise TypeError(f"bands={bands!r}: give a timeline.Bands member (PRACTICE_HISTORY or "
+                    "HANDED_OVER), a mapping measure -> bands, or None")
 
 
 def _history_bands(cl: Caseload, one: Caseload, episode_id: str, key: str) -> pd.DataFrame:
@@ -360,9 +381,9 @@ def _outcomes(cl: Caseload, one: Caseload, episode_id: str, rows: pd.DataFrame,
     for key in keys:
         series = _series(rows, key, "scored_index")
         found: pd.DataFrame | None = None
-        if bands in (FROM_PRACTICE_HISTORY, HANDED_OVER):
+        if isinstance(bands, Bands):
             found = expected.handed_bands(cl, measure=key)
-            if found is None and bands == FROM_PRACTICE_HISTORY:  # a full server
+            if found is None and bands is Bands.PRACTICE_HISTORY:  # a full server
                 found = _history_bands(cl, one, episode_id, key)
         elif isinstance(bands, Mapping):
             found = bands.get(key)
@@ -397,9 +418,10 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
     episode_id
         The pseudonymous episode id, as typed or picked (any other value is not found).
     bands
-        :data:`FROM_PRACTICE_HISTORY` (the root's history, or on a therapist's server the
-        bands handed over), :data:`HANDED_OVER` (those only), bands given as a mapping measure ->
-        :func:`~supervision.clinical.expected.expected_bands` frame, or None (not available).
+        :attr:`Bands.PRACTICE_HISTORY` (the root's history, or on a therapist's server the
+        bands handed over), :attr:`Bands.HANDED_OVER` (those only), bands given as a mapping
+        measure -> :func:`~supervision.clinical.expected.expected_bands` frame, or None (not
+        available).  Anything else (a string): ``TypeError``.
     listed
         :func:`~supervision.figures.cases_to_discuss` of ``caseload`` if already computed (the
         episode's reasons are read from it), else read from ``caseload``'s per-episode table.
@@ -409,6 +431,7 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
     EpisodeNotFound
         The id is not an episode of ``caseload`` (a :class:`~supervision.errors.ScopeError`).
     """
+    _check_bands(bands)
     eid = episode_id.strip() if isinstance(episode_id, str) else ""
     if not eid:
         raise EpisodeNotFound("no episode chosen: pick an episode id from the list")
@@ -439,6 +462,6 @@ def case_timeline(caseload: Caseload, episode_id: object, *,
 
 
 __all__ = [
-    "BANDS_UNAVAILABLE", "FROM_PRACTICE_HISTORY", "HANDED_OVER", "NOT_ENOUGH_HISTORY",
+    "BANDS_UNAVAILABLE", "FROM_PRACTICE_HISTORY", "HANDED_OVER", "NOT_ENOUGH_HISTORY", "Bands",
     "EpisodeNotFound", "Timeline", "case_timeline", "episode_choices",
 ]

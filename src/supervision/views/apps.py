@@ -20,7 +20,7 @@ from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.comparison import comparison_note, gate, practice_label
 from supervision.errors import SupervisionError
-from supervision.timeline import HANDED_OVER
+from supervision.timeline import Bands
 from supervision.views import cases as vc
 from supervision.views.common import css, error_panel, esc, loading_indicator
 from supervision.views.dates import DateRange, period_text
@@ -341,7 +341,7 @@ class TherapistApp(TabbedApp):
             min_cell=self.min_cell,
             show_clients=True,
             # only the bands the server handed over, never any from the kernel's own rows
-            timeline_bands=HANDED_OVER,
+            timeline_bands=Bands.HANDED_OVER,
         )
 
     def make_headline(self, view: View) -> widgets.Widget:

@@ -19,7 +19,7 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, multilevel, neurotype, outcomes, ruptures, termination
 from supervision.measures import PAIRED
 from supervision.scopes import frame, measure_name, rupture_row, termination_row
-from supervision.timeline import FROM_PRACTICE_HISTORY, case_timeline, episode_choices
+from supervision.timeline import Bands, BandSource, case_timeline, episode_choices
 from supervision.views import adjusted as vadj
 from supervision.views import alliance as va
 from supervision.views import caseload_table as vct
@@ -55,7 +55,8 @@ class View:
     timeline_bands
         Where the case timeline's expected-response bands come from
         (:func:`supervision.timeline.case_timeline`'s ``bands``): the practice's history on a
-        full server, the precomputed practice bands (or None) on a therapist's.
+        full server, only the bands the server handed over on a therapist's
+        (:class:`~supervision.timeline.Bands`; the app decides).
     timeline
         The case timeline picker of the cases tab, once built.
     open_case
@@ -74,7 +75,7 @@ class View:
     min_cell: int = 5
     show_clients: bool = False
     figures: dict[str, go.Figure | None] = field(default_factory=dict)
-    timeline_bands: Any = FROM_PRACTICE_HISTORY
+    timeline_bands: BandSource = Bands.PRACTICE_HISTORY
     timeline: TimelinePicker | None = None
     open_case: Callable[[str], None] | None = None
     period: str = ""

@@ -14,6 +14,7 @@ import pytest
 from supervision import opening
 from supervision import serve as sv
 from supervision.demo import DEMO_LABEL, is_demo_export, write_demo
+from supervision.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +41,13 @@ def test_landing_page_and_kernels_say_demo(exports: tuple[Path, Path], tmp_path:
     _, env = sv.prepare(demo, therapist=None, mapping=None, measures=None, min_cell=5,
                         workdir=tmp_path / "demo")
     assert env[opening.DEMO] == "1"
-    assert opening.KernelSettings.from_environ(env).demo
+    assert Settings.from_env(env).demo
     data = json.loads((tmp_path / "demo" / "landing.json").read_text())
     assert data["export"]["demo"] == DEMO_LABEL
     assert DEMO_LABEL in render_landing(data, "/")
     _, env = sv.prepare(real, therapist=None, mapping=None, measures=None, min_cell=5,
                         workdir=tmp_path / "real")
-    assert opening.DEMO not in env and not opening.KernelSettings.from_environ(env).demo
+    assert opening.DEMO not in env and not Settings.from_env(env).demo
     data = json.loads((tmp_path / "real" / "landing.json").read_text())
     assert "demo" not in data["export"]
     assert DEMO_LABEL not in render_landing(data, "/")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import re
 import sys
 import traceback
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supervision.errors import ConfigError, ExportNotice, SupervisionError
+from supervision.settings import settings
 
 if TYPE_CHECKING:
     from supervision.caseload import Caseload
@@ -523,6 +523,14 @@ def _expected_csv(result: dict) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+def _debug() -> bool:
+    """``SUPERVISION_DEBUG`` is set (a settings error here must not hide the first one)."""
+    try:
+        return settings().debug
+    except ConfigError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``supervision`` console script."""
     parser = build_parser()
@@ -543,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: no traceback reaches a user
-        if os.environ.get("SUPERVISION_DEBUG"):
+        if _debug():
             traceback.print_exc()
         print(
             f"supervision {command}: unexpected internal error ({type(exc).__name__}). "

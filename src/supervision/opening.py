@@ -3,7 +3,8 @@ DuckDB) or warehouse tables (:func:`open_caseload`), the server's prepared copy 
 therapist's bundle (:func:`caseload`, :func:`therapist_context`, what a dashboard kernel is
 given), and the session variables that say which.
 
-What a dashboard kernel knows is read once per kernel from the server-fixed environment.
+What a dashboard kernel knows is read from the server-fixed environment, through
+:func:`supervision.settings.settings` (the one parser of every ``SUPERVISION_*`` variable).
 
 ``supervision serve`` sets these environment variables before it starts Voilà; kernels
 inherit the server's environment, and nothing in a browser (URL, widget, comm message)
@@ -35,9 +36,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +45,25 @@ from supervision.caseload import Caseload
 from supervision.errors import ConfigError, ScopeError
 from supervision.measures import load_registry
 from supervision.privacy import check_min_cell
+from supervision.settings import (  # noqa: F401  (the variables' names, for the server)
+    ALLOWED,
+    DB,
+    DB_SCHEMA,
+    DEMO,
+    EXPORT,
+    KERNEL_VARS,
+    MAPPING,
+    MEASURES,
+    MIN_CELL,
+    PREPARED,
+    SCOPED_DIR,
+    THERAPIST,
+    TOKEN,
+    settings,
+)
 
-EXPORT = "SUPERVISION_EXPORT"
-PREPARED = "SUPERVISION_PREPARED"
-MAPPING = "SUPERVISION_MAPPING"
-MEASURES = "SUPERVISION_MEASURES"
-MIN_CELL = "SUPERVISION_MIN_CELL"
-THERAPIST = "SUPERVISION_THERAPIST"
-SCOPED_DIR = "SUPERVISION_SCOPED_DIR"
-DB = "SUPERVISION_DB"
-DB_SCHEMA = "SUPERVISION_DB_SCHEMA"
-ALLOWED = "SUPERVISION_THERAPISTS"
-#: "1" when the data is the demo export (every page then says "Demo data (synthetic)").
-DEMO = "SUPERVISION_DEMO"
-ALL_VARS = (EXPORT, PREPARED, MAPPING, MEASURES, MIN_CELL, THERAPIST, SCOPED_DIR, DB, DB_SCHEMA,
-            ALLOWED, DEMO)
+#: Every variable the server sets for a kernel (:data:`supervision.settings.KERNEL_VARS`).
+ALL_VARS = KERNEL_VARS
 
 TABLE_FILES = {
     "sessions": "sessions.parquet",
@@ -71,71 +73,14 @@ TABLE_FILES = {
 PRACTICE_FILE = "practice.json"
 #: The key of ``practice.json`` holding the expected-response bands handed over.
 BANDS_KEY = "expected_bands"
-TOKEN_VAR = "SUPERVISION_TOKEN"
+TOKEN_VAR = TOKEN
 #: Variables only the server process may hold: never handed to a kernel.
 SERVER_ONLY_VARS = (TOKEN_VAR, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
 
 
-@dataclass(frozen=True)
-class KernelSettings:
-    """What the server told a dashboard kernel, read and checked in one place (the variables
-    of the module docstring; an empty variable counts as unset).
-
-    Attributes
-    ----------
-    export, prepared, db, db_schema, mapping, measures, scoped_dir
-        Paths and the warehouse URL as given (None when unset).
-    min_cell
-        The small-cell threshold (default 5; :func:`supervision.privacy.check_min_cell`).
-    therapist
-        The one therapist a therapist server is fixed to, else None.
-    allowed
-        The therapists a supervisor on the hub may pick; None: every one.
-    demo
-        The data is the demo export (``SUPERVISION_DEMO=1``): every page labels itself.
-    """
-
-    export: str | None = None
-    prepared: str | None = None
-    db: str | None = None
-    db_schema: str | None = None
-    mapping: str | None = None
-    measures: str | None = None
-    min_cell: int = 5
-    therapist: str | None = None
-    scoped_dir: str | None = None
-    allowed: tuple[str, ...] | None = None
-    demo: bool = False
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str] | None = None) -> KernelSettings:
-        """The settings in ``env`` (default: this process's environment); a
-        :class:`ConfigError` names a variable that cannot be read."""
-        env = os.environ if env is None else env
-        get = lambda name: env.get(name) or None  # noqa: E731
-        raw = env.get(MIN_CELL, "5")
-        try:
-            cell = int(raw)
-        except ValueError:
-            raise ConfigError(f"{MIN_CELL}={raw!r} is not a whole number") from None
-        allowed = env.get(ALLOWED)
-        return cls(
-            export=get(EXPORT), prepared=get(PREPARED), db=get(DB), db_schema=get(DB_SCHEMA),
-            mapping=get(MAPPING), measures=get(MEASURES), min_cell=check_min_cell(cell),
-            therapist=get(THERAPIST), scoped_dir=get(SCOPED_DIR), demo=env.get(DEMO) == "1",
-            allowed=None if allowed is None else tuple(
-                t for t in (x.strip() for x in allowed.split(",")) if t),
-        )
-
-
-def settings() -> KernelSettings:
-    """This kernel's :class:`KernelSettings` (read from the environment on each call)."""
-    return KernelSettings.from_environ()
-
-
 def min_cell() -> int:
-    """The small-cell threshold the server was started with (default 5)."""
-    return settings().min_cell
+    """The small-cell threshold the server was started with (default 5; at least 5)."""
+    return check_min_cell(settings().min_cell)
 
 
 @functools.cache

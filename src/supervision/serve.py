@@ -45,9 +45,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervision import opening
+from supervision import settings as settings_module
 from supervision.demo import DEMO_LABEL, is_demo_export
 from supervision.errors import ConfigError, ScopeError, SupervisionError
 from supervision.privacy import check_min_cell
+from supervision.settings import PUBLIC_NAMES, settings
 
 if TYPE_CHECKING:
     from supervision.caseload import Caseload
@@ -79,12 +81,12 @@ MIN_TOKEN_CHARS = 16
 #: Variables never handed to a kernel: the server's token (and Jupyter's own token variables).
 MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 #: Extra host names the server answers to (comma- or space-separated), besides --public-name.
-PUBLIC_NAMES_VAR = "SUPERVISION_PUBLIC_NAMES"
+PUBLIC_NAMES_VAR = PUBLIC_NAMES
 #: Kernels serving pages at once (the preheated pool aside); past it renders get 503.
-MAX_KERNELS_VAR = "SUPERVISION_MAX_KERNELS"
+MAX_KERNELS_VAR = settings_module.MAX_KERNELS
 MAX_KERNELS = 8
 #: Seconds a kernel may stay without a connected page before it is shut down.
-IDLE_TIMEOUT_VAR = "SUPERVISION_KERNEL_IDLE_TIMEOUT"
+IDLE_TIMEOUT_VAR = settings_module.IDLE_TIMEOUT
 IDLE_TIMEOUT = 300
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
                         r"(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$")
@@ -123,7 +125,7 @@ def find_dashboards() -> Path:
     (``setup.py`` copies ``dashboards/`` there when it builds one).
     """
     here = Path(__file__).resolve().parent
-    candidates = [Path(p) for p in [os.environ.get("SUPERVISION_DASHBOARDS")] if p]
+    candidates = [Path(p) for p in [settings().dashboards] if p]
     candidates += [here.parents[1] / "dashboards", SHARE / "dashboards"]
     for c in candidates:
         if all((c / n).is_file() for n in NOTEBOOKS):
@@ -195,7 +197,7 @@ def read_token(token_file: str | Path | None) -> str | None:
             )
         where = f"--token-file {path}"
     else:
-        token = os.environ.get(opening.TOKEN_VAR, "").strip()
+        token = settings().token or ""
         where = opening.TOKEN_VAR
     if not token:
         if token_file is not None:
@@ -230,7 +232,7 @@ def public_names(names: Sequence[str] = ()) -> list[str]:
     Each must be a bare host name or address (no scheme, port or path): the ``Host`` a
     browser sends for the address people use, e.g. a reverse proxy's name.
     """
-    given = [*names, *re.split(r"[\s,]+", os.environ.get(PUBLIC_NAMES_VAR, ""))]
+    given = [*names, *settings().public_names]
     out: list[str] = []
     for raw in given:
         name = raw.strip().lower()
@@ -251,21 +253,14 @@ def public_names(names: Sequence[str] = ()) -> list[str]:
     return out
 
 
-def _positive_int(value: int | None, var: str, default: int, what: str) -> int:
-    """``value``, else the environment variable ``var``, else ``default``; at least 1."""
+def _positive_int(value: int | None, setting: str, default: int, what: str) -> int:
+    """``value``, else the :class:`~supervision.settings.Settings` field ``setting`` (its
+    environment variable, read only then), else ``default``; at least 1."""
     if value is None:
-        raw = os.environ.get(var, "").strip()
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{var} must be a whole number of {what}") from None
-        where = var
-    else:
-        where = what
+        given = getattr(settings(), setting)
+        return default if given is None else given
     if value < 1:
-        raise ConfigError(f"{where} must be at least 1 (got {value})")
+        raise ConfigError(f"{what} must be at least 1 (got {value})")
     return value
 
 
@@ -273,8 +268,8 @@ def kernel_limits(
     max_kernels: int | None = None, idle_timeout: int | None = None
 ) -> tuple[int, int]:
     """(kernel cap, idle timeout in seconds): given, else from the environment, else defaults."""
-    return (_positive_int(max_kernels, MAX_KERNELS_VAR, MAX_KERNELS, "kernels"),
-            _positive_int(idle_timeout, IDLE_TIMEOUT_VAR, IDLE_TIMEOUT, "seconds"))
+    return (_positive_int(max_kernels, "max_kernels", MAX_KERNELS, "kernels"),
+            _positive_int(idle_timeout, "kernel_idle_timeout", IDLE_TIMEOUT, "seconds"))
 
 
 def write_voila_config(folder: Path, token: str) -> Path:

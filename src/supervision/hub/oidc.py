@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import stat
 import tomllib
 import urllib.error
@@ -22,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supervision.errors import ConfigError
+from supervision.settings import OIDC_ID, OIDC_SECRET, settings
 
-ID_VAR = "SUPERVISION_OIDC_CLIENT_ID"
-SECRET_VAR = "SUPERVISION_OIDC_CLIENT_SECRET"
+ID_VAR = OIDC_ID
+SECRET_VAR = OIDC_SECRET
 CLAIMS = ("email", "preferred_username")
 SCOPES = ("openid", "email", "profile")
 
@@ -87,7 +87,8 @@ def discover(issuer: str, *, timeout: float = 10.0) -> dict:
 def client_credentials(client_file: str | Path | None) -> tuple[str, str]:
     """(client id, client secret) from ``client_file`` or else the environment."""
     if client_file is None:
-        cid, secret = os.environ.get(ID_VAR, ""), os.environ.get(SECRET_VAR, "")
+        conf = settings()
+        cid, secret = conf.oidc_client_id or "", conf.oidc_client_secret or ""
         if not cid or not secret:
             raise ConfigError(f"--oidc needs the client id and secret registered with the "
                               f"identity provider: --oidc-client-file FILE (client_id = "

@@ -15,21 +15,27 @@ Two kinds of output, both on ``stderr`` and both silenced by ``--quiet``:
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
+from supervision.settings import settings
+
 if TYPE_CHECKING:
     import duckdb
 
 #: Seconds between plain progress lines when standard error is not a terminal.
-LINE_SECONDS = float(os.environ.get("SUPERVISION_PROGRESS_SECONDS", "5"))
+#: None: ``SUPERVISION_PROGRESS_SECONDS`` (default 5), read when a progress display starts.
+LINE_SECONDS: float | None = None
 #: Seconds between redraws of the bar on a terminal.
 BAR_SECONDS = 0.2
 BAR_WIDTH = 24
+
+
+def _line_seconds() -> float:
+    return settings().progress_seconds if LINE_SECONDS is None else LINE_SECONDS
 
 
 def human_bytes(n: float) -> str:
@@ -106,7 +112,7 @@ class Progress:
     def _poll(
         self, db: duckdb.DuckDBPyConnection, label: str, total: int | None, stop: threading.Event
     ) -> None:
-        every = BAR_SECONDS if self.tty else LINE_SECONDS
+        every = BAR_SECONDS if self.tty else _line_seconds()
         shown, last = -1.0, time.perf_counter()
         drawn = False
         while not stop.wait(BAR_SECONDS):

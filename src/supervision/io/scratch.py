@@ -25,7 +25,6 @@ A smaller export never reaches the limit and runs exactly as before.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import weakref
@@ -35,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from supervision.settings import settings
 
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend
@@ -96,8 +97,8 @@ def _first_line(f: IO[bytes]) -> bytes:
 
 
 def _cap_mb() -> int | None:
-    cap = os.environ.get("SUPERVISION_MAX_MEMORY_MB", "").strip()
-    return max(int(cap), MIN_LIMIT // 1000**2) if cap.isdigit() else None
+    cap = settings().max_memory_mb
+    return None if cap is None else max(cap, MIN_LIMIT // 1000**2)
 
 
 def memory_backend() -> Backend:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
-import os
 import re
 import zipfile
 import zlib
@@ -41,6 +40,7 @@ from supervision.io import csvfile, xlsx
 from supervision.io.mapping import ExportMapping, norm_name
 from supervision.io.progress import human_bytes
 from supervision.io.raw import DATE_TYPES, NUMBER_TYPES, RawTable
+from supervision.settings import settings
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: A zip may unpack to at most this many bytes (``SUPERVISION_MAX_UNZIP_MB`` changes it).
@@ -108,8 +108,8 @@ def _discover(path: Path, mapping: ExportMapping, tmp: Path) -> Found:
 
 
 def _zip_limit() -> int:
-    mb = os.environ.get("SUPERVISION_MAX_UNZIP_MB", "").strip()
-    return int(mb) * 1000**2 if mb.isdigit() else MAX_UNZIP_BYTES
+    mb = settings().max_unzip_mb
+    return MAX_UNZIP_BYTES if mb is None else mb * 1000**2
 
 
 def _unzip(path: Path, dest: Path) -> None:

@@ -15,13 +15,12 @@ therapist's rows); it never shows a per-therapist breakdown of the practice.
 from __future__ import annotations
 
 import html
-import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from supervision import figures, opening, periods, scopes
+from supervision import settings as settings_module
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, neurotype, outcomes, ruptures, termination
 from supervision.comparison import (
@@ -31,6 +30,7 @@ from supervision.comparison import (
 )
 from supervision.errors import ConfigError
 from supervision.measures import PAIRED
+from supervision.settings import settings
 from supervision.views import alliance as va
 from supervision.views import caseload_table as vct
 from supervision.views import cases as vc
@@ -43,8 +43,8 @@ from supervision.views.common import PLOT_CONFIG
 from supervision.views.practice_tabs import PracticeView
 from supervision.views.theme import BENCHMARKS
 
-QUARTER = "SUPERVISION_QUARTER"
-COVER = "SUPERVISION_REPORT_COVER"  # JSON: generated time, data range, checksum, source
+QUARTER = settings_module.QUARTER
+COVER = settings_module.COVER  # JSON: generated time, data range, checksum, source
 
 
 CAUTION = (
@@ -113,7 +113,7 @@ def note(text: str, cls: str = "sv-note") -> str:
 # ---------------------------------------------------------------------- parameters
 def quarter() -> str:
     """The quarter the kernel was started for (``SUPERVISION_QUARTER``)."""
-    q = os.environ.get(QUARTER)
+    q = settings().quarter
     if not q:
         raise ConfigError(f"no quarter given: the report driver sets {QUARTER}")
     return q
@@ -121,7 +121,7 @@ def quarter() -> str:
 
 def cover_facts() -> dict[str, Any]:
     """Cover facts fixed by the driver (generation time, export range, checksum, source)."""
-    return json.loads(os.environ.get(COVER) or "{}")
+    return dict(settings().report_cover)
 
 
 def cover(title: str, facts: Mapping[str, Any], q: str, min_cell: int) -> Section:

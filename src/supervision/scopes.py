@@ -194,43 +194,28 @@ def headline(cl: Caseload, *, alliance_key: str | None, outcome_key: str | None)
     return _headline(t, r, a, o, alliance_key=alliance_key, outcome_key=outcome_key) | more
 
 
+def _interval_fig(r: dict, key: str, n_key: str, **extra: Any) -> dict[str, Any]:
+    """:func:`_fig` of the summary row's ``key`` with its ``key_low``/``key_high`` interval
+    and the n in ``n_key``."""
+    return _fig(r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high"), r.get(n_key), **extra)
+
+
 def _headline(term: dict, rup: dict, a: dict | None, o: dict | None, *,
               alliance_key: str | None, outcome_key: str | None) -> dict:
     """Pack the summary rows of one scope into the headline figures."""
     out: dict[str, Any] = {
         "episodes": _fig(term.get("episodes"), n=term.get("episodes")),
         "sessions": _fig(rup.get("attended_sessions")),
-        "repair_rate": _fig(
-            rup.get("repair_rate"),
-            rup.get("repair_rate_low"),
-            rup.get("repair_rate_high"),
-            rup.get("count"),
-        ),
-        "dropout_rate": _fig(
-            term.get("dropout_rate"),
-            term.get("dropout_rate_low"),
-            term.get("dropout_rate_high"),
-            term.get("ended"),
-        ),
+        "repair_rate": _interval_fig(rup, "repair_rate", "count"),
+        "dropout_rate": _interval_fig(term, "dropout_rate", "ended"),
     }
     if alliance_key:
-        a = a or {}
-        out["early_alliance"] = _fig(
-            a.get("early_mean"),
-            a.get("early_mean_low"),
-            a.get("early_mean_high"),
-            a.get("episodes"),
-            measure=alliance_key.upper().replace("_", "-"),
-        )
+        out["early_alliance"] = _interval_fig(
+            a or {}, "early_mean", "episodes", measure=alliance_key.upper().replace("_", "-"))
     if outcome_key:
-        o = o or {}
-        out["reliable_improvement_rate"] = _fig(
-            o.get("reliable_improvement_rate"),
-            o.get("reliable_improvement_rate_low"),
-            o.get("reliable_improvement_rate_high"),
-            o.get("paired"),
-            measure="PHQ-9 + GAD-7" if outcome_key == PAIRED else outcome_key.upper(),
-        )
+        out["reliable_improvement_rate"] = _interval_fig(
+            o or {}, "reliable_improvement_rate", "paired",
+            measure="PHQ-9 + GAD-7" if outcome_key == PAIRED else outcome_key.upper())
     return out
 
 

@@ -99,6 +99,19 @@ def _hover(df: pd.DataFrame, x_label: str, noun: str) -> list[str]:
     ]
 
 
+def _mean_line(fig: go.Figure, rows: pd.DataFrame, colour: str, label: str, *, name: str,
+               hover: str, width: int) -> None:
+    """A series by rated session: its 95% band (:func:`_band`, named ``label``) and its mean
+    as a line with markers, each point's hover giving the mean, interval and n of ratings."""
+    _band(fig, rows["rated_index"], rows, colour, label)
+    points = rows[["rated_index", "mean", "low", "high", "n", "small"]]
+    fig.add_trace(go.Scatter(
+        x=rows["rated_index"], y=rows["mean"], mode="lines+markers", name=name,
+        line={"color": colour, "width": width}, hovertext=_hover(points, hover, "ratings"),
+        hoverinfo="text",
+    ))
+
+
 def _small_note(fig: go.Figure, df: pd.DataFrame, x: str, what: str, rng: str) -> None:
     """Say above the plot from where on n is small (:func:`within_range`'s ``small``)."""
     if "small" not in df or not df["small"].any():
@@ -179,18 +192,8 @@ def alliance_trend_figure(
         )
     else:
         own = within_range(own, measure.min, measure.max)
-        _band(fig, own["rated_index"], own, OWN, own_label)
-        fig.add_trace(
-            go.Scatter(
-                x=own["rated_index"],
-                y=own["mean"],
-                mode="lines+markers",
-                name=f"{own_label}: mean",
-                line={"color": OWN, "width": 3},
-                hovertext=_hover(own, "Rated session", "ratings"),
-                hoverinfo="text",
-            )
-        )
+        _mean_line(fig, own, OWN, own_label, name=f"{own_label}: mean", hover="Rated session",
+                   width=3)
     if practice is not None and not practice.empty:
         fig.add_trace(
             go.Scatter(
@@ -338,22 +341,8 @@ def subscale_figure(df: pd.DataFrame) -> go.Figure | None:
         colour = SUBSCALE_COLOURS.get(str(sub), OKABE_ITO["grey"])
         label = SUBSCALE_LABELS.get(str(sub), esc(sub))
         rows = within_range(rows.sort_values("rated_index"), 4, 20)
-        _band(fig, rows["rated_index"], rows, colour, label)
-        fig.add_trace(
-            go.Scatter(
-                x=rows["rated_index"],
-                y=rows["mean"],
-                mode="lines+markers",
-                name=label,
-                line={"color": colour, "width": 2},
-                hovertext=_hover(
-                    rows[["rated_index", "mean", "low", "high", "n", "small"]],
-                    f"{label}, rated session",
-                    "ratings",
-                ),
-                hoverinfo="text",
-            )
-        )
+        _mean_line(fig, rows, colour, label, name=label, hover=f"{label}, rated session",
+                   width=2)
     style(fig, "WAI-SR subscales: goal, task and bond (4–20 each)", height=360)
     fig.update_xaxes(title_text="rated session", dtick=1)
     fig.update_yaxes(title_text="subscale mean", range=[4, 20])

@@ -132,22 +132,23 @@ def num(value: object, digits: int = 1) -> str:
     return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
 
 
+def _interval_text(value: object, low: object, high: object, n: object, noun: str, *,
+                   fmt: Callable[[object], str], none: str) -> str:
+    n_txt = "—" if is_missing(n) else f"{int(float(n))}"  # type: ignore[arg-type]
+    if is_missing(value):
+        return f"{none} (n = {n_txt} {noun})"
+    ci = "" if is_missing(low) else f" (95% CI {fmt(low)}–{fmt(high)})"
+    return f"{fmt(value)}{ci}, n = {n_txt} {noun}"
+
+
 def rate_text(rate: object, low: object, high: object, n: object, noun: str) -> str:
     """``"21% (95% CI 12–34%), n = 38 ended episodes"``; says so when n is 0."""
-    n_txt = "—" if is_missing(n) else f"{int(float(n))}"  # type: ignore[arg-type]
-    if is_missing(rate):
-        return f"no rate (n = {n_txt} {noun})"
-    ci = "" if is_missing(low) else f" (95% CI {pct(low)}–{pct(high)})"
-    return f"{pct(rate)}{ci}, n = {n_txt} {noun}"
+    return _interval_text(rate, low, high, n, noun, fmt=pct, none="no rate")
 
 
 def mean_text(mean: object, low: object, high: object, n: object, noun: str) -> str:
     """``"37.2 (95% CI 36.5–37.9), n = 24 episodes"``."""
-    n_txt = "—" if is_missing(n) else f"{int(float(n))}"  # type: ignore[arg-type]
-    if is_missing(mean):
-        return f"no value (n = {n_txt} {noun})"
-    ci = "" if is_missing(low) else f" (95% CI {num(low)}–{num(high)})"
-    return f"{num(mean)}{ci}, n = {n_txt} {noun}"
+    return _interval_text(mean, low, high, n, noun, fmt=num, none="no value")
 
 
 # ---------------------------------------------------------------------- widgets
@@ -241,6 +242,37 @@ def guarded(
         )
 
 
+def recorded_panel(figures: dict[str, go.Figure | None], name: str, what: str,
+                   build: Callable[[], Built], empty: str) -> widgets.Widget:
+    """:func:`guarded` ``build``, its figure remembered in ``figures[name]`` (None when it
+    drew none or failed): the tests and the pack read a view's figures there."""
+
+    def run() -> Built:
+        fig = build()
+        figures[name] = fig if isinstance(fig, go.Figure) else None
+        return fig
+
+    figures.pop(name, None)
+    return guarded(what, run, empty=empty)
+
+
+def rate_point(label: str, rate: Any, low: Any, high: Any, colour: str,
+               hover: str) -> go.Scatter:
+    """One rate as a dot on the row ``label`` with its 95% interval as whiskers (none where a
+    bound is missing; no dot where the rate is), ``hover`` the point's text."""
+    val = None if is_missing(rate) else float(rate)
+    return go.Scatter(
+        x=[val], y=[label], mode="markers", name=label,
+        marker={"size": 14, "color": colour},
+        error_x={
+            "type": "data", "symmetric": False, "color": colour,
+            "array": [0 if val is None or is_missing(high) else float(high) - val],
+            "arrayminus": [0 if val is None or is_missing(low) else val - float(low)],
+        },
+        hovertext=[hover], hoverinfo="text",
+    )
+
+
 def section(title: str, children: Iterable[widgets.Widget], note: str = "") -> widgets.VBox:
     """A titled vertical group of panels (``title``/``note`` are our own words)."""
     head = f"<h3>{esc(title)}</h3>" + (f'<div class="sv-note">{note}</div>' if note else "")
@@ -266,5 +298,6 @@ __all__ = [
     "num",
     "pct",
     "rate_text",
+    "recorded_panel",
     "section",
 ]

@@ -6,6 +6,9 @@ Suppressed cells (fewer than ``min_cell`` episodes, privacy.suppress_groups) sho
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -109,6 +112,22 @@ def empty_reason(groups: pd.DataFrame | None, *, min_cell: int, where: str,
         f"{min_cell}, so none is shown (privacy: a rate over so few would point at "
         f"individual clients). {fill}"
     )
+
+
+def group_panels(panel: Callable[[str, str, Callable[[], go.Figure | None], str], Any],
+                 groups: pd.DataFrame | None, grid: Callable[[], pd.DataFrame], *,
+                 min_cell: int, empty: dict[str, str]) -> list[Any]:
+    """The three neurotype panels of a caseload or of the practice — rates, early alliance,
+    the tag × tag grid — each made by ``panel(name, title, draw, empty text)`` (the view's
+    ``panel``); ``grid()`` computes the grid's table only when it is drawn."""
+    return [
+        panel("neurotype_rates", "Rates by neurotype match",
+              lambda: group_rates_figure(groups, min_cell=min_cell), empty["rates"]),
+        panel("neurotype_alliance", "Early alliance by neurotype match",
+              lambda: group_alliance_figure(groups, min_cell=min_cell), empty["alliance"]),
+        panel("neurotype_grid", "The tag × tag grid",
+              lambda: tag_heatmap_figure(grid(), min_cell=min_cell), empty["grid"]),
+    ]
 
 
 def panel_empties(groups: pd.DataFrame | None, *, min_cell: int, where: str,

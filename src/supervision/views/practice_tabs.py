@@ -14,14 +14,13 @@ from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, multilevel, neurotype, outcomes, termination
 from supervision.comparison import retention_of_k
-from supervision.measures import PAIRED
 from supervision.scopes import row, termination_row
 from supervision.views import adjusted as vadj
 from supervision.views import alliance as va
 from supervision.views import neurotype as vn
 from supervision.views import practice as vp
 from supervision.views import termination as vt
-from supervision.views.common import guarded, html_panel
+from supervision.views.common import html_panel, recorded_panel
 from supervision.views.measurement import (
     SUDDEN_NOTE,
     breakdown_table,
@@ -30,6 +29,7 @@ from supervision.views.measurement import (
     sudden_keys_of,
     sudden_text,
 )
+from supervision.views.tabs import ending_panels
 
 
 @dataclass
@@ -68,15 +68,8 @@ class PracticeView:
         return view
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
-        """Build one panel under ``name``, remembering its figure."""
-
-        def run() -> Any:
-            fig = build()
-            self.figures[name] = fig if isinstance(fig, go.Figure) else None
-            return fig
-
-        self.figures.pop(name, None)
-        return guarded(what, run, empty=empty)
+        """Build one panel under ``name``, remembering its figure (``recorded_panel``)."""
+        return recorded_panel(self.figures, name, what, build, empty)
 
     def rates(self, cl: Caseload) -> dict[str, dict[str, Any]]:
         """Rates of ``cl`` keyed as the benchmarks (domain.md §5), with n and interval."""
@@ -206,31 +199,9 @@ def neurotype_tab(v: PracticeView) -> list[widgets.Widget]:
     groups = neurotype.group_summary(v.current, min_cell=v.min_cell)
     empty = vn.panel_empties(groups, min_cell=v.min_cell, where=v.quarter,
                              fill="All teams, or a busier quarter, would fill it.")
-    return [
-        caution,
-        v.panel(
-            "neurotype_rates",
-            "Rates by neurotype match",
-            lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty["rates"],
-        ),
-        v.panel(
-            "neurotype_alliance",
-            "Early alliance by neurotype match",
-            lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty["alliance"],
-        ),
-        v.panel(
-            "neurotype_grid",
-            "The tag × tag grid",
-            lambda: vn.tag_heatmap_figure(
-                neurotype.tag_grid(v.current, min_cell=v.min_cell, staff_rows=True),
-                min_cell=v.min_cell,
-            ),
-            empty["grid"],
-        ),
-        staff,
-    ]
+    grid = lambda: neurotype.tag_grid(v.current, min_cell=v.min_cell, staff_rows=True)  # noqa: E731
+    return [caution, *vn.group_panels(v.panel, groups, grid, min_cell=v.min_cell, empty=empty),
+            staff]
 
 
 def termination_tab(v: PracticeView) -> list[widgets.Widget]:
@@ -239,39 +210,13 @@ def termination_tab(v: PracticeView) -> list[widgets.Widget]:
         v.quarter: termination_row(v.current),
         f"{v.previous} (previous)": termination_row(v.previous_cl),
     }
-    o_key = "phq9" if v.outcome_key == PAIRED else v.outcome_key
     empty = "No episodes in this quarter."
+    empties = {"termination_mix": empty, "dropout": "No ended episodes in this quarter.",
+               "outcome_by_ending": "No episodes with two or more outcome scores in this quarter.",
+               "dose": empty}
     return [
-        v.panel("termination_mix", "The mix of endings", lambda: vt.mix_figure(both), empty),
-        v.panel(
-            "dropout",
-            "The drop-out rate",
-            lambda: vt.dropout_figure(both),
-            "No ended episodes in this quarter.",
-        ),
-        v.panel(
-            "outcome_by_ending",
-            "Outcome by ending",
-            lambda: (
-                None
-                if o_key is None
-                else vt.outcome_by_ending_figure(
-                    outcomes.outcomes_by_termination(v.current, o_key, min_cell=v.min_cell),
-                    scopes.measure_name(v.current, o_key),
-                    min_cell=v.min_cell,
-                )
-            ),
-            "No episodes with two or more outcome scores in this quarter.",
-        ),
-        v.panel(
-            "dose",
-            "Sessions attended by ending",
-            lambda: vt.dose_figure(
-                termination.dose_by_termination(v.current, min_cell=v.min_cell),
-                min_cell=v.min_cell,
-            ),
-            empty,
-        ),
+        *ending_panels(v.panel, v.current, both, v.outcome_key, min_cell=v.min_cell,
+                       empties=empties),
         v.panel(
             "retention",
             "Retention",

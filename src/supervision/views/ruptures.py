@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from supervision.views.common import esc, is_missing, num, rate_text
+from supervision.views.common import esc, is_missing, num, rate_point, rate_text
 from supervision.views.theme import OKABE_ITO, OWN, PRACTICE, RUPTURE_TYPE_LABELS, style
 
 #: The timeline shows at most this many episodes (those with the latest ruptures).
@@ -107,30 +107,13 @@ def repair_rate_figure(
     for name, r, colour in rows:
         rate = r.get("repair_rate")
         lo, hi = r.get("repair_rate_low"), r.get("repair_rate_high")
-        fig.add_trace(
-            go.Scatter(
-                x=[None if is_missing(rate) else rate],
-                y=[name],
-                mode="markers",
-                name=name,
-                marker={"size": 14, "color": colour},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [0 if is_missing(hi) else float(hi) - float(rate or 0)],
-                    "arrayminus": [0 if is_missing(lo) else float(rate or 0) - float(lo)],
-                    "color": colour,
-                },
-                hovertext=[
-                    f"{esc(name)}: repair rate "
-                    f"{rate_text(rate, lo, hi, r.get('count'), 'ruptures')}"
-                    f"<br>{int(r.get('count') or 0)} ruptures in "
-                    f"{int(r.get('attended_sessions') or 0)} attended sessions "
-                    f"({num(r.get('per_100_sessions'))} per 100)"
-                ],
-                hoverinfo="text",
-            )
-        )
+        fig.add_trace(rate_point(
+            name, rate, lo, hi, colour,
+            f"{esc(name)}: repair rate {rate_text(rate, lo, hi, r.get('count'), 'ruptures')}"
+            f"<br>{int(r.get('count') or 0)} ruptures in "
+            f"{int(r.get('attended_sessions') or 0)} attended sessions "
+            f"({num(r.get('per_100_sessions'))} per 100)",
+        ))
     style(fig, "Repair rate, with 95% intervals", height=240, legend=False)
     fig.update_xaxes(title_text="share of ruptures repaired", tickformat=".0%", range=[0, 1])
     return fig

@@ -27,7 +27,7 @@ from supervision.views import cases as vc
 from supervision.views import neurotype as vn
 from supervision.views import ruptures as vr
 from supervision.views import termination as vt
-from supervision.views.common import empty_state, guarded, html_panel
+from supervision.views.common import empty_state, guarded, html_panel, recorded_panel
 from supervision.views.timeline import TimelinePicker
 
 
@@ -81,15 +81,8 @@ class View:
     period: str = ""
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
-        """Build one panel under ``name``, remembering its figure."""
-
-        def run() -> Any:
-            fig = build()
-            self.figures[name] = fig if isinstance(fig, go.Figure) else None
-            return fig
-
-        self.figures.pop(name, None)
-        return guarded(what, run, empty=empty)
+        """Build one panel under ``name``, remembering its figure (``recorded_panel``)."""
+        return recorded_panel(self.figures, name, what, build, empty)
 
 
 def alliance_tab(v: View) -> list[widgets.Widget]:
@@ -189,29 +182,8 @@ def neurotype_tab(v: View) -> list[widgets.Widget]:
     empty = vn.panel_empties(groups, min_cell=v.min_cell, where="this caseload and date range")
     if vn.nothing_shown(groups):
         return [caution, empty_state(empty["rates"])]
-    return [
-        caution,
-        v.panel(
-            "neurotype_rates",
-            "Rates by neurotype match",
-            lambda: vn.group_rates_figure(groups, min_cell=v.min_cell),
-            empty["rates"],
-        ),
-        v.panel(
-            "neurotype_alliance",
-            "Early alliance by neurotype match",
-            lambda: vn.group_alliance_figure(groups, min_cell=v.min_cell),
-            empty["alliance"],
-        ),
-        v.panel(
-            "neurotype_grid",
-            "The tag × tag grid",
-            lambda: vn.tag_heatmap_figure(
-                neurotype.tag_grid(v.own, min_cell=v.min_cell), min_cell=v.min_cell
-            ),
-            empty["grid"],
-        ),
-    ]
+    grid = lambda: neurotype.tag_grid(v.own, min_cell=v.min_cell)  # noqa: E731
+    return [caution, *vn.group_panels(v.panel, groups, grid, min_cell=v.min_cell, empty=empty)]
 
 
 def termination_tab(v: View) -> list[widgets.Widget]:
@@ -219,43 +191,13 @@ def termination_tab(v: View) -> list[widgets.Widget]:
     own = termination_row(v.own)
     prac = v.practice.get("termination")
     o_key = v.practice.get("outcome_key")
-    o_key_single = o_key if o_key != PAIRED else "phq9"
     both = {v.own_label: own, v.practice_label: prac}
+    empties = {"termination_mix": "No episodes in this range.",
+               "dropout": "No ended episodes in this range, so no drop-out rate.",
+               "outcome_by_ending": "No episodes with two or more outcome scores in this range.",
+               "dose": "No episodes in this range."}
     return [
-        v.panel(
-            "termination_mix",
-            "The mix of endings",
-            lambda: vt.mix_figure(both),
-            "No episodes in this range.",
-        ),
-        v.panel(
-            "dropout",
-            "The drop-out rate",
-            lambda: vt.dropout_figure(both),
-            "No ended episodes in this range, so no drop-out rate.",
-        ),
-        v.panel(
-            "outcome_by_ending",
-            "Outcome by ending",
-            lambda: (
-                None
-                if o_key is None
-                else vt.outcome_by_ending_figure(
-                    outcomes.outcomes_by_termination(v.own, o_key_single, min_cell=v.min_cell),
-                    measure_name(v.own, o_key_single),
-                    min_cell=v.min_cell,
-                )
-            ),
-            "No episodes with two or more outcome scores in this range.",
-        ),
-        v.panel(
-            "dose",
-            "Sessions attended by ending",
-            lambda: vt.dose_figure(
-                termination.dose_by_termination(v.own, min_cell=v.min_cell), min_cell=v.min_cell
-            ),
-            "No episodes in this range.",
-        ),
+        *ending_panels(v.panel, v.own, both, o_key, min_cell=v.min_cell, empties=empties),
         v.panel(
             "retention",
             "Retention",
@@ -276,6 +218,30 @@ def termination_tab(v: View) -> list[widgets.Widget]:
             f"No intake-adjusted outcome: this therapist has fewer than {v.min_cell} episodes "
             "with paired outcome scores in this range, or the practice too few therapists.",
         )]),
+    ]
+
+
+def ending_panels(panel: Callable[..., widgets.Widget], cl: Caseload,
+                  both: dict[str, Any], outcome_key: str | None, *, min_cell: int,
+                  empties: dict[str, str]) -> list[widgets.Widget]:
+    """The panels the caseload's and the practice's termination tabs share, made by the view's
+    ``panel``: the mix of endings and the drop-out rate of ``both`` (label -> termination
+    row), outcome and sessions attended by ending of ``cl``; ``empties``: each panel's words
+    when it has nothing to show."""
+    single = "phq9" if outcome_key == PAIRED else outcome_key
+    return [
+        panel("termination_mix", "The mix of endings", lambda: vt.mix_figure(both),
+              empties["termination_mix"]),
+        panel("dropout", "The drop-out rate", lambda: vt.dropout_figure(both),
+              empties["dropout"]),
+        panel("outcome_by_ending", "Outcome by ending", lambda: None if single is None else
+              vt.outcome_by_ending_figure(
+                  outcomes.outcomes_by_termination(cl, single, min_cell=min_cell),
+                  measure_name(cl, single), min_cell=min_cell),
+              empties["outcome_by_ending"]),
+        panel("dose", "Sessions attended by ending", lambda: vt.dose_figure(
+            termination.dose_by_termination(cl, min_cell=min_cell), min_cell=min_cell),
+              empties["dose"]),
     ]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from supervision.schema import TERMINATION
-from supervision.views.common import esc, is_missing, pct, rate_text
+from supervision.views.common import esc, is_missing, pct, rate_point, rate_text
 from supervision.views.theme import (
     BENCHMARK,
     BENCHMARK_BY_KEY,
@@ -241,27 +241,10 @@ def dropout_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
     for i, (label, r) in enumerate(rows.items()):
         rate, lo, hi = r.get("dropout_rate"), r.get("dropout_rate_low"), r.get("dropout_rate_high")
         colour = OWN if i == 0 and len(rows) > 1 else PRACTICE if i else OWN
-        val = None if is_missing(rate) else float(rate)  # type: ignore[arg-type]
-        fig.add_trace(
-            go.Scatter(
-                x=[val],
-                y=[label],
-                mode="markers",
-                name=label,
-                marker={"size": 14, "color": colour},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "color": colour,
-                    "array": [0 if val is None or is_missing(hi) else float(hi) - val],
-                    "arrayminus": [0 if val is None or is_missing(lo) else val - float(lo)],
-                },
-                hovertext=[
-                    f"{label}: drop-out {rate_text(rate, lo, hi, r.get('ended'), 'ended episodes')}"
-                ],
-                hoverinfo="text",
-            )
-        )
+        fig.add_trace(rate_point(
+            label, rate, lo, hi, colour,
+            f"{label}: drop-out {rate_text(rate, lo, hi, r.get('ended'), 'ended episodes')}",
+        ))
     b = BENCHMARK_BY_KEY["dropout_rate"]
     fig.add_vline(
         x=b.rate,

@@ -181,9 +181,10 @@ def _iso(d: dt.date | None) -> str | None:
 
 
 def _as_of(scoped: Caseload) -> dt.date | None:
-    """The date the open caseload is read at: the window's end, else the last session's."""
+    """The date the open caseload is read at: the window's end, else the export's last
+    session date (of the root caseload: the same for a therapist's scope or the practice)."""
     until = scoped.window[1]
-    return until if until is not None else periods.date_span(scoped)[1]
+    return until if until is not None else periods.date_span(scoped.root)[1]
 
 
 def _int(v: Any) -> int | None:

@@ -274,7 +274,9 @@ def compute_metrics(
 
     Every figure is a grouped aggregate of the window's one-pass per-episode table
     (:func:`supervision.episodes.episode_table`, :mod:`supervision.figures`): one query for the
-    practice, one by therapist, two for the neurotype groups, one for the cases.
+    practice, one by therapist, two for the neurotype groups, one for the cases, one for the
+    open caseload; and per alliance measure with items, :func:`item_drivers` for the practice
+    and by therapist.
 
     Parameters
     ----------
@@ -293,7 +295,8 @@ def compute_metrics(
     -------
     dict
         ``{"practice": M, "therapists": {id: M}, "meta": {...}}``, JSON-serialisable with
-        ``allow_nan=False``.  Each therapist's M also has ``cases`` (domain.md §7).
+        ``allow_nan=False``.  Each therapist's M also has ``cases`` (domain.md §7) and
+        ``open_caseload``; ``meta.as_of`` is the date the open caseload is read at.
     """
     min_cell = check_min_cell(min_cell)
     known = cl.therapist_ids()

@@ -78,7 +78,11 @@ def test_therapist_filtered_from_the_table_equals_own(frames, since, until, pick
         # neurotype cells are suppressed against the practice's; the intake-adjusted outcome
         # is a therapist's effect in the practice's model (clinical/multilevel.py), so it
         # depends on the other therapists by design and is not a figure of the therapist alone
+        # likewise the alliance items' breakdown (issue 25): a therapist's kind is hidden as
+        # a complement of another therapist's small one (clinical/alliance.py, item_drivers)
         skip = {"neurotype", "adjusted_outcome"}
-        got = {k: v for k, v in got.items() if k not in skip}
-        want = {k: v for k, v in want.items() if k not in skip}
+        got, want = ({k: v for k, v in m.items() if k not in skip} for m in (got, want))
+        got, want = ({**m, "alliance": {a: {k: v for k, v in f.items() if k != "item_drivers"}
+                                        for a, f in m["alliance"].items()}}
+                     for m in (got, want))
         assert nested_close(got, want) == []

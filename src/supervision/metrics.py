@@ -12,7 +12,10 @@ are both present; each measure but the pair with ``sudden_gains`` and ``sudden_l
 the per-episode table's ``not_on_track_reason`` and ``cases.not_on_track_reasons``).
 Beyond §9 (README, "Fair comparisons"): the practice's ``funnels`` (over-dispersion,
 :mod:`supervision.clinical.dispersion`) and ``adjusted_outcome`` for the practice and each
-therapist (:mod:`supervision.clinical.multilevel`).
+therapist (:mod:`supervision.clinical.multilevel`); and (README, "Open caseload", "Alliance
+items") each therapist's ``open_caseload`` (the rows of :func:`supervision.figures.open_caseload`,
+the dashboards' and the pack's table) and ``alliance.<measure>.item_drivers`` for the practice
+and each therapist (:func:`supervision.clinical.alliance.item_drivers`, the alliance tab's).
 Sudden gains and completeness are counts of the therapist's own caseload, not a breakdown
 below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
@@ -36,7 +39,9 @@ from typing import Any
 
 import pandas as pd
 
+from supervision import periods
 from supervision.caseload import Caseload
+from supervision.clinical.alliance import item_drivers
 from supervision.clinical.completeness import SHARES
 from supervision.clinical.dispersion import overdispersion
 from supervision.clinical.multilevel import PROMPT, intake_adjusted
@@ -44,7 +49,13 @@ from supervision.clinical.sudden_gains import SUMMARY_KEYS
 from supervision.csvsafe import csv_writer
 from supervision.episodes import EpisodeTableKey, col, measures, sudden_measures
 from supervision.errors import ScopeError
-from supervision.figures import OUTCOME_COUNTS, cases_to_discuss, group_figures, scope_figures
+from supervision.figures import (
+    OUTCOME_COUNTS,
+    cases_to_discuss,
+    group_figures,
+    open_caseload,
+    scope_figures,
+)
 from supervision.measures import PAIRED
 from supervision.privacy import MIN_CELL, check_min_cell, funnel_hidden
 from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
@@ -169,6 +180,88 @@ def _iso(d: dt.date | None) -> str | None:
     return None if d is None else d.isoformat()
 
 
+def _as_of(scoped: Caseload) -> dt.date | None:
+    """The date the open caseload is read at: the window's end, else the export's last
+    session date (of the root caseload: the same for a therapist's scope or the practice)."""
+    until = scoped.window[1]
+    return until if until is not None else periods.date_span(scoped.root)[1]
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None or v != v else int(v)
+
+
+def _open_caseload(scoped: Caseload, as_of: dt.date | None, only: str | None
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """Each therapist's open episodes, the rows of :func:`supervision.figures.open_caseload`
+    in its order (``risk_item`` first, then the other flagged ones): the episode's pseudonym
+    and the table's columns, nested as M is (``alliance``, ``outcomes.<measure>``); the
+    last-seen *date* is left out (days since it are there)."""
+    if as_of is None:
+        return {}
+    df = open_caseload(scoped, as_of=as_of, therapist_ids=None if only is None else [only])
+    outs = [c[: -len("__latest")] for c in df.columns if c.endswith("__latest")]
+    measure = df["alliance_measure"].tolist()
+    alliance = [None if not isinstance(m, str) else a for m, a in zip(measure, _records({
+        "measure": measure, "latest": _values(df["alliance_latest"]),
+        "concern": [None if c is None else bool(c) for c in _values(df["alliance_concern"])],
+    }), strict=True)]
+    outcomes = {o: _records({
+        "intake": _values(df[col(o, "intake")]), "latest": _values(df[col(o, "latest")]),
+        "change": _values(df[col(o, "change")]), "position": _values(df[col(o, "position")]),
+    }) for o in outs}
+    rows = _records({
+        "episode_id": df["episode_id"].tolist(), "sessions": [int(x) for x in df["sessions"]],
+        "days_since_seen": [_int(x) for x in _values(df["days_since_seen"])],
+        "alliance": alliance,
+        "outcomes": [{o: recs[i] for o, recs in outcomes.items()} for i in range(len(df))],
+        "status": df["status"].tolist(),
+        "sudden_gains": [int(x) for x in df["sudden_gains"]],
+        "sudden_losses": [int(x) for x in df["sudden_losses"]],
+        "flagged": [bool(x) for x in df["flagged"]],
+        "reasons": [list(r) for r in df["reasons"]],
+    })
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tid, row in zip(df["therapist_id"].tolist(), rows, strict=True):
+        out.setdefault(str(tid), []).append(row)
+    return out
+
+
+def _drivers(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`item_drivers` rows of one scope as ``{kind: {sessions, episodes, suppressed,
+    items: {part: {sessions, share}}}}`` (``sessions`` of a kind: its sessions; of a part:
+    those it drives)."""
+    out: dict[str, Any] = {}
+    for r in recs:
+        kind = out.setdefault(str(r["kind"]), {
+            "sessions": _int(r["of_events"]), "episodes": _int(r["episodes"]),
+            "suppressed": bool(r["suppressed"]), "items": {}})
+        share = r["share"]
+        kind["items"][str(r["item"])] = {
+            "sessions": _int(r["events"]),
+            "share": None if share is None or share != share else float(share)}
+    return out
+
+
+def _add_items(scoped: Caseload, by_id: dict[str | None, dict[str, Any]], *,
+               min_cell: int) -> None:
+    """``alliance.<measure>.item_drivers`` of the practice and each therapist: null when the
+    export carries none of the measure's items (or the therapist has no episode here)."""
+    for k in list(by_id[None]["alliance"]):
+        if not scoped.registry[k].part_columns:
+            for m in by_id.values():
+                m["alliance"][k]["item_drivers"] = None
+            continue
+        whole = item_drivers(scoped, k, min_cell=min_cell)
+        per = item_drivers(scoped, k, min_cell=min_cell, by=_BY)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in per.to_dict("records"):
+            groups.setdefault(str(r[_BY]), []).append(r)
+        for tid, m in by_id.items():
+            recs = whole.to_dict("records") if tid is None else groups.get(str(tid), [])
+            m["alliance"][k]["item_drivers"] = _drivers(recs) if recs else None
+
+
 def compute_metrics(
     cl: Caseload,
     *,
@@ -181,7 +274,9 @@ def compute_metrics(
 
     Every figure is a grouped aggregate of the window's one-pass per-episode table
     (:func:`supervision.episodes.episode_table`, :mod:`supervision.figures`): one query for the
-    practice, one by therapist, two for the neurotype groups, one for the cases.
+    practice, one by therapist, two for the neurotype groups, one for the cases, one for the
+    open caseload; and per alliance measure with items, :func:`item_drivers` for the practice
+    and by therapist.
 
     Parameters
     ----------
@@ -200,7 +295,8 @@ def compute_metrics(
     -------
     dict
         ``{"practice": M, "therapists": {id: M}, "meta": {...}}``, JSON-serialisable with
-        ``allow_nan=False``.  Each therapist's M also has ``cases`` (domain.md §7).
+        ``allow_nan=False``.  Each therapist's M also has ``cases`` (domain.md §7) and
+        ``open_caseload``; ``meta.as_of`` is the date the open caseload is read at.
     """
     min_cell = check_min_cell(min_cell)
     known = cl.therapist_ids()
@@ -216,11 +312,15 @@ def compute_metrics(
     # are suppressed together (``total=True``) and no hidden cell comes back by subtraction.
     groups = _groups(group_figures(scoped, min_cell=min_cell, by=_BY, total=True), _BY)
     cases = _cases(scoped)
+    as_of = _as_of(scoped)
+    caseload = _open_caseload(scoped, as_of, therapist)
     empty = {g: _empty_group() for g in NEUROTYPE_GROUPS}
     for k, m in by_id.items():
         m["neurotype"] = {"groups": groups.get(k, empty)}
         if k is not None:
             m["cases"] = cases.get(k, [])
+            m["open_caseload"] = caseload.get(k, [])
+    _add_items(scoped, by_id, min_cell=min_cell)
     _add_fair(scoped, df, key, by_id, min_cell=min_cell)
     with_episodes = [k for k, m in by_id.items() if k is not None and m["episodes"]]
     ids_out = [therapist] if therapist is not None else sorted(with_episodes)
@@ -229,6 +329,7 @@ def compute_metrics(
     reg = scoped.registry
     meta = {
         "window": {"since": _iso(scoped.window[0]), "until": _iso(scoped.window[1])},
+        "as_of": _iso(as_of),
         "min_cell": min_cell,
         "source": cl.source, "checksum": cl.checksum,
         "measures": {"alliance": [k for k in present if reg[k].kind == "alliance"],
@@ -297,9 +398,9 @@ def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list) and len(node) == 2 and prefix.endswith("_ci"):
         yield f"{prefix}.low", node[0]
         yield f"{prefix}.high", node[1]
-    elif isinstance(node, list) and prefix.endswith("cases"):
-        for case in node:
-            yield f"{prefix}.{case['episode_id']}", ";".join(case["reasons"])
+    elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
+        for i, record in enumerate(node):  # a list of records: one key path per field
+            yield from _flatten(record, f"{prefix}.{i}")
     elif isinstance(node, list):
         yield prefix, ";".join(map(str, node))
     else:
@@ -354,7 +455,10 @@ def metrics_to_csv(result: dict[str, Any]) -> str:
 
     ``scope`` is ``practice``, ``therapist`` or ``meta``; keys are dotted paths
     (``termination.counts.dropout``); an interval gives ``<key>.low`` and ``<key>.high``;
-    a case gives ``cases.<episode_id>`` with its reasons ``;``-joined; null is empty.
+    a list of records (``cases``, ``open_caseload``) gives each record's fields under its
+    0-based position in the list, in the JSON's order (``open_caseload.3.sessions``,
+    ``cases.0.episode_id``); any other list is one cell, ``;``-joined (``reasons``; an empty
+    list, such as no cases, is one empty cell); null is empty.
     A text cell a spreadsheet would run as a formula (an id beginning with ``=``, ``+``,
     ``-``, ``@``, a tab or a carriage return) is written with a leading ``'``
     (:mod:`supervision.csvsafe`, OWASP); numbers are written unchanged.

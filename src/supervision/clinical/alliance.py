@@ -249,10 +249,11 @@ DRIVER_COLUMNS = ("measure", "kind", "item", "events", "of_events", "episodes", 
                   "suppressed")
 
 
-def _item_rows(cl: Caseload, m: Measure) -> ir.Table | None:
+def _item_rows(cl: Caseload, m: Measure, by: str | None = None) -> ir.Table | None:
     """One row per (rated session with every part, part): ``episode_id, _sid, total,
     prev_total, item, rel`` (the part's score as a share of its range, 0–1) and ``fall``
-    (the part's points below the previous such session of the episode; NULL at the first)."""
+    (the part's points below the previous such session of the episode; NULL at the first);
+    with ``by`` (a sessions column, e.g. ``therapist_id``) that column too, as text."""
     parts = [c for c in m.part_columns if c in cl.sessions.columns]
     if not parts or m.item_min is None or m.item_max is None:
         return None
@@ -266,8 +267,9 @@ def _item_rows(cl: Caseload, m: Measure) -> ir.Table | None:
                  **{f"_prev_{c}": r[c].lag().over(w) for c in parts},
                  _sid=ibis.row_number().over(ibis.window(order_by=[r.episode_id, *ORDER])))
     span = float(m.item_max - m.item_min)
+    keep = {"_by": r[by].cast("string")} if by is not None else {}
     return ibis.union(*(r.select(
-        "episode_id", "_sid", total=r[m.key].cast("float64"),
+        "episode_id", "_sid", **keep, total=r[m.key].cast("float64"),
         prev_total=r._prev_total.cast("float64"), item=ibis.literal(c),
         rel=(r[c] - m.item_min) / span, fall=(r[f"_prev_{c}"] - r[c]).cast("float64"),
     ) for c in parts))
@@ -278,10 +280,12 @@ def _drivers(long: ir.Table, kind: str, value: str, pick_max: bool) -> ir.Table:
     by = ibis.window(group_by=long._sid)
     x = long.mutate(_best=(long[value].max() if pick_max else long[value].min()).over(by))
     x = x.filter(x[value] == x._best)
-    return x.select("episode_id", "_sid", "item", kind=ibis.literal(kind))
+    extra = ["_by"] if "_by" in long.columns else []
+    return x.select("episode_id", "_sid", *extra, "item", kind=ibis.literal(kind))
 
 
-def item_drivers(cl: Caseload, measure: str, *, min_cell: int = 5) -> pd.DataFrame:
+def item_drivers(cl: Caseload, measure: str, *, min_cell: int = 5,
+                 by: str | None = None) -> pd.DataFrame:
     """Which item drives a low or a falling total (issue 25), over ``cl``'s rated sessions
     that carry every item (SRS: relationship, goals, approach, overall) or subscale (WAI-SR:
     goal, task, bond) of ``measure``.
@@ -298,40 +302,82 @@ def item_drivers(cl: Caseload, measure: str, *, min_cell: int = 5) -> pd.DataFra
     ``episodes`` (episodes with a session of that kind), ``share`` = events / of_events; a
     kind seen in fewer than ``min_cell`` episodes is ``suppressed`` (counts and share None:
     domain.md §8).  Empty when the export has no parts for ``measure``.
+
+    ``by`` (a column of sessions and episodes: ``therapist_id``): the same figures for each
+    of its values among ``cl``'s episodes, in the same two grouped queries (a first column
+    ``by``, values as text, sorted; a value without an event has its rows with counts 0).  The
+    groups' counts of a kind add up to the whole's, which is published beside them (the
+    ``metrics`` JSON), so with a group hidden the groups of that kind also get complementary
+    suppression (:func:`supervision.privacy.suppress_groups` over the kind's episodes):
+    no hidden group's count is the whole's minus the shown ones'.
     """
     m = alliance_measure(cl, measure)
-    long = _item_rows(cl, m)
+    long = _item_rows(cl, m, by)
     if long is None or int(long.count().execute()) == 0:  # no rated session has every part
-        return pd.DataFrame(columns=list(DRIVER_COLUMNS))
+        return pd.DataFrame(columns=[*([by] if by else []), *DRIVER_COLUMNS])
     events = []
     if m.concern_below is not None:
         events.append(_drivers(long.filter(long.total < m.concern_below), "low", "rel", False))
     falling = long.filter((long.prev_total - long.total) >= FALL_POINTS)
     events.append(_drivers(falling.filter(falling.fall > 0), "falling", "fall", True))
     ev = ibis.union(*events) if len(events) > 1 else events[0]
-    per = ev.group_by(["kind", "item"]).aggregate(events=ev._sid.nunique()).execute()
-    tot = ev.group_by("kind").aggregate(of_events=ev._sid.nunique(),
-                                        episodes=ev.episode_id.nunique()).execute()
-    return _driver_frame(m, per, tot, min_cell)
+    g = ["_by"] if by is not None else []
+    per = ev.group_by([*g, "kind", "item"]).aggregate(events=ev._sid.nunique()).execute()
+    tot = ev.group_by([*g, "kind"]).aggregate(of_events=ev._sid.nunique(),
+                                              episodes=ev.episode_id.nunique()).execute()
+    if by is None:
+        return _driver_frame(m, per, tot, min_cell)
+    return _grouped_frame(cl, m, by, per, tot, min_cell)
 
 
-def _driver_frame(m: Measure, per: pd.DataFrame, tot: pd.DataFrame, min_cell: int
-                  ) -> pd.DataFrame:
-    """Every (kind, part) of ``m`` with its counts (0 where none), suppressed below k."""
+def _grouped_frame(cl: Caseload, m: Measure, by: str, per: pd.DataFrame, tot: pd.DataFrame,
+                   min_cell: int) -> pd.DataFrame:
+    """:func:`_driver_frame` of every ``by`` group of ``cl``'s episodes, then each kind
+    suppressed across the groups with complements (the whole's count of the kind is the
+    published total of that line, :func:`supervision.privacy.suppress_groups`)."""
+    from supervision.privacy import check_min_cell, suppress_groups
+
+    min_cell = check_min_cell(min_cell)
+    known = cl.episodes.select(by).distinct().execute()[by]
+    groups = sorted({str(x) for x in known.tolist() if not pd.isna(x)}
+                    | {str(x) for x in tot["_by"].tolist()})
+    # raw counts (no group hidden yet: k = 1), then the kind's cells suppressed together
+    out = _driver_frame(m, per, tot, 1, groups=groups).rename(columns={"_by": by})
+    cells = out.drop_duplicates([by, "kind"])[[by, "kind", "episodes"]]
+    shown = suppress_groups(cells.astype({"episodes": "int64"}), count_col="episodes",
+                            min_cell=min_cell, keys=(by,), within=("kind",), rate_cols=[])
+    hidden = pd.MultiIndex.from_frame(shown.loc[shown["suppressed"].astype(bool), [by, "kind"]])
+    mask = pd.MultiIndex.from_frame(out[[by, "kind"]]).isin(hidden)
+    out.loc[mask, ["events", "of_events", "episodes", "share"]] = None
+    out["suppressed"] = mask
+    return out
+
+
+def _driver_frame(m: Measure, per: pd.DataFrame, tot: pd.DataFrame, min_cell: int, *,
+                  groups: list[str] | None = None) -> pd.DataFrame:
+    """Every (kind, part) of ``m`` with its counts (0 where none), suppressed below k
+    (a kind seen in 1..k-1 episodes); with ``groups``, every (group, kind, part), the group
+    in a first column ``_by`` matched against ``per`` and ``tot``'s ``_by``."""
     kinds = (["low"] if m.concern_below is not None else []) + ["falling"]
-    rows = []
-    for kind in kinds:
-        t = tot[tot["kind"] == kind]
-        of, eps = (int(t["of_events"].iloc[0]), int(t["episodes"].iloc[0])) if len(t) else (0, 0)
-        hidden = 0 < eps < min_cell
-        for item in m.part_columns:
-            hit = per[(per["kind"] == kind) & (per["item"] == item)]
-            n = int(hit["events"].iloc[0]) if len(hit) else 0
-            rows.append({"measure": m.key, "kind": kind, "item": item,
-                         "events": None if hidden else n, "of_events": None if hidden else of,
-                         "episodes": None if hidden else eps,
-                         "share": None if hidden or of == 0 else n / of, "suppressed": hidden})
-    return pd.DataFrame(rows, columns=list(DRIVER_COLUMNS))
+    keys = ["_by"] if groups is not None else []
+    levels = [*([groups] if groups is not None else []), kinds, list(m.part_columns)]
+    grid = pd.MultiIndex.from_product(levels, names=[*keys, "kind", "item"]).to_frame(
+        index=False)
+    per = per.astype(dict.fromkeys(keys, str))[[*keys, "kind", "item", "events"]]
+    tot = tot.astype(dict.fromkeys(keys, str))[[*keys, "kind", "of_events", "episodes"]]
+    d = grid.merge(per, how="left", on=[*keys, "kind", "item"]).merge(
+        tot, how="left", on=[*keys, "kind"])
+    n = {c: d[c].fillna(0).astype("int64") for c in ("events", "of_events", "episodes")}
+    hidden = (n["episodes"] > 0) & (n["episodes"] < min_cell)
+    share = n["events"] / n["of_events"].where(n["of_events"] > 0)
+
+    def shown(s: pd.Series) -> pd.Series:
+        return s.astype(object).where(~hidden & s.notna(), None)
+
+    return pd.DataFrame({
+        **{k: d[k] for k in keys}, "measure": m.key, "kind": d["kind"], "item": d["item"],
+        **{c: shown(v) for c, v in n.items()}, "share": shown(share),
+        "suppressed": hidden.astype(bool)}, columns=[*keys, *DRIVER_COLUMNS])
 
 
 __all__ = [

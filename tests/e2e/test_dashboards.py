@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from e2e_support import RENDERED
 
 HOSTILE = "<img src=x onerror=window.__xss=1>"  # as in conftest.hostile_export
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -25,16 +26,6 @@ Server = Any  # conftest.Server (conftest modules are not importable by name her
 
 pytestmark = pytest.mark.e2e
 
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-panel')];
-  if (!panels.length) return false;
-  return panels.filter(p => p.classList.contains('sv-figure-panel'))
-               .every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 COUNTS = """() => {
   const vis = el => el.offsetParent !== null;
   const tab = [...document.querySelectorAll('.sv-tab')].find(vis);

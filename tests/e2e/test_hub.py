@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import FIGURES_DRAWN as DRAWN
 from hub_support import Hub
 from processes import cmdline, descendants, environ, rss_bytes
 
@@ -37,14 +38,6 @@ therapists = ["T02", "T03"]
 [users.lee]
 role = "lead"
 """
-DRAWN = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 LINKS = """() => [...document.querySelectorAll('.sv-dashboard a')]
   .map(a => new URL(a.href).pathname)"""
 

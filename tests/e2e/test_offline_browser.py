@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
+from e2e_support import FIGURES_DRAWN as RENDERED
 
 from tests.e2e.conftest import ROOT, SCREENSHOTS
 
@@ -28,14 +29,6 @@ Server = Any  # conftest.Server
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 # The live config plotly.js resolved for each drawn plot, and what its modebar offers.
 PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
   cloud: !!(gd._context && gd._context.showSendToCloud),

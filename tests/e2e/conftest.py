@@ -78,11 +78,16 @@ def start_server() -> Iterator[Callable[..., Server]]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    pg = ctx.new_page()
-    yield pg
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (its own cookies) at desktop size, closed after the test."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -60,13 +60,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Iterator
     running.stop()
 
 
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield ctx
-    ctx.close()
-
-
 def _login(page: Any, hub: dict, name: str) -> float:
     """Sign in with the password the practice set; return the monotonic time of the click."""
     page.goto(hub["url"] + "/hub/login", timeout=60_000)

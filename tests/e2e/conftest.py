@@ -77,6 +77,21 @@ def start_server() -> Iterator[Callable[..., Server]]:
         s.stop()
 
 
+@pytest.fixture(scope="module")
+def start_own_server() -> Iterator[Callable[..., Server]]:
+    """Servers on an export of the module's own (no other module asks for it): stopped when
+    the module ends, so their kernels do not hold memory for the rest of the session."""
+    servers: list[Server] = []
+
+    def start(export: Path, *extra: str) -> Server:
+        servers.append(Server(export, *extra))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     """A fresh browser context (its own cookies) at desktop size, closed after the test."""

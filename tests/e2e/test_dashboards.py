@@ -201,9 +201,9 @@ def test_therapist_dashboard_is_fixed_on_the_server(
 
 
 def test_hostile_ids_render_as_text_and_run_nothing(
-    start_server: Callable[..., Server], hostile_export: Path, page: Any
+    start_own_server: Callable[..., Server], hostile_export: Path, page: Any
 ) -> None:
-    srv = start_server(hostile_export)
+    srv = start_own_server(hostile_export)
     _open(page, srv.url + "/voila/render/supervisor.ipynb", "hostile: first tab")
     _every_tab(page, "hostile")
     assert page.evaluate("() => typeof window.__xss") == "undefined"

@@ -103,8 +103,8 @@ def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(start_server: Callable[..., Server], small_export: Path) -> Server:
-    return start_server(small_export)
+def server(start_own_server: Callable[..., Server], small_export: Path) -> Server:
+    return start_own_server(small_export)
 
 
 @pytest.mark.parametrize("path", ["/", "/voila/render/supervisor.ipynb",
@@ -119,10 +119,10 @@ def test_dashboards_request_nothing_beyond_the_server(
 
 
 def test_therapist_dashboard_requests_nothing_beyond_the_server(
-    start_server: Callable[..., Server], small_export: Path, browser: Any
+    start_own_server: Callable[..., Server], small_export: Path, browser: Any
 ) -> None:
     first = sorted(pd.read_csv(small_export / "therapists.csv", dtype=str)["therapist_id"])[0]
-    srv = start_server(small_export, "--therapist", first)
+    srv = start_own_server(small_export, "--therapist", first)
     outside = _open_offline(browser, srv.url + "/voila/render/therapist.ipynb",
                             "offline-therapist.png", plots=1)
     assert outside == []

@@ -102,12 +102,14 @@ class Server:
     ("Kernel pool of … is filled" in its log; ``notebooks`` overrides the count) and the
     process tree has gone quiet (the pooled kernels ran their notebook: timings are warm
     ones).  ``warm=False``: ready when the status answers.  ``command`` replaces
-    ``python -m supervision.cli`` (an installed ``supervision`` script).
+    ``python -m supervision.cli`` (an installed ``supervision`` script).  ``wait=False``:
+    returns at once; call :meth:`ready` (so that several servers start side by side).
     """
 
     def __init__(self, export: Path | None, *extra: str, notebooks: int | None = None,
                  warm: bool = True, command: Sequence[str] | None = None,
-                 cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> None:
+                 cwd: Path = ROOT, env: Mapping[str, str] | None = None,
+                 wait: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = SCREENSHOTS / f"serve-{self.port}.log"
@@ -119,14 +121,21 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=cwd,
                                      env=None if env is None else dict(env))
+        self._warm, self._notebooks = warm, notebooks
+        if wait:
+            self.ready()
+
+    def ready(self) -> Server:
+        """Wait until the server is ready (see the class); stop it if it never is."""
         try:
             self._wait()
-            if warm:
-                self._wait_pools(notebooks)
+            if self._warm:
+                self._wait_pools(self._notebooks)
                 wait_quiet(self.proc.pid)
         except BaseException:
             self.stop()
             raise
+        return self
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")

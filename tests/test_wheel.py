@@ -90,9 +90,11 @@ def servers(fresh: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     cwd = tmp_path_factory.mktemp("elsewhere")
     running: list[Server] = []
     try:
-        for extra in ((), ("--therapist", "T01")):
+        for extra in ((), ("--therapist", "T01")):  # both start, then both are waited for
             running.append(Server(None, *extra, warm=False, command=[str(fresh / "supervision")],
-                                  cwd=cwd, env=_env()))
+                                  cwd=cwd, env=_env(), wait=False))
+        for server in running:
+            server.ready()
         yield {"full": running[0].url, "therapist": running[1].url}
     finally:
         for server in running:

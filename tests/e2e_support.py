@@ -79,19 +79,20 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 def wait_quiet(root: int, *, window: float = 1.0, below: float = 0.1,
-               timeout: float = 120.0) -> float:
+               timeout: float = 180.0) -> bool:
     """Wait until ``root`` and the processes below it used less than ``below`` CPU seconds in
-    the last ``window`` seconds (a preheated kernel has finished running its notebook);
-    return the seconds waited.  Raises when they are still busy after ``timeout``."""
+    the last ``window`` seconds (a preheated kernel has finished running its notebook).
+    True once quiet; False when still busy after ``timeout`` (only the warmth of the first
+    page's timing depends on it: that page then waits for its kernel itself)."""
     t0 = time.monotonic()
     before = cpu_seconds(tree(root))
     while time.monotonic() - t0 < timeout:
         time.sleep(window)
         now = cpu_seconds(tree(root))
         if now - before < below:
-            return time.monotonic() - t0
+            return True
         before = now
-    raise RuntimeError(f"the processes under {root} were still busy after {timeout:.0f} s")
+    return False
 
 
 class Server:

@@ -33,6 +33,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -42,7 +43,9 @@ from typing import Any
 import nbformat
 import psutil
 
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest_browser import CHROMIUM, launch  # the tests' Chromium and its flags
+
 TIMEOUT_MS = 600_000
 SHOWN = """(n) => {
   const cells = document.querySelector('#rendered_cells');
@@ -199,7 +202,7 @@ def measure_voila(export: Path, repeat: int) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}/voila/render"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+                browser = launch(pw)
                 plots = _settled_plots(browser, f"{base}/supervisor.ipynb")
                 empty = [_visit(browser, f"{base}/empty.ipynb", 0) for _ in range(repeat)]
                 with PeakRSS(proc.pid) as rss:

@@ -13,29 +13,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import FIGURES_DRAWN as RENDERED
+from e2e_support import Server
 
 ROOT = Path(__file__).resolve().parents[1]
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 
 pytestmark = pytest.mark.slow
 
@@ -79,12 +68,6 @@ def _env() -> dict[str, str]:
             if k not in ("PYTHONPATH", "SUPERVISION_DASHBOARDS", "JUPYTER_PATH")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_supervision_comes_from_the_wheel(fresh: Path, tmp_path: Path) -> None:
     code = ("import supervision, supervision.serve as s; print(supervision.__file__); "
             "print(s.find_dashboards()); print(s.demo_export())")
@@ -105,40 +88,17 @@ def test_demo_writes_an_export_from_any_folder(fresh: Path, tmp_path: Path) -> N
 def servers(fresh: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`supervision serve` (the shipped demo, no PATH) and `--therapist T01`, elsewhere."""
     cwd = tmp_path_factory.mktemp("elsewhere")
-    procs: list[tuple[subprocess.Popen, Any]] = []
-    urls = {}
-    for name, extra in (("full", []), ("therapist", ["--therapist", "T01"])):
-        port = _free_port()
-        log = (cwd / f"{name}.log").open("wb")
-        proc = subprocess.Popen([str(fresh / "supervision"), "serve", "--port", str(port),
-                                 *extra], cwd=cwd, env=_env(), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        procs.append((proc, log))
-        urls[name] = f"http://127.0.0.1:{port}"
+    running: list[Server] = []
     try:
-        for (proc, _), url in zip(procs, urls.values(), strict=True):
-            _wait(url, proc)
-        yield urls
+        for extra in ((), ("--therapist", "T01")):  # both start, then both are waited for
+            running.append(Server(None, *extra, warm=False, command=[str(fresh / "supervision")],
+                                  cwd=cwd, env=_env(), wait=False))
+        for server in running:
+            server.ready()
+        yield {"full": running[0].url, "therapist": running[1].url}
     finally:
-        for proc, log in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=20)
-            log.close()
-
-
-def _wait(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "serve exited early"
-        try:
-            urllib.request.urlopen(url + "/api/status", timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer")
+        for server in running:
+            server.stop()
 
 
 @pytest.mark.parametrize("server, notebook", [

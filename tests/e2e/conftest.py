@@ -2,26 +2,22 @@
 
 Never `playwright install`: the machine has no internet; /usr/bin/chromium is used.
 Each server is started in its own process group and killed as a group at teardown.
+``start_server`` hands every test that asks for the same export and options the same running
+server (per pytest process: an xdist worker): starting one and preheating its kernels costs
+tens of seconds, and a dashboard server holds nothing a test could change for the next one
+(every page gets a kernel of its own).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported)
-from e2e_support import write_hostile_demo
+from e2e_support import Server, write_hostile_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -34,64 +30,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} not installed"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A running `supervision serve`; ``url`` is its root."""
-
-    def __init__(self, export: Path | None, *extra: str, notebooks: int = 3) -> None:
-        """``export`` None: the source is in ``extra`` (``--db URL --schema S``)."""
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = SCREENSHOTS / f"serve-{self.port}.log"
-        SCREENSHOTS.mkdir(exist_ok=True)
-        self._log = self.log.open("wb")
-        source = [] if export is None else [str(export)]
-        cmd = [sys.executable, "-m", "supervision.cli", "serve", *source,
-               "--port", str(self.port), *extra]
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=ROOT)
-        self._wait()
-        self._wait_pools(1 if "--therapist" in extra else notebooks)
-
-    def _wait(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited early: {self.log.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{self.url}/api/status", timeout=2).close()
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("serve did not become ready")
-
-    def _wait_pools(self, n: int, timeout: float = 180.0) -> None:
-        """Wait until each notebook has its preheated kernel (so timings are warm ones)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.log.read_text(errors="replace").count("Kernel pool of") >= n:
-                time.sleep(8)  # the pooled kernels execute their notebook
-                return
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +61,31 @@ def hostile_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def start_server() -> Iterator[Callable[..., Server]]:
-    """Start servers on demand; all are stopped (process group) at the end of the session."""
+    """Start servers on demand, one per (export, options): a second test asking for the same
+    gets the running one; all are stopped (process group) at the end of the session."""
+    servers: dict[tuple[str, tuple[str, ...]], Server] = {}
+
+    def start(export: Path, *extra: str) -> Server:
+        key = (str(Path(export).resolve()), extra)
+        running = servers.get(key)
+        if running is None or running.proc.poll() is not None:
+            running = servers[key] = Server(export, *extra)
+        return running
+
+    yield start
+    for s in servers.values():
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def start_own_server() -> Iterator[Callable[..., Server]]:
+    """Servers on an export of the module's own (no other module asks for it): stopped when
+    the module ends, so their kernels do not hold memory for the rest of the session."""
     servers: list[Server] = []
 
     def start(export: Path, *extra: str) -> Server:
-        s = Server(export, *extra)
-        servers.append(s)
-        return s
+        servers.append(Server(export, *extra))
+        return servers[-1]
 
     yield start
     for s in servers:
@@ -137,11 +93,16 @@ def start_server() -> Iterator[Callable[..., Server]]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    pg = ctx.new_page()
-    yield pg
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (its own cookies) at desktop size, closed after the test."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import RENDERED
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 Server = Any
@@ -22,16 +23,6 @@ pytestmark = pytest.mark.e2e
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-panel')];
-  if (!panels.length) return false;
-  return panels.filter(p => p.classList.contains('sv-figure-panel'))
-               .every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 
 #: Controls whose box runs past the viewport's right edge (or starts left of 0).
 OUTSIDE = """() => {

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from e2e_support import RENDERED
 
 HOSTILE = "<img src=x onerror=window.__xss=1>"  # as in conftest.hostile_export
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -25,16 +26,6 @@ Server = Any  # conftest.Server (conftest modules are not importable by name her
 
 pytestmark = pytest.mark.e2e
 
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-panel')];
-  if (!panels.length) return false;
-  return panels.filter(p => p.classList.contains('sv-figure-panel'))
-               .every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 COUNTS = """() => {
   const vis = el => el.offsetParent !== null;
   const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
@@ -210,9 +201,9 @@ def test_therapist_dashboard_is_fixed_on_the_server(
 
 
 def test_hostile_ids_render_as_text_and_run_nothing(
-    start_server: Callable[..., Server], hostile_export: Path, page: Any
+    start_own_server: Callable[..., Server], hostile_export: Path, page: Any
 ) -> None:
-    srv = start_server(hostile_export)
+    srv = start_own_server(hostile_export)
     _open(page, srv.url + "/voila/render/supervisor.ipynb", "hostile: first tab")
     _every_tab(page, "hostile")
     assert page.evaluate("() => typeof window.__xss") == "undefined"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import FIGURES_DRAWN as DRAWN
 from hub_support import Hub
 from processes import cmdline, descendants, environ, rss_bytes
 
@@ -37,14 +38,6 @@ therapists = ["T02", "T03"]
 [users.lee]
 role = "lead"
 """
-DRAWN = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 LINKS = """() => [...document.querySelectorAll('.sv-dashboard a')]
   .map(a => new URL(a.href).pathname)"""
 
@@ -65,13 +58,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Iterator
     yield {"url": running.url, "proc": running.proc, "export": str(demo_export.resolve()),
            "hub": running}
     running.stop()
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield ctx
-    ctx.close()
 
 
 def _login(page: Any, hub: dict, name: str) -> float:

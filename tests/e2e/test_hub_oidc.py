@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import FIGURES_DRAWN as DRAWN
 from hub_support import LOGS, Hub, free_port
 from processes import cmdline, environ
 
@@ -35,14 +36,6 @@ role = "supervisor"
 therapists = ["T02", "T03"]
 login = "Sam@Example-Practice.org"
 """
-DRAWN = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 OPTIONS = """() => [...document.querySelector('.sv-app select').options].map(o => o.textContent)"""
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -93,13 +86,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path,
                        "SUPERVISION_OIDC_CLIENT_SECRET": SECRET})
     yield running
     running.stop()
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield ctx
-    ctx.close()
 
 
 def _through_provider(page: Any, hub: Hub, sub: str) -> None:

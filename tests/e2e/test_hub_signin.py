@@ -52,13 +52,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory, demo_export: Path) -> Iterator
     running.stop()
 
 
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield ctx
-    ctx.close()
-
-
 def _login(page: Any, hub: Hub, name: str, password: str, next_url: str = "") -> None:
     page.goto(hub.url + "/hub/login" + (f"?next={next_url}" if next_url else ""),
               timeout=60_000)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
+from e2e_support import FIGURES_DRAWN as RENDERED
 
 from tests.e2e.conftest import ROOT, SCREENSHOTS
 
@@ -28,14 +29,6 @@ Server = Any  # conftest.Server
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
-RENDERED = """() => {
-  const vis = el => el.offsetParent !== null;
-  if ([...document.querySelectorAll('.sv-loading-indicator')].some(vis)) return false;
-  const tab = [...document.querySelectorAll('.sv-tab')].find(vis);
-  if (!tab) return false;
-  const panels = [...tab.querySelectorAll('.sv-figure-panel')];
-  return panels.length > 0 && panels.every(p => p.querySelector('.js-plotly-plot .main-svg'));
-}"""
 # The live config plotly.js resolved for each drawn plot, and what its modebar offers.
 PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
   cloud: !!(gd._context && gd._context.showSendToCloud),
@@ -110,8 +103,8 @@ def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(start_server: Callable[..., Server], small_export: Path) -> Server:
-    return start_server(small_export)
+def server(start_own_server: Callable[..., Server], small_export: Path) -> Server:
+    return start_own_server(small_export)
 
 
 @pytest.mark.parametrize("path", ["/", "/voila/render/supervisor.ipynb",
@@ -126,10 +119,10 @@ def test_dashboards_request_nothing_beyond_the_server(
 
 
 def test_therapist_dashboard_requests_nothing_beyond_the_server(
-    start_server: Callable[..., Server], small_export: Path, browser: Any
+    start_own_server: Callable[..., Server], small_export: Path, browser: Any
 ) -> None:
     first = sorted(pd.read_csv(small_export / "therapists.csv", dtype=str)["therapist_id"])[0]
-    srv = start_server(small_export, "--therapist", first)
+    srv = start_own_server(small_export, "--therapist", first)
     outside = _open_offline(browser, srv.url + "/voila/render/therapist.ipynb",
                             "offline-therapist.png", plots=1)
     assert outside == []

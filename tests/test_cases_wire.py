@@ -49,10 +49,17 @@ def planted_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
              "session_date": pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * i),
              "attendance": "attended", "rupture": "none", "phq9": float(x)}
             for eid, (tid, _, xs) in eps.items() for i, x in enumerate(xs, start=1)]
+    # the reference ends in 2024Q1 and the export runs into Q2 (one unscored session of an
+    # open client of T5): a therapist's handed bands are the gate's closed quarter's
+    # (issue 23), so the reference must have ended by 2024-03-31
+    eps["Z"] = ("T5", "ongoing", [])
+    rows.append({"client_id": "cZ", "therapist_id": "T5", "episode_id": "Z",
+                 "session_date": pd.Timestamp("2024-04-02"), "attendance": "attended",
+                 "rupture": "none", "phq9": float("nan")})
     episodes_df = pd.DataFrame({
         "episode_id": list(eps), "client_id": ["c" + e for e in eps],
         "therapist_id": [v[0] for v in eps.values()], "start_date": "2024-01-08",
-        "end_date": [None if v[1] == "ongoing" else "2024-04-01" for v in eps.values()],
+        "end_date": [None if v[1] == "ongoing" else "2024-03-01" for v in eps.values()],
         "termination": [v[1] for v in eps.values()],
     })
     therapists = pd.DataFrame({"therapist_id": ["T1", "T5", "T6", "T7", "T8", "T9"]})

@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH", help="export (optional with --db)")
     _add_common(p)
     _add_db(p)
-    p.add_argument("--therapist", metavar="ID")
+    p.add_argument("--therapist", metavar="ID",
+                   help="print only this therapist's figures beside the whole practice's: "
+                   "for whoever holds the export, not a copy for the therapist (theirs is "
+                   "report --therapist or serve --therapist, through the privacy gate)")
     p.add_argument("--since", metavar="DATE", type=_date, help="YYYY-MM-DD")
     p.add_argument("--until", metavar="DATE", type=_date, help="YYYY-MM-DD")
     p.add_argument("--min-cell", type=int, default=5, metavar="N",
@@ -284,6 +287,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.since and args.until and args.since > args.until:
         notices.append(f"--since {args.since} is after --until {args.until}: the window is "
                        "empty, so every figure below is empty or null (swap them?)")
+    if args.therapist is not None:
+        notices.append(f"the practice figures beside {args.therapist!r} are the whole "
+                       "practice's over these dates (minus the therapist's own, the other "
+                       "therapists'): this output is for whoever holds the export, not to be "
+                       "handed to the therapist; give them report --therapist or serve "
+                       "--therapist, which pass the privacy gate")
     _notify(args.command, notices)
 
     result = compute_metrics(

@@ -40,9 +40,9 @@ import pandas as pd
 from supervision import periods, scopes
 from supervision.caseload import Caseload
 from supervision.clinical import alliance, termination
-from supervision.privacy import check_min_cell, suppress_groups
+from supervision.privacy import check_min_cell, enough_others, suppress_groups
 from supervision.schema import TERMINATION
-from supervision.windowcache import ExportEnd, GateFigures
+from supervision.windowcache import GateFigures
 
 #: Keys that are kept when the comparison is withheld whole (they name no figure).
 _KEYS = ("alliance_key", "outcome_key", "window", "cover")
@@ -112,17 +112,44 @@ def others_behind(
         by_quarter = q.group_by("quarter").aggregate(
             episodes=q.episode_id.nunique(), therapists=q.therapist_id.nunique()).execute()
     head = scopes.headline(rest, alliance_key=alliance_key, outcome_key=outcome_key)
-    grp = None
-    if groups:
-        from supervision.clinical import neurotype
-
-        grp = neurotype.group_summary(rest, min_cell=min_cell)
+    grp = _others_groups(rest, min_cell) if groups else None
     return Others(
         therapists=n_ther, episodes=n_eps, by_session=by_session, by_quarter=by_quarter,
         at_risk=_at_risk(per), headline_n={k: (f or {}).get("n") for k, f in head.items()},
         termination=scopes.termination_row(rest) or {},
         rupture_count=(scopes.rupture_row(rest) or {}).get("count"), groups=grp,
     )
+
+
+def _others_groups(rest: Caseload, min_cell: int) -> pd.DataFrame:
+    """The other therapists' neurotype-match groups: ``group, episodes, therapists,
+    suppressed``.
+
+    A group is a pair of a therapist tag and a client tag (``nd_therapist``: a
+    neurodivergent therapist with a neurotypical client), so it is a breakdown by a staff
+    attribute as well as by clients: the practice's ``nd_therapist`` minus the viewer's own
+    is the clients of the other neurodivergent therapists, and when one or two colleagues
+    are all of them it is their own figures (and says they are neurodivergent).  So a group
+    is hidden unless the gate's rule holds for it (:func:`~supervision.privacy.
+    enough_others`: at least k other episodes *from at least k other therapists*); a group
+    failing only the therapist count enters the suppression as a primary cell (count 1),
+    so that complements are chosen around it and the practice's total of episodes minus the
+    shown groups gives no hidden one back.
+    """
+    from supervision.clinical.pairing import episode_pairs
+    from supervision.schema import NEUROTYPE_GROUPS
+
+    p = episode_pairs(rest)
+    df = p.group_by("group").aggregate(
+        episodes=p.episode_id.count(), therapists=p.therapist_id.nunique()).execute()
+    df = pd.DataFrame({"group": list(NEUROTYPE_GROUPS)}).merge(df, on="group", how="left")
+    df[["episodes", "therapists"]] = df[["episodes", "therapists"]].fillna(0).astype("int64")
+    few = (df["episodes"] > 0) & ~enough_others(df["episodes"], df["therapists"],
+                                                min_cell=min_cell)
+    cells = df[["group", "episodes"]].copy()
+    cells.loc[few, "episodes"] = cells.loc[few, "episodes"].clip(upper=1)
+    shown = suppress_groups(cells, min_cell=min_cell)
+    return df.assign(suppressed=shown["suppressed"].to_numpy(dtype=bool))
 
 
 def _at_risk(per: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +167,7 @@ def _at_risk(per: pd.DataFrame) -> pd.DataFrame:
 
 def withheld_reason(others: Others, min_cell: int) -> str | None:
     """Why the whole comparison is withheld, in plain words, or None if it is not."""
-    if others.therapists < min_cell or others.episodes < min_cell:
+    if not enough_others(others.episodes, others.therapists, min_cell=min_cell):
         return (
             f"Practice figures are not shown: fewer than {min_cell} other therapists, or "
             f"fewer than {min_cell} of their episodes, are in these dates, so a practice "
@@ -172,7 +199,8 @@ def scrub(aggregates: dict[str, Any], others: Others, *, min_cell: int) -> dict[
 
 
 def _covered(row: pd.Series | dict, k: int) -> bool:
-    return bool((row.get("episodes") or 0) >= k and (row.get("therapists") or 0) >= k)
+    return bool(enough_others(row.get("episodes") or 0, row.get("therapists") or 0,
+                              min_cell=k))
 
 
 def _keep_points(
@@ -302,6 +330,11 @@ def practice_label(practice: dict[str, Any], fallback: str = "Practice") -> str:
     return f"Practice, {period}" if period else fallback
 
 
+#: The gate's period (the last quarter closed by the viewer's end date):
+#: :func:`supervision.periods.gate_quarter`, re-exported here beside the gate.
+gate_quarter = periods.gate_quarter
+
+
 def gate(
     cl: Caseload, *, entitled: Iterable[str], min_cell: int,
     since: dt.date | None = None, until: dt.date | None = None,
@@ -352,11 +385,10 @@ def gate(
     k = check_min_cell(min_cell)
     ids = frozenset(str(t) for t in entitled)
     root = cl.root
-    last = root.memo(ExportEnd(), lambda: periods.date_span(root)[1])
-    if last is None:
+    quarter = gate_quarter(root, until)
+    if quarter is None:
         return {"withheld": "Practice figures are not shown: this export has no sessions.",
                 "period": None, "min_cell": k}
-    quarter = periods.closed_quarter(last if until is None else min(until, last))
     q0, q1 = periods.quarter_bounds(quarter)
     given = aggregates is not None and list(aggregates.get("window") or []) == [str(q0), str(q1)]
 
@@ -401,6 +433,7 @@ def practice_comparison(
 
 
 __all__ = [
-    "Others", "comparison_note", "excluding", "gate", "others_behind", "points_of_k",
-    "practice_comparison", "practice_label", "retention_of_k", "scrub", "withheld_reason",
+    "Others", "comparison_note", "excluding", "gate", "gate_quarter", "others_behind",
+    "points_of_k", "practice_comparison", "practice_label", "retention_of_k", "scrub",
+    "withheld_reason",
 ]

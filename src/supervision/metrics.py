@@ -21,6 +21,20 @@ below it, so they are not suppressed (domain.md §8, issue 15).  A rate with
 denominator 0 or a suppressed figure is ``None`` (JSON ``null``); no NaN ever leaves this
 module.  Intervals are ``[low, high]``.
 
+Who it is for: whoever holds the export.  ``supervision metrics PATH`` (or ``--db URL``)
+reads every therapist's rows, so whoever runs it is entitled to every therapist — the
+practice lead, or whoever administers the export for them — and the JSON is theirs:
+``practice`` is M of the whole practice over the dates given (domain.md §9), which *is*
+the other therapists' figures once a therapist's own are subtracted.  ``--therapist ID``
+selects which therapist's M is printed; it does not make the output a therapist's.  A
+therapist (and a supervisor limited to some therapists) never gets this JSON: their
+outputs are ``serve --therapist`` and the hub (the therapist bundle,
+:func:`supervision.opening.write_bundle`) and ``report --therapist``, whose figures of
+others all pass the one gate (:func:`supervision.comparison.gate`: ≥ k episodes of ≥ k
+other therapists behind every point, from a closed quarter).  ``meta.audience`` says so in
+the JSON itself (:data:`AUDIENCE`), and the command says it on standard error with
+``--therapist``.
+
 Speed: each concept is computed with one grouped query ``by="therapist_id"`` and one
 whole-practice query, never one query per therapist.  With ``therapist=`` only that
 therapist's M is returned, but every figure is computed over the whole (windowed) practice,
@@ -62,6 +76,11 @@ from supervision.schema import NEUROTYPE_GROUPS, TERMINATION
 
 Row = dict[str, Any]
 NOTE = "prompts for reflection, not verdicts"
+#: ``meta.audience``: who may read this JSON (module docstring, "Who it is for").
+AUDIENCE = ("whoever holds the export (every therapist's rows; the practice lead): the "
+            "practice block is the whole practice over the dates given, so it is not for a "
+            "therapist or a supervisor limited to some therapists, whose outputs (serve "
+            "--therapist, the hub, report --therapist) pass the privacy gate")
 _BY = "therapist_id"
 _INF = (math.inf, -math.inf)
 
@@ -335,6 +354,7 @@ def compute_metrics(
         "measures": {"alliance": [k for k in present if reg[k].kind == "alliance"],
                      "outcome": [k for k in present if reg[k].kind == "outcome"]},
         "note": NOTE,
+        "audience": AUDIENCE,
     }
     return {"practice": by_id[None], "therapists": therapists, "meta": meta}
 
@@ -476,4 +496,5 @@ def metrics_to_csv(result: dict[str, Any]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-__all__ = ["NOTE", "compute_metrics", "metrics_json_bytes", "metrics_to_csv", "metrics_to_json"]
+__all__ = ["AUDIENCE", "NOTE", "compute_metrics", "metrics_json_bytes", "metrics_to_csv",
+           "metrics_to_json"]

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from supervision.caseload import Caseload
+from supervision.windowcache import ExportEnd
 
 
 def date_span(cl: Caseload) -> tuple[dt.date | None, dt.date | None]:
@@ -46,9 +47,25 @@ def closed_quarter(until: dt.date) -> str:
     return str(p if p.end_time.date() <= until else p - 1)
 
 
+def gate_quarter(cl: Caseload, until: dt.date | None = None) -> str | None:
+    """The period every figure of *other therapists* comes from for a viewer whose dates
+    end at ``until`` (None: the export's end): the last quarter closed by ``until``, capped
+    at the export's last session (:func:`closed_quarter`); None when the export has no
+    sessions.  The gate's period (:func:`supervision.comparison.gate` says why): the
+    practice comparison, the intake-adjusted model beside a limited supervisor's therapist
+    and the expected-response bands handed to a therapist all take it from here.  The
+    export's last date is kept with the root caseload (:meth:`Caseload.memo`)."""
+    root = cl.root
+    last = root.memo(ExportEnd(), lambda: date_span(root)[1])
+    if last is None:
+        return None
+    return closed_quarter(last if until is None else min(until, last))
+
+
 def previous_quarter(quarter: str, back: int = 1) -> str:
     """``"2024Q1"`` -> ``"2023Q4"`` (``back`` quarters earlier)."""
     return str(pd.Period(quarter, "Q") - back)
 
 
-__all__ = ["closed_quarter", "date_span", "previous_quarter", "quarter_bounds", "quarters"]
+__all__ = ["closed_quarter", "date_span", "gate_quarter", "previous_quarter", "quarter_bounds",
+           "quarters"]

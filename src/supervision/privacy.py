@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -551,6 +551,21 @@ def suppress_groups(
     return out
 
 
+def enough_others(episodes: Any, therapists: Any, *, min_cell: int) -> Any:
+    """The gate's rule for a figure of other therapists (domain.md §8, issue 23): at least
+    ``min_cell`` of their episodes *from at least* ``min_cell`` *of them* stand behind it.
+
+    The one predicate every gated output uses — the practice comparison
+    (:mod:`supervision.comparison`), the expected-response bands handed to a therapist
+    (:func:`supervision.clinical.expected.handover_bands`), the intake-adjusted outcome
+    beside a limited supervisor's therapist, the neurotype groups of a therapist's pack.
+    Element-wise on numbers, numpy arrays and Ibis columns alike (``&`` of two
+    comparisons), so a database filter and a pandas check are the same rule.
+    """
+    k = check_min_cell(min_cell)
+    return (episodes >= k) & (therapists >= k)
+
+
 def funnel_hidden(n: Sequence[int] | np.ndarray, k: Sequence[int] | np.ndarray, *,
                   min_cell: int = MIN_CELL) -> np.ndarray:
     """Which therapists a funnel plot leaves out, so that none can be worked out.
@@ -599,4 +614,4 @@ def _numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
 
-__all__ = ["MIN_CELL", "check_min_cell", "funnel_hidden", "suppress_groups"]
+__all__ = ["MIN_CELL", "check_min_cell", "enough_others", "funnel_hidden", "suppress_groups"]

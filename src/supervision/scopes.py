@@ -243,6 +243,10 @@ def headlines_by_therapist(
     }
 
 
+#: The row of a breakdown by team that teams of fewer than ``min_cell`` therapists (and
+#: therapists without a team, when fewer) are merged into (:func:`sudden_breakdown`).
+MERGED_TEAMS = "other teams (few therapists each)"
+
 #: The counts of a cell of :func:`sudden_breakdown` (its size: ``episodes``).
 SUDDEN_CELL = ("episodes", "gains", "episodes_with_gain", "reversals", "losses",
                "loss_episodes", "loss_reversals")
@@ -258,9 +262,19 @@ def sudden_breakdown(cl: Caseload, *, outcome_key: str | None, min_cell: int,
     are in no group).  Per measure of :func:`sudden_keys`, one record per group, sorted:
     ``group`` (None: therapists without one), the :data:`SUDDEN_CELL` counts (``episodes``:
     those with enough scores, the cell's size) and ``suppressed``; a cell of 1 to
-    ``min_cell`` − 1 episodes, and its complement, has every count None.
+    ``min_cell`` − 1 episodes, and its complement, has every count None.  A team (a
+    staff attribute) of fewer than ``min_cell`` therapists has no row of its own: it is in
+    :data:`MERGED_TEAMS`, which is hidden whole when fewer than ``min_cell`` therapists
+    stand behind it (:func:`supervision.clinical.breakdown.merge_few_staff`).
     """
     t = breakdown.with_by(cl, episodes.episode_table(cl), by)
+    hide: set[str] = set()
+    if by != "therapist_id" and by in cl.therapists.columns:
+        # a row per value of a staff attribute is those therapists' own figures: values of
+        # fewer than min_cell therapists (no team too) are merged, the merged row hidden
+        # when it has fewer than min_cell therapists as well (the staff-row rule)
+        t, hide = breakdown.merge_few_staff(t, by, min_cell=min_cell, label=MERGED_TEAMS,
+                                            nulls=True)
     df = figures.scope_figures(cl, by=by, table=t).iloc[1:]
 
     def v(c: str) -> Any:
@@ -277,6 +291,8 @@ def sudden_breakdown(cl: Caseload, *, outcome_key: str | None, min_cell: int,
             "loss_episodes": v(f"{lo}__episodes_with_gain"),
             "loss_reversals": v(f"{lo}__reversals"),
         })
+        # a merged row of too few therapists is a primary suppression whatever its count
+        cells.loc[cells["group"].isin(list(hide)), "episodes"] = 1
         shown = suppress_groups(cells, min_cell=min_cell, keys=("group",))
         out[o] = [{"group": r["group"], "suppressed": bool(r["suppressed"]),
                    **{c: None if pd.isna(r[c]) else int(r[c]) for c in SUDDEN_CELL}}
@@ -374,6 +390,7 @@ def team_scoped(cl: Caseload, team: str | None) -> Caseload:
 
 
 __all__ = [
+    "MERGED_TEAMS",
     "alliance_measure",
     "dumps",
     "frame",

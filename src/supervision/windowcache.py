@@ -25,7 +25,7 @@ key                          writer (value)                     held by
 :class:`PracticeAggregates`  ``scopes.practice_for`` (JSON)     the root; prepared copy
 :class:`TherapistHeadlines`  ``serve`` via the prepared copy    the root (read by
                              (every therapist's headline)       ``scopes.scope_headline``)
-:class:`ExportEnd`           ``comparison.gate`` (the last      the root
+:class:`ExportEnd`           ``periods.gate_quarter`` (the last the root
                              session date)
 :class:`GateFigures`         ``comparison.gate`` (what a        the root
                              viewer may see of others)

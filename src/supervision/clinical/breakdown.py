@@ -8,12 +8,14 @@ A breakdown ``by`` is a column of the table itself, of ``episodes`` (``terminati
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from supervision.caseload import Caseload
 from supervision.clinical.pairing import episode_pairs
 from supervision.errors import ConfigError
+from supervision.privacy import check_min_cell
 from supervision.stats import rate_columns
 
 
@@ -47,6 +49,45 @@ def with_groups(cl: Caseload, t: ir.Table, by: str | None) -> tuple[ir.Table, li
     return with_by(cl, t, by), ([] if by is None else [by])
 
 
+def merge_few_staff(t: ir.Table, column: str, *, min_cell: int, label: str,
+                    nulls: bool = False, dedupe: bool = False) -> tuple[ir.Table, set[str]]:
+    """Rows of a therapist attribute (a neurotype tag, a team) that each have at least
+    ``min_cell`` therapists behind them (domain.md §8, issue 23).
+
+    A breakdown of the practice by an attribute of its *staff* shows, per value, the
+    clients of the therapists who hold it: a value held by one or two therapists is their
+    own figures under another name (and a neurotype tag is health information about them).
+    So every value of ``column`` held by fewer than ``min_cell`` distinct therapists of
+    ``t`` (which needs ``therapist_id``) is renamed ``label`` — one merged row — and that
+    row is returned to be hidden whole (as a primary suppression) when fewer than
+    ``min_cell`` therapists stand behind it too.  ``nulls``: therapists without a value
+    (no team) are such a value as well.  ``dedupe``: ``t`` has a row per value of a
+    multi-valued attribute (tags), so an episode would count twice in the merged row;
+    keep one.  Only the per-value counts of therapists come back from the database.
+
+    The one rule for staff rows: the practice's tag × tag grid
+    (:func:`supervision.clinical.neurotype.tag_grid`) and its sudden gains by team
+    (:func:`supervision.scopes.sudden_breakdown`) both call it.
+    """
+    k = check_min_cell(min_cell)
+    held = t.group_by(column).aggregate(therapists=t.therapist_id.nunique()).execute()
+    few = held[held["therapists"] < k]
+    small = sorted(str(x) for x in few[column].dropna())
+    few_null = bool(nulls and few[column].isna().any())
+    if not small and not few_null:
+        return t, set()
+    c = t[column]
+    pick = c.isin(small) if small else ibis.literal(False)
+    if few_null:
+        pick = pick | c.isnull()
+    t = t.mutate(**{column: ibis.ifelse(pick, ibis.literal(label), c)})
+    if dedupe:
+        t = t.distinct()
+    merged = t.filter(t[column] == label)
+    behind = int(merged.aggregate(n=merged.therapist_id.nunique()).execute()["n"].iloc[0])
+    return t, ({label} if behind < k else set())
+
+
 def add_rate(df: pd.DataFrame, name: str, k: str, n: str) -> pd.DataFrame:
     """Add ``name = df[k] / df[n]`` (NaN where ``n == 0``) with Wilson ``_low`` / ``_high``."""
     for c, v in rate_columns(name, df[k], df[n]).items():
@@ -64,4 +105,4 @@ def aggregate(t: ir.Table, by: str | None, aggs: dict[str, ir.Value]) -> pd.Data
     return df
 
 
-__all__ = ["add_rate", "aggregate", "with_by", "with_groups"]
+__all__ = ["add_rate", "aggregate", "merge_few_staff", "with_by", "with_groups"]

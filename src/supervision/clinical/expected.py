@@ -56,9 +56,10 @@ The reference is the whole practice, but a therapist-scoped server's kernel hold
 therapist's rows (``supervision serve --therapist``).  So the server computes the bands that
 kernel needs, :func:`handover_bands` — for the intake values of the therapist's open
 episodes, at every scored session, as of the export's end — and hands them over beside the
-practice comparison, as aggregates (each band a set of percentiles over ≥ 30 episodes, kept
-only when at least ``min_cell`` other therapists' episodes from at least ``min_cell`` other
-therapists stand behind it, the rule of :mod:`supervision.comparison`); the kernel puts them
+practice comparison, as aggregates (each band a set of percentiles over ≥ 30 episodes ended
+by the end of the gate's closed quarter, kept only when at least ``min_cell`` other
+therapists' episodes from at least ``min_cell`` other therapists stand behind it, the rule
+of :mod:`supervision.comparison`); the kernel puts them
 on its caseload (:attr:`Caseload.handed`, :func:`handed_over`) and :func:`episode_expected`
 reads them instead of its own rows.  A window ending before the export's end has no
 handed-over bands there: its open episodes are ``not_enough_history`` (no flag), never
@@ -78,9 +79,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from supervision import periods
 from supervision.caseload import Caseload, HandedBands
 from supervision.errors import ConfigError
 from supervision.measures import Measure
+from supervision.privacy import enough_others
 from supervision.stats import wilson_ci
 
 #: Reference episodes needed for a band (domain.md §11).
@@ -462,26 +465,50 @@ def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
                    threshold_percentile: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
     """The bands a therapist-scoped kernel needs (module docstring), JSON-ready.
 
-    Computed in the server from the whole practice (``full``) as of its window end, for the
-    intake values of ``therapist_id``'s open episodes and every scored session reached in
-    the reference, on each outcome measure with scores.  A band is kept only when at least
-    ``min_cell`` of its episodes are other therapists' and they come from at least
-    ``min_cell`` other therapists.
+    Computed in the server from the whole practice (``full``), for the intake values of
+    ``therapist_id``'s open episodes and every scored session reached in the reference, on
+    each outcome measure with scores.  The bands are figures of other therapists' clients
+    handed to a viewer entitled to one therapist, so they pass the gate of the practice
+    comparison (:mod:`supervision.comparison`), both halves of it:
+
+    * **a closed period**: the reference is the episodes ended as of the end of the gate's
+      quarter (:func:`supervision.periods.gate_quarter`: the last quarter closed by the
+      export's last session), read as of that day — not as of the export's end.  A refresh
+      a day later with one more ended episode would otherwise change a band by exactly that
+      episode (its ``n`` by one), and a type-7 percentile read off the order statistics
+      can then *equal* that client's change; within a quarter the handed bands are now the
+      same to the last digit;
+    * **enough others**: a band is kept only when at least ``min_cell`` of its episodes are
+      other therapists' and they come from at least ``min_cell`` other therapists
+      (:func:`supervision.privacy.enough_others`).
+
+    Within one output, two bands differ by whole intake values entering or leaving a
+    window of at least 30 episodes; what no closed period covers is a session back-dated
+    into the closed quarter (a correction of the record), as for the comparison.
 
     Returns
     -------
     dict
-        ``{"threshold_percentile", "measures": {key: [{"intake", "session", "width", "n",
+        ``{"threshold_percentile", "period", "measures": {key: [{"intake", "session",
+        "width", "n",
         "q0100", "q0250", "q0500", "q0750", "q0900", ...}]}}``: each band's window, size
         and percentiles of gain (signed so that larger is better, as inside
         :func:`episode_expected`).
     """
     q = _check_threshold(threshold_percentile)
     own = full.scoped(therapist_id=therapist_id)
+    quarter = periods.gate_quarter(full)
     out: dict[str, list[dict[str, Any]]] = {}
+    if quarter is None:
+        return {"threshold_percentile": threshold_percentile, "period": None, "measures": out}
+    # the reference as of the end of the gate's closed quarter, not of the export: a band
+    # over the episodes ended by the export's end changes by one episode's change when an
+    # export a day later has one more ended episode, and its percentiles (type 7, read
+    # between two order statistics) can then equal that client's change exactly
+    history = full.scoped(until=periods.quarter_bounds(quarter)[1])
     for key in full.measures_present("outcome"):
         m = outcome_measure(full, key)
-        ref = reference_scores(own, key)
+        ref = reference_scores(history, key)
         opens = _open_scores(own, key).select("intake").distinct()
         targets = opens.cross_join(ref.select("session").distinct())
         pairs = _pairs(targets, ref, max_width(m))
@@ -494,11 +521,11 @@ def handover_bands(full: Caseload, therapist_id: str, *, min_cell: int,
         g = rows.group_by(["intake", "session", "width", "n"]).aggregate(
             **aggs, _others=rows.episode_id.count(where=other),
             _therapists=rows._t.nunique(where=other))
-        g = g.filter((g._others >= min_cell) & (g._therapists >= min_cell))
+        g = g.filter(enough_others(g._others, g._therapists, min_cell=min_cell))
         df = g.select(*_band_names(q)).order_by(["intake", "session"]).execute()
         out[key] = [{k: (int(v) if k in ("session", "width", "n") else float(v))
                      for k, v in r.items()} for r in df.to_dict("records")]
-    return {"threshold_percentile": threshold_percentile, "measures": out}
+    return {"threshold_percentile": threshold_percentile, "period": quarter, "measures": out}
 
 
 def handed_over(payload: dict[str, Any] | None) -> HandedBands:

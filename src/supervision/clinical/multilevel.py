@@ -88,6 +88,10 @@ class AdjustedOutcome:
         SD (ddof = 1) of the intake scores of the episodes modelled.
     converged
         Whether the REML fit converged without warnings.
+    paired
+        Paired episodes per therapist in the model (every therapist, shown or not): what
+        stands behind the model, for a viewer's gate
+        (:func:`supervision.views.adjusted.own_in_practice_figure`).
     """
 
     measure: str
@@ -101,6 +105,7 @@ class AdjustedOutcome:
     intake_sd: float
     converged: bool
     notes: list[str] = field(default_factory=list)
+    paired: dict[str, int] = field(default_factory=dict)
 
 
 def modelled_measure(measure: str) -> str:
@@ -279,7 +284,8 @@ def intake_adjusted(cl: Caseload, measure: str, *, min_cell: int = MIN_CELL) -> 
     counts = pd.Series(sums["n"].to_numpy(), index=sums["therapist_id"].to_numpy())
     n_episodes = int(counts.sum())
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
-    base = {"measure": m, "episodes": n_episodes, "n_therapists": int(counts.size)}
+    base = {"measure": m, "episodes": n_episodes, "n_therapists": int(counts.size),
+            "paired": {str(k): int(v) for k, v in counts.items()}}
     if counts.size < MIN_THERAPISTS or n_episodes < counts.size + 3:
         return AdjustedOutcome(
             **base, therapists=empty, hidden=int(counts.size), slope=math.nan,

@@ -20,7 +20,7 @@ from supervision.caseload import Caseload
 from supervision.clinical import alliance, ruptures
 from supervision.clinical import outcomes as oc
 from supervision.clinical import termination as term
-from supervision.clinical.breakdown import add_rate, with_by
+from supervision.clinical.breakdown import add_rate, merge_few_staff, with_by
 from supervision.clinical.pairing import episode_pairs
 from supervision.privacy import MIN_CELL, suppress_groups
 from supervision.schema import NEUROTYPE_GROUPS, TAG_SEPARATOR
@@ -219,18 +219,10 @@ def tag_grid(
 def _merge_small_tags(t: ir.Table, min_cell: int) -> tuple[ir.Table, set[str]]:
     """``t`` (one row per episode and therapist tag) with every tag held by fewer than
     ``min_cell`` distinct therapists renamed :data:`MERGED_TAGS` (one row per episode in
-    it), and the rows to hide whole: the merged row when fewer than ``min_cell`` therapists
-    stand behind it.  Only the per-tag counts of therapists come back from the database."""
-    held = t.group_by("therapist_tag").aggregate(therapists=t.therapist_id.nunique()).execute()
-    small = sorted(held.loc[held["therapists"] < min_cell, "therapist_tag"].dropna())
-    if not small:
-        return t, set()
-    t = t.mutate(therapist_tag=ibis.ifelse(t.therapist_tag.isin(small),
-                                           ibis.literal(MERGED_TAGS), t.therapist_tag))
-    t = t.distinct()
-    merged = t.filter(t.therapist_tag == MERGED_TAGS)
-    behind = int(merged.aggregate(n=merged.therapist_id.nunique()).execute()["n"].iloc[0])
-    return t, ({MERGED_TAGS} if behind < min_cell else set())
+    it), and the rows to hide whole: the staff-row rule,
+    :func:`supervision.clinical.breakdown.merge_few_staff`."""
+    return merge_few_staff(t, "therapist_tag", min_cell=min_cell, label=MERGED_TAGS,
+                           dedupe=True)
 
 
 #: The grid cell that is a neurotype group as well: both sides carry only "neurotypical"

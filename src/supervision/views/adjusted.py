@@ -9,12 +9,16 @@ is on the chart.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from dataclasses import replace
 
 import plotly.graph_objects as go
 
+from supervision import periods
 from supervision.caseload import Caseload
 from supervision.clinical.multilevel import PROMPT, AdjustedOutcome, intake_adjusted
+from supervision.comparison import gate_quarter
+from supervision.privacy import enough_others
 from supervision.views.common import esc
 from supervision.views.theme import OWN, PRACTICE, style
 from supervision.windowcache import IntakeAdjusted
@@ -116,17 +120,60 @@ def practice_model(own: Caseload, outcome_key: str, *, min_cell: int) -> Adjuste
     )
 
 
+def gated_model(own: Caseload, outcome_key: str, *, entitled: Iterable[str],
+                min_cell: int) -> AdjustedOutcome | None:
+    """The practice's model as a viewer not entitled to every therapist may see it (a hub
+    supervisor limited to some therapists), or None when it cannot be shown.
+
+    The model is fitted over every therapist, so the therapist in view's shrunken estimate
+    and the words under it (paired episodes, therapists, how many are not shown) rest on the
+    other therapists' clients.  It passes the gate of the practice figures beside it
+    (:func:`supervision.comparison.gate`): it is the model of the last quarter closed by the
+    end date (:func:`~supervision.comparison.gate_quarter`), not of the viewer's dates —
+    moving the dates a day at a time, or a refreshed export, changes nothing of it — and it
+    is shown only when at least ``min_cell`` paired episodes of other therapists, from at
+    least ``min_cell`` other therapists, stand behind it
+    (:func:`~supervision.privacy.enough_others`).  "Not shown" counts only the entitled
+    therapists; the period is said in the words.
+    """
+    ids = frozenset(str(t) for t in entitled)
+    root = own.root
+    quarter = gate_quarter(root, own.window[1])
+    if quarter is None:
+        return None
+    q0, q1 = periods.quarter_bounds(quarter)
+    res = practice_model(root.scoped(since=q0, until=q1), outcome_key, min_cell=min_cell)
+    others = [n for t, n in res.paired.items() if t not in ids]
+    if not enough_others(sum(others), len(others), min_cell=min_cell):
+        return None
+    hidden = sum(1 for t, n in res.paired.items() if t in ids and n < min_cell)
+    note = (f"The model is the practice's last closed quarter, {quarter}, not the dates "
+            "picked: it rests on other therapists' clients too, so it does not move with the "
+            "dates.")
+    return replace(res, hidden=hidden, notes=[*res.notes, note])
+
+
 def own_in_practice_figure(own: Caseload, outcome_key: str | None, *, measure_name: str,
-                           min_cell: int = 5) -> go.Figure | None:
+                           min_cell: int = 5,
+                           entitled: Iterable[str] | None = None) -> go.Figure | None:
     """The supervisor's practice context: the therapist in view only, from the practice's
-    model of the same dates (no other therapist's estimate is shown)."""
+    model of the same dates (no other therapist's estimate is shown).  ``entitled``: the
+    therapists a limited viewer may see (None: every one, the lead); the model then
+    passes the gate (:func:`gated_model`), None when it may not be shown."""
     tid = own.therapist_scope
     if outcome_key is None or tid is None:
         return None
-    res = practice_model(own, outcome_key, min_cell=min_cell)
+    if entitled is None:
+        res = practice_model(own, outcome_key, min_cell=min_cell)
+    else:
+        gated = gated_model(own, outcome_key, entitled=entitled, min_cell=min_cell)
+        if gated is None:
+            return None
+        res = gated
     mine = res.therapists[res.therapists["therapist_id"] == str(tid)]
     return adjusted_figure(replace(res, therapists=mine.reset_index(drop=True)),
                            measure_name=measure_name, min_cell=min_cell)
 
 
-__all__ = ["adjusted_figure", "adjusted_words", "own_in_practice_figure", "practice_model"]
+__all__ = ["adjusted_figure", "adjusted_words", "gated_model", "own_in_practice_figure",
+           "practice_model"]

@@ -282,6 +282,7 @@ class SupervisorApp(TabbedApp):
             period=period_text(since, until),
             min_cell=self.min_cell,
             show_clients=self.show_clients.value,
+            entitled=self.limited,
         )
 
     def make_headline(self, view: View) -> widgets.Widget:

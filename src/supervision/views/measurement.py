@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from supervision.clinical.completeness import FLOOR
+from supervision.scopes import MERGED_TEAMS
 from supervision.views.common import esc, is_missing
 
 Fig = Mapping[str, object]
@@ -199,6 +200,15 @@ def measurement_block(own: Mapping[str, Fig], practice: Mapping[str, Fig] | None
             f'<div class="sv-cards">{"".join(cards)}</div>{sudden}')
 
 
+#: Why a breakdown by team has a merged row (a team is a group of colleagues).
+STAFF_TEAMS = (
+    "Teams of fewer than {min_cell} therapists have no row of their own: they are merged "
+    "into one row, “{merged}”, which is itself hidden when fewer than {min_cell} "
+    "therapists stand behind it; a team of one or two therapists would show their own "
+    "clients' figures."
+)
+
+
 def breakdown_table(cells: Mapping[str, Sequence[Fig]], names: Mapping[str, str], *,
                     min_cell: int, by: str = "Team") -> str:
     """Sudden gains and losses per group (:func:`supervision.scopes.sudden_breakdown`), a
@@ -225,11 +235,14 @@ def breakdown_table(cells: Mapping[str, Sequence[Fig]], names: Mapping[str, str]
     note = (f"Groups of fewer than {min_cell} episodes with enough scores show "
             f"&lt;{min_cell} and no counts, and so does the next smallest where one alone "
             "could be worked out from the total (privacy).")
+    if any(r.get("group") == MERGED_TEAMS for rows in cells.values() for r in rows):
+        note += " " + esc(STAFF_TEAMS.format(min_cell=min_cell, merged=MERGED_TEAMS))
     return "".join(parts) + f'<div class="sv-note">{note}</div>'
 
 
 __all__ = [
-    "AFFECTS", "SUDDEN_NOTE", "WORDS", "ShareWords", "breakdown_table", "measurement_block",
+    "AFFECTS", "STAFF_TEAMS", "SUDDEN_NOTE", "WORDS", "ShareWords", "breakdown_table",
+    "measurement_block",
     "notice", "notice_html", "notices_for", "share_parts", "share_pct", "sudden_keys_of",
     "sudden_text",
 ]

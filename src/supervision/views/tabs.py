@@ -62,6 +62,10 @@ class View:
     open_case
         What a click on an episode of the open caseload does: the app's ``open_timeline``
         (set by the app; None: nothing).
+    entitled
+        The therapists a limited viewer may see (a hub supervisor's); None: every one.
+        Whatever rests on other therapists' rows then passes the gate
+        (:mod:`supervision.comparison`).
     period
         The dates ``own`` covers, in words ("2024-04-01 to 2024-06-30"): every headline card
         names it beside the practice's period (``practice_label``).
@@ -79,6 +83,7 @@ class View:
     timeline: TimelinePicker | None = None
     open_case: Callable[[str], None] | None = None
     period: str = ""
+    entitled: frozenset[str] | None = None
 
     def panel(self, name: str, what: str, build: Callable[[], Any], empty: str) -> widgets.Widget:
         """Build one panel under ``name``, remembering its figure (``recorded_panel``)."""
@@ -214,7 +219,7 @@ def termination_tab(v: View) -> list[widgets.Widget]:
             "The intake-adjusted outcome",
             lambda: vadj.own_in_practice_figure(
                 v.own, o_key, measure_name=measure_name(v.own, multilevel.modelled_measure(
-                    o_key or "")), min_cell=v.min_cell),
+                    o_key or "")), min_cell=v.min_cell, entitled=v.entitled),
             f"No intake-adjusted outcome: this therapist has fewer than {v.min_cell} episodes "
             "with paired outcome scores in this range, or the practice too few therapists.",
         )]),

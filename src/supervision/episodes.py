@@ -154,9 +154,55 @@ def ordered_sessions(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     for k in (*key.alliance, *key.outcome):
         cols[col(k, "i")] = _scored(k, s).cast("int64").sum().over(upto)
     cols["attended_i"] = s.attended.cast("int64").sum().over(upto)
-    keep = ["episode_id", "therapist_id", "session_date", "attendance", "attended", "rupture",
-            "repair", *_values(key, cl)]
-    return s.select(*keep, **cols)
+    return s.select(*_KEEP, *_values(key, cl), **cols)  # the order of _ordered_columns
+
+
+@dataclass(frozen=True)
+class FactsKey:
+    """The root's memo key of its session facts (:func:`session_facts`): the measures."""
+
+    measures: EpisodeTableKey
+
+
+def session_facts(root: Caseload) -> ir.Table:
+    """The root's :func:`ordered_sessions`, materialised once per export (kept on the root).
+
+    Every column is a forward-running quantity over the one ordering (date, then row in the
+    file): ``pos``, ``prev_attendance`` and the running counts ``attended_i``, ``<m>__i``
+    of a session depend on the sessions up to it only.  The sessions on or before a date are
+    a prefix of each episode's ordering, so the ordered sessions of ``root.scoped(until=u)``
+    are these rows filtered to ``session_date <= u`` and the episodes started by ``u``
+    (:func:`_ordered_as_of`): an end-date change sorts nothing again."""
+    key = measures(root)
+    return root.memo(FactsKey(key), lambda: ordered_sessions(root, key).cache())
+
+
+def _plain_until(cl: Caseload) -> bool:
+    """Whether ``cl`` is ``root.scoped(until=u)`` (all the root's episodes started by ``u``,
+    read as of ``u``; materialised or not) with a ``u``."""
+    sc = cl.scope
+    return sc is not None and sc.therapist_id is None and sc.since is None \
+        and sc.until is not None
+
+
+def _ordered_as_of(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
+    """:func:`ordered_sessions` of the plain scope ``cl`` (:func:`_plain_until`) as a filter
+    of the root's :func:`session_facts`: the sessions on or before ``until`` of the episodes
+    started by then (the same rows and values as sorting ``cl``'s own sessions)."""
+    f = session_facts(cl.root)
+    until = ibis.literal(cl.scope.until)  # type: ignore[union-attr]
+    f = f.filter(f.session_date <= until, f.episode_id.isin(cl.episodes.episode_id))
+    return f.select(*_ordered_columns(cl, key))  # the root's other measures left out
+
+
+def _ordered_columns(cl: Caseload, key: EpisodeTableKey) -> list[str]:
+    """The columns of :func:`ordered_sessions` for ``key``, in its order."""
+    return [*_KEEP, *_values(key, cl), "pos", "prev_attendance",
+            *(col(k, "i") for k in (*key.alliance, *key.outcome)), "attended_i"]
+
+
+_KEEP = ("episode_id", "therapist_id", "session_date", "attendance", "attended", "rupture",
+         "repair")
 
 
 def critical_items(cl: Caseload) -> dict[str, str]:
@@ -373,7 +419,8 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     """The per-episode table, materialised; the ordered sessions and the other intermediate
     tables are dropped as soon as it is made (Ibis keeps a cached table's source expression,
     so without the release every window would keep a copy of its sessions)."""
-    o = ordered_sessions(cl, key).cache()
+    plain = _plain_until(cl)
+    o = (_ordered_as_of(cl, key) if plain else ordered_sessions(cl, key)).cache()
     per = _per_episode_sessions(o, key, critical_items(cl)).cache()
     drops = _recent_drops(cl, per, key)
     series = _series(o, key)
@@ -535,7 +582,7 @@ def episode_table(cl: Caseload) -> ir.Table:
 
 __all__ = [
     "ALLIANCE_FIELDS", "COMPLETENESS_FIELDS", "EXPECTED_FIELDS", "OUTCOME_FIELDS",
-    "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "col",
+    "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "FactsKey", "col",
     "critical_items", "episode_table", "latest_columns", "measures", "reason_col",
-    "sample_free", "sudden_measures",
+    "sample_free", "session_facts", "sudden_measures",
 ]

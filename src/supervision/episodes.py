@@ -47,6 +47,14 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
   :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``, and
   ``not_on_track_reason`` (the plain-words reasons of the measures not on track, ``; ``-joined).
 
+Facts once per export (issue 21): the root keeps its ordered sessions
+(:func:`session_facts`: positions and running counts over the one ordering) and, per outcome
+measure with a fixed criterion 1, its sudden gains and losses dated by when the sessions that
+settle them are held (:func:`_sudden_facts`).  The table as of an end date filters them
+(``session_date <= until``; an event's ``valid_from <= until < valid_to``, its reversal
+``reversed_on <= until``) instead of sorting the sessions and running the sudden-gain rule
+again; the other per-episode quantities are still computed per end date from those rows.
+
 The expected-response reference is the practice's ended episodes as of the window's end
 (:attr:`Caseload.root`, whatever the scope; in a therapist-scoped kernel, the bands the
 server handed over: :attr:`supervision.caseload.Caseload.handed`), computed once per

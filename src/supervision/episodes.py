@@ -47,6 +47,14 @@ Columns (``<a>`` an alliance measure with values, ``<o>`` an outcome measure wit
   :data:`supervision.clinical.cases.REASONS`, prefixed ``reason__``, and
   ``not_on_track_reason`` (the plain-words reasons of the measures not on track, ``; ``-joined).
 
+Facts once per export (issue 21): the root keeps its ordered sessions
+(:func:`session_facts`: positions and running counts over the one ordering) and, per outcome
+measure with a fixed criterion 1, its sudden gains and losses dated by when the sessions that
+settle them are held (:func:`_sudden_facts`).  The table as of an end date filters them
+(``session_date <= until``; an event's ``valid_from <= until < valid_to``, its reversal
+``reversed_on <= until``) instead of sorting the sessions and running the sudden-gain rule
+again; the other per-episode quantities are still computed per end date from those rows.
+
 The expected-response reference is the practice's ended episodes as of the window's end
 (:attr:`Caseload.root`, whatever the scope; in a therapist-scoped kernel, the bands the
 server handed over: :attr:`supervision.caseload.Caseload.handed`), computed once per
@@ -154,9 +162,55 @@ def ordered_sessions(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     for k in (*key.alliance, *key.outcome):
         cols[col(k, "i")] = _scored(k, s).cast("int64").sum().over(upto)
     cols["attended_i"] = s.attended.cast("int64").sum().over(upto)
-    keep = ["episode_id", "therapist_id", "session_date", "attendance", "attended", "rupture",
-            "repair", *_values(key, cl)]
-    return s.select(*keep, **cols)
+    return s.select(*_KEEP, *_values(key, cl), **cols)  # the order of _ordered_columns
+
+
+@dataclass(frozen=True)
+class FactsKey:
+    """The root's memo key of its session facts (:func:`session_facts`): the measures."""
+
+    measures: EpisodeTableKey
+
+
+def session_facts(root: Caseload) -> ir.Table:
+    """The root's :func:`ordered_sessions`, materialised once per export (kept on the root).
+
+    Every column is a forward-running quantity over the one ordering (date, then row in the
+    file): ``pos``, ``prev_attendance`` and the running counts ``attended_i``, ``<m>__i``
+    of a session depend on the sessions up to it only.  The sessions on or before a date are
+    a prefix of each episode's ordering, so the ordered sessions of ``root.scoped(until=u)``
+    are these rows filtered to ``session_date <= u`` and the episodes started by ``u``
+    (:func:`_ordered_as_of`): an end-date change sorts nothing again."""
+    key = measures(root)
+    return root.memo(FactsKey(key), lambda: ordered_sessions(root, key).cache())
+
+
+def _plain_until(cl: Caseload) -> bool:
+    """Whether ``cl`` is ``root.scoped(until=u)`` (all the root's episodes started by ``u``,
+    read as of ``u``; materialised or not) with a ``u``."""
+    sc = cl.scope
+    return sc is not None and sc.therapist_id is None and sc.since is None \
+        and sc.until is not None
+
+
+def _ordered_as_of(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
+    """:func:`ordered_sessions` of the plain scope ``cl`` (:func:`_plain_until`) as a filter
+    of the root's :func:`session_facts`: the sessions on or before ``until`` of the episodes
+    started by then (the same rows and values as sorting ``cl``'s own sessions)."""
+    f = session_facts(cl.root)
+    until = ibis.literal(cl.scope.until)  # type: ignore[union-attr]
+    f = f.filter(f.session_date <= until, f.episode_id.isin(cl.episodes.episode_id))
+    return f.select(*_ordered_columns(cl, key))  # the root's other measures left out
+
+
+def _ordered_columns(cl: Caseload, key: EpisodeTableKey) -> list[str]:
+    """The columns of :func:`ordered_sessions` for ``key``, in its order."""
+    return [*_KEEP, *_values(key, cl), "pos", "prev_attendance",
+            *(col(k, "i") for k in (*key.alliance, *key.outcome)), "attended_i"]
+
+
+_KEEP = ("episode_id", "therapist_id", "session_date", "attendance", "attended", "rupture",
+         "repair")
 
 
 def critical_items(cl: Caseload) -> dict[str, str]:
@@ -268,15 +322,16 @@ def sudden_measures(key: EpisodeTableKey) -> tuple[str, ...]:
     return tuple(k for k in key.outcome if k != oc.PAIRED)
 
 
-def _series(o: ir.Table, key: EpisodeTableKey) -> ir.Table | None:
+def _series(o: ir.Table, key: EpisodeTableKey, *, dated: bool = False) -> ir.Table | None:
     """The attended sessions (``session``: their number from 1, ``attended_i``) with the
-    value and running scored count ``<o>__i`` of every measure of :func:`sudden_measures`."""
+    value and running scored count ``<o>__i`` of every measure of :func:`sudden_measures`
+    (and ``session_date`` when ``dated``)."""
     ks = sudden_measures(key)
     if not ks:
         return None
     a = o.filter(o.attended)
-    return a.select("episode_id", "therapist_id", *ks, *(col(k, "i") for k in ks),
-                    session=a.attended_i)
+    return a.select("episode_id", "therapist_id", *(("session_date",) if dated else ()),
+                    *ks, *(col(k, "i") for k in ks), session=a.attended_i)
 
 
 def _measure_series(cl: Caseload, series: ir.Table, k: str) -> ir.Table:
@@ -298,6 +353,68 @@ def _measure_series(cl: Caseload, series: ir.Table, k: str) -> ir.Table:
     return c.filter(keep if cut is None else keep & (jump >= cut))
 
 
+@dataclass(frozen=True)
+class SuddenFactsKey:
+    """The root's memo key of a measure's dated sudden gains and losses
+    (:func:`_sudden_facts`)."""
+
+    measure: str
+
+
+def _sudden_facts(root: Caseload, k: str) -> ir.Table:
+    """The sudden gains and losses on ``k`` of the whole export, each with the dates between
+    which it is seen, computed once per export (kept on the root).
+
+    As of a date, an event at pregain session n reads the sessions up to that date only, so
+    its scores after n are those of the sessions n + 1 … n + 3 held by then.  Criterion 3
+    needs two scores after n, so an event is seen from the date of session n + 2 on: with
+    q3 unknown (``valid_from`` = date of n + 2, ``valid_to`` = date of n + 3, NULL when there
+    is no such session) and, once session n + 3 is held, with q3 (``valid_from`` = its date,
+    ``valid_to`` NULL).  Each of the two is :func:`~.sudden_gains.events` on those scores
+    (the one rule), so as of ``until`` the events are the rows with ``valid_from <= until <
+    valid_to``; the reversal as of ``until`` is ``reversed_on <= until`` (a later score,
+    dated).  Only for a measure whose criterion 1 is a fixed number of points
+    (:func:`~.sudden_gains.fixed_cutoff`): a cut-off from the sample changes with the
+    window's episodes."""
+
+    def build() -> ir.Table:
+        key = measures(root)
+        series = _series(session_facts(root), key, dated=True)
+        assert series is not None  # k is a sudden measure of the root's
+        s = series.select("episode_id", "therapist_id", "session", "session_date",
+                          x=series[k], scored_i=series[col(k, "i")])
+        w = ibis.window(group_by=s.episode_id, order_by=s.session)
+        c = s.mutate(**sg.around(s.x, w), _d2=s.session_date.lead(2).over(w),
+                     _d3=s.session_date.lead(3).over(w))
+        c = c.filter(c.x.notnull() & c.q1.notnull() & (c.session >= 2) & c._d2.notnull())
+        jump = (c.x - c.q1).abs()
+        c = c.filter((jump >= sg.PCT * c.x) & (jump >= sg.fixed_cutoff(root, root.registry[k])))
+        held = c.select(*(x for x in c.columns if x not in ("_d2", "_d3")),
+                        valid_from=c._d2, valid_to=c._d3)
+        before = held.mutate(q3=ibis.null("float64"))  # session n + 3 not held yet
+        after = c.filter(c._d3.notnull()).select(*held.columns[:-2], valid_from=c._d3,
+                                                 valid_to=ibis.null("date"))
+        cand = ibis.union(before.select(*held.columns), after.select(*held.columns))
+        scores = series.select("episode_id", "session", "session_date", x=series[k])
+        m = root.registry[k]
+        return ibis.union(*(sg.events(cand, root, m, kind=kind, scores=scores,
+                                      keep=("valid_from", "valid_to"), dated=True)
+                            for kind in SUDDEN_KINDS)).cache()
+
+    return root.memo(SuddenFactsKey(k), build)
+
+
+def _sudden_as_of(cl: Caseload, k: str, per: ir.Table) -> ir.Table:
+    """:func:`_sudden` of the plain scope ``cl`` (:func:`_plain_until`) read from the root's
+    :func:`_sudden_facts`: the events seen at ``until`` of the episodes started by then."""
+    f = _sudden_facts(cl.root, k)
+    until = ibis.literal(cl.scope.until)  # type: ignore[union-attr]
+    f = f.filter(f.valid_from <= until, f.valid_to.isnull() | (until < f.valid_to),
+                 f.episode_id.isin(cl.episodes.episode_id))
+    ev = f.mutate(reversal=ibis.coalesce(f.reversed_on <= until, False))
+    return _sudden_of(k, ev, per)
+
+
 def _sudden(cl: Caseload, k: str, series: ir.Table, scores: ir.Table, per: ir.Table
             ) -> ir.Table:
     """Per episode with a sudden gain or loss on ``k`` (§10): :data:`SUDDEN_FIELDS` for each
@@ -306,6 +423,17 @@ def _sudden(cl: Caseload, k: str, series: ir.Table, scores: ir.Table, per: ir.Ta
     m = cl.registry[k]
     ev = ibis.union(*(sg.events(series, cl, m, kind=kind, scores=scores)
                       for kind in SUDDEN_KINDS))
+    return _sudden_of(k, ev, per)
+
+
+def _dated_sudden(cl: Caseload, k: str) -> bool:
+    """Whether ``cl``'s sudden events on ``k`` are read from the root's dated facts
+    (:func:`_sudden_facts`): a plain end-date scope and a fixed criterion 1."""
+    return _plain_until(cl) and sg.fixed_cutoff(cl, cl.registry[k]) is not None
+
+
+def _sudden_of(k: str, ev: ir.Table, per: ir.Table) -> ir.Table:
+    """:func:`_sudden` from the events ``ev`` of :func:`~.sudden_gains.events`."""
     n = per.select(_e=per.episode_id, n_scored=per[col(k, "n")])
     ev = ev.join(n, ev.episode_id == n._e).drop("_e")
     ev = ev.mutate(recent=(ev.kind == "loss") & sg.recent_losses(ev))
@@ -373,11 +501,13 @@ def _build(cl: Caseload, key: EpisodeTableKey) -> ir.Table:
     """The per-episode table, materialised; the ordered sessions and the other intermediate
     tables are dropped as soon as it is made (Ibis keeps a cached table's source expression,
     so without the release every window would keep a copy of its sessions)."""
-    o = ordered_sessions(cl, key).cache()
+    plain = _plain_until(cl)
+    o = (_ordered_as_of(cl, key) if plain else ordered_sessions(cl, key)).cache()
     per = _per_episode_sessions(o, key, critical_items(cl)).cache()
     drops = _recent_drops(cl, per, key)
-    series = _series(o, key)
-    series = None if series is None else series.cache()
+    series = None  # the sessions of the sudden events the root's facts do not hold
+    if any(not _dated_sudden(cl, k) for k in sudden_measures(key)):
+        series = _series(o, key).cache()  # type: ignore[union-attr]
     held: list[ir.Table] = []
     try:
         return _table(cl, key, o, per, drops, series, held).cache()
@@ -416,10 +546,14 @@ def _table(cl: Caseload, key: EpisodeTableKey, o: ir.Table, per: ir.Table,
     for k in key.outcome:
         outs[k] = x = oc.per_episode(cl, k, scores=_first_last(o, per, k))
         parts.append(x.select("episode_id", **{col(k, f): x[f] for f in OUTCOME_FIELDS}))
-    sudden = {k: hold(_sudden(
-        cl, k, hold(_measure_series(cl, series, k)),
-        series.select("episode_id", "session", x=series[k]), per))
-              for k in sudden_measures(key) if series is not None}
+    sudden: dict[str, ir.Table] = {}
+    for k in sudden_measures(key):
+        if _dated_sudden(cl, k):  # the root's dated events, as of the window's end
+            sudden[k] = hold(_sudden_as_of(cl, k, per))
+            continue
+        assert series is not None
+        scores = series.select("episode_id", "session", x=series[k])
+        sudden[k] = hold(_sudden(cl, k, hold(_measure_series(cl, series, k)), scores, per))
     expected = {k: hold(_expected(cl, k, o, per, tt, hold)) for k in sudden_measures(key)}
     for k in sudden_measures(key):
         if k in sudden:
@@ -535,7 +669,7 @@ def episode_table(cl: Caseload) -> ir.Table:
 
 __all__ = [
     "ALLIANCE_FIELDS", "COMPLETENESS_FIELDS", "EXPECTED_FIELDS", "OUTCOME_FIELDS",
-    "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "col",
+    "RUPTURE_FIELDS", "SUDDEN_FIELDS", "SUDDEN_KINDS", "EpisodeTableKey", "FactsKey", "col",
     "critical_items", "episode_table", "latest_columns", "measures", "reason_col",
-    "sample_free", "sudden_measures",
+    "sample_free", "session_facts", "sudden_measures",
 ]

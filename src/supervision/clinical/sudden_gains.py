@@ -200,7 +200,8 @@ def fixed_cutoff(cl: Caseload, m: Measure) -> float | None:
 
 
 def events(t: ir.Table, caseload: Caseload, m: Measure, *, kind: Kind,
-           cutoff: float | None = None, scores: ir.Table | None = None) -> ir.Table:
+           cutoff: float | None = None, scores: ir.Table | None = None,
+           keep: tuple[str, ...] = (), dated: bool = False) -> ir.Table:
     """The events of kind ``kind`` on :func:`series` ``t`` of measure ``m`` (the rule of the
     module docstring), unordered and without ``first`` / ``largest``: ``episode_id,
     therapist_id, measure, kind, pregain_session, postgain_session, pregain_score,
@@ -208,7 +209,10 @@ def events(t: ir.Table, caseload: Caseload, m: Measure, *, kind: Kind,
     index among the episode's scored sessions, from 1) and ``n_scored`` (when ``t`` has
     it).  ``t`` may hold only the candidate pregain sessions when ``scores`` (``episode_id,
     session, x``: every attended session) gives the series for the reversal.  ``caseload``
-    gives criterion 1's cut-off where it rests on the sample."""
+    gives criterion 1's cut-off where it rests on the sample.  ``keep``: columns of ``t``
+    carried to the events as they are.  ``dated``: ``scores`` has ``session_date`` and the
+    events get ``reversed_on``, the date of the first later score that reverses the event
+    (NULL when none does), so that the reversal as of a date is ``reversed_on <= date``."""
     # +1: the event lowers the score (a gain on a lower-is-better measure, a loss on a
     # higher-is-better one); -1: it raises it.
     sign = 1.0 if (m.better == "lower") == (kind == "gain") else -1.0
@@ -234,22 +238,30 @@ def events(t: ir.Table, caseload: Caseload, m: Measure, *, kind: Kind,
         # the pregain session is scored, so the postgain one is the next scored session
         postgain_scored=found.scored_i + 1,
         **({"n_scored": found.n_scored} if "n_scored" in found.columns else {}),
+        **{c: found[c] for c in keep},
     )
-    return _with_reversal(ev, scores, sign)
+    return _with_reversal(ev, scores, sign, dated=dated)
 
 
-def _with_reversal(ev: ir.Table, t: ir.Table, sign: float) -> ir.Table:
+def _with_reversal(ev: ir.Table, t: ir.Table, sign: float, *, dated: bool = False
+                   ) -> ir.Table:
     """``ev`` with ``reversal``: a score from session n + 2 on worse than half-way back,
     ``postgain + magnitude / 2`` in the event's direction (found by joining the few events'
-    episodes' later scores, not by a window over every session)."""
-    later = t.filter(t.x.notnull()).select(_e=t.episode_id, _s=t.session, _x=t.x)
+    episodes' later scores, not by a window over every session); ``dated``: and
+    ``reversed_on``, the date of the first such score."""
+    later = t.filter(t.x.notnull()).select(
+        _e=t.episode_id, _s=t.session, _x=t.x, **({"_d": t.session_date} if dated else {}))
     j = ev.join(later, (ev.episode_id == later._e) & (later._s >= ev.pregain_session + 2))
     back = j.postgain_score + j.magnitude / 2 * sign  # half-way back to the pregain score
     worse = (j._x > back) if sign > 0 else (j._x < back)
-    r = j.group_by(["episode_id", "pregain_session"]).aggregate(_rev=worse.any())
+    aggs = {"_rev": worse.any(), **({"_on": j._d.min(where=worse)} if dated else {})}
+    r = j.group_by(["episode_id", "pregain_session"]).aggregate(**aggs)
     r = r.rename(_re="episode_id", _rp="pregain_session")
     out = ev.left_join(r, (ev.episode_id == r._re) & (ev.pregain_session == r._rp))
-    return out.mutate(reversal=out._rev.fill_null(False)).drop("_re", "_rp", "_rev")
+    out = out.mutate(reversal=out._rev.fill_null(False))
+    if dated:
+        out = out.rename(reversed_on="_on")
+    return out.drop("_re", "_rp", "_rev")
 
 
 def sudden_events(

@@ -16,6 +16,10 @@ key                          writer (value)                     held by
                              and drop candidate tables)         prepared copy hands it over
 ``episodes.EpisodeTableKey`` ``episodes.episode_table`` (the    every caseload object
                              per-episode table)
+``episodes.FactsKey``        ``episodes.session_facts`` (the    the root (once per export)
+                             ordered sessions, sorted once)
+``episodes.SuddenFactsKey``  ``episodes`` (a measure's dated    the root (once per export)
+                             sudden gains and losses)
 ``episodes.WindowKey``       ``episodes`` (per-episode table    the root, the
                              of every therapist as of a date)   ``KEEP_WINDOWS`` most recent
 ``episodes.ReferenceKey``    ``episodes`` (expected-response    the root, the ``KEEP_WINDOWS``

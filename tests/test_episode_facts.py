@@ -72,7 +72,7 @@ def test_an_end_date_change_reads_the_facts_and_recomputes_none(monkeypatch) -> 
     monkeypatch.setattr(ir.Table, "cache", lambda self: made.append(1) or cache(self))
     first = episodes.episode_table(cl.scoped(until=D + dt.timedelta(days=21)))
     assert _gain(_row(first, "E1")) == (None, None, None)
-    facts = {k: v for k, v in cl._memo.items()
+    facts = {k: cl._memo.peek(k) for k in cl._memo
              if isinstance(k, episodes.FactsKey | episodes.SuddenFactsKey)}
     assert len(facts) == 2  # the ordered sessions, PHQ-9's dated events
     per_export = len(made)
@@ -91,7 +91,7 @@ def test_an_end_date_change_reads_the_facts_and_recomputes_none(monkeypatch) -> 
         got[days] = _gain(_row(episodes.episode_table(cl.scoped(until=until)), "E1"))
         assert 0 < len(made) < per_export  # the per-date part only
     assert got == want
-    assert {k: v for k, v in cl._memo.items() if k in facts} == facts  # the same objects
+    assert {k: cl._memo.peek(k) for k in cl._memo if k in facts} == facts  # the same objects
 
     monkeypatch.undo()
     for days in (21, *want):

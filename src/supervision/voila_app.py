@@ -38,6 +38,12 @@ With :attr:`SupervisionVoila.landing_file` (``supervision serve`` and the hub al
 one) ``/`` and ``/voila/tree`` show the product's landing page (``share/landing.html.j2``,
 every value escaped) instead of Voilà's file list: the dashboards this server serves, what
 each is for, the export's name, date range and checksum.
+
+The notebooks in ROOT are the product's own dashboards, copied there by ``serve`` (or the
+hub) into a folder only this server reads, so they are signed as trusted at start
+(:func:`trust_notebooks`) with a notary that lives in memory: no "not trusted" warning on
+every render, and no signing key or signature database written to the user's Jupyter data
+folder.
 """
 
 from __future__ import annotations
@@ -56,12 +62,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import nbformat
 import tornado.web
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
+from nbformat.sign import NotebookNotary
 from tornado.log import app_log
 from tornado.websocket import WebSocketHandler
 from traitlets import Integer, List, Unicode
@@ -410,6 +418,25 @@ class LandingHandler(JupyterHandler):
         self.finish(render_landing(self.settings["supervision_landing"], self.base_url))
 
 
+# ------------------------------------------------------------------ trust
+def private_notary(parent: Any = None) -> NotebookNotary:
+    """A notary with a fresh random key and an in-memory signature store: nothing on disk."""
+    return NotebookNotary(parent=parent, db_file=":memory:", secret=os.urandom(32))
+
+
+def trust_notebooks(notary: NotebookNotary, root: Path) -> list[str]:
+    """Sign every notebook directly in ``root`` with ``notary``; their names, sorted.
+
+    Read as the contents manager reads them (nbformat 4), so the signature it checks on
+    each render matches.
+    """
+    signed = []
+    for path in sorted(root.glob("*.ipynb")):
+        notary.sign(nbformat.read(path, as_version=4))
+        signed.append(path.name)
+    return signed
+
+
 # ------------------------------------------------------------------ the hub's login
 #: Seconds a user's server trusts the hub's word on a cookie's OAuth token.
 HUB_AUTH_CACHE = 5
@@ -528,6 +555,9 @@ class SupervisionVoila(Voila):
 
     def init_settings(self) -> dict:
         settings = super().init_settings()
+        # the dashboards serve placed in ROOT: trusted, with a key and store in memory only
+        self.contents_manager.notary = private_notary(self.contents_manager)
+        trust_notebooks(self.contents_manager.notary, Path(self.contents_manager.root_dir))
         km = self.kernel_manager
         km.cull_idle_timeout = max(1, self.kernel_idle_timeout)
         km.cull_interval = max(1, min(60, self.kernel_idle_timeout // 5))

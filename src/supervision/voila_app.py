@@ -44,6 +44,14 @@ hub) into a folder only this server reads, so they are signed as trusted at star
 (:func:`trust_notebooks`) with a notary that lives in memory: no "not trusted" warning on
 every render, and no signing key or signature database written to the user's Jupyter data
 folder.
+
+**Stopping** (SIGTERM from ``serve``): a kernel that is computing at that moment (a page's
+callback, or a preheated kernel still running its notebook) is stopped at once
+(:func:`computing_kernels`), the others are asked to shut down.  Asked while it computes, a
+kernel closes its sockets under the computation and prints a ZMQ traceback to the terminal
+(``Socket operation on non-socket``); a dashboard kernel holds nothing to save.  Kernels
+keep their temporary files (DuckDB's spill folders) in a private folder of this server's,
+removed once every kernel has stopped, so that one stopped at once leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ import contextvars
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -64,6 +73,7 @@ from urllib.parse import urlsplit
 import jinja2
 import nbformat
 import tornado.web
+from jupyter_core.utils import run_sync
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
@@ -437,6 +447,26 @@ def trust_notebooks(notary: NotebookNotary, root: Path) -> list[str]:
     return signed
 
 
+# ------------------------------------------------------------------ stopping
+def computing_kernels(km: Any) -> set[str]:
+    """The kernels of ``km`` computing now: busy by their last status, or preheated ones
+    whose notebook is still running (Voilà's pools)."""
+    out = set()
+    for kid in km.list_kernel_ids():
+        with contextlib.suppress(KeyError):
+            if getattr(km.get_kernel(kid), "execution_state", None) == "busy":
+                out.add(kid)
+    for pool in getattr(km, "_pools", {}).values():
+        for started in pool:
+            if not started.done() or started.cancelled() or started.exception() is not None:
+                continue
+            result = started.result()
+            task = result.get("task") if isinstance(result, Mapping) else None
+            if task is not None and not task.done():
+                out.add(result["kernel_id"])
+    return out
+
+
 # ------------------------------------------------------------------ the hub's login
 #: Seconds a user's server trusts the hub's word on a cookie's OAuth token.
 HUB_AUTH_CACHE = 5
@@ -551,6 +581,9 @@ class SupervisionVoila(Voila):
         if os.environ.get("JUPYTERHUB_API_TOKEN"):
             self.identity_provider_class, self.authorizer_class = hub_identity_classes()
         take_hub_environment()  # before anything could start a kernel (it copies os.environ)
+        # the kernels' temporary files (DuckDB spill folders) in a folder of this server's
+        self.kernel_tmp = tempfile.mkdtemp(prefix="supervision-kernels-")
+        os.environ["TMPDIR"] = self.kernel_tmp
         super().initialize(argv)
 
     def init_settings(self) -> dict:
@@ -591,6 +624,20 @@ class SupervisionVoila(Voila):
         self.app.settings.update(self.tornado_settings)
         self.app.add_handlers(".*$", self.init_handlers())
         self.listen()
+
+    def stop(self) -> None:
+        """Stop computing kernels at once and the rest cleanly (no ZMQ traceback), then
+        remove the connection files and the kernels' temporary folder."""
+        shutil.rmtree(self.connection_dir, ignore_errors=True)
+        run_sync(self._shutdown_kernels)()
+        shutil.rmtree(getattr(self, "kernel_tmp", ""), ignore_errors=True)
+
+    async def _shutdown_kernels(self) -> None:
+        km = self.kernel_manager
+        for kid in computing_kernels(km):
+            with contextlib.suppress(Exception):  # gone meanwhile
+                await km.shutdown_kernel(kid, now=True)
+        await km.shutdown_all()
 
 
 RequestInfoSocketHandler.send_updates = classmethod(_send_updates)  # type: ignore[assignment]

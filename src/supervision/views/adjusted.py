@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from supervision.caseload import Caseload
 from supervision.clinical.multilevel import PROMPT, AdjustedOutcome, intake_adjusted
 from supervision.views.common import esc
-from supervision.views.theme import OWN, PRACTICE, style
+from supervision.views.theme import OWN, PRACTICE, style, words_under_plot
 
 
 def _wrap(text: str, width: int = 105) -> str:
@@ -89,17 +89,9 @@ def adjusted_figure(res: AdjustedOutcome | None, *, measure_name: str, min_cell:
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title_text="points of improvement beyond the expected (95% interval)",
                      zeroline=False)
-    words = _wrap(adjusted_words(res, min_cell=min_cell, measure_name=esc(measure_name)))
-    lines = words.count("<br>") + 1
-    height += 16 * lines
-    fig.update_layout(height=height)
-    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-62,
-                       yanchor="top", xanchor="left", showarrow=False, align="left",
-                       font={"size": 11})
-    # the legend at the foot of the figure, below the words, whatever the number of rows
-    fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"},
-                      margin={"b": 100 + 16 * lines, "l": 120},
-                      meta={"adjusted": {"episodes": res.episodes,
+    words_under_plot(fig, _wrap(adjusted_words(res, min_cell=min_cell,
+                                               measure_name=esc(measure_name))), left=120)
+    fig.update_layout(meta={"adjusted": {"episodes": res.episodes,
                                          "therapists": res.n_therapists,
                                          "hidden": res.hidden}})
     return fig

@@ -12,7 +12,15 @@ from supervision.clinical.dispersion import adjusted_limits, adjustment_words, o
 from supervision.privacy import funnel_hidden
 from supervision.stats import funnel_limits
 from supervision.views.common import esc, is_missing, pct, rate_text
-from supervision.views.theme import BENCHMARK, BENCHMARKS, OKABE_ITO, OWN, PRACTICE, style
+from supervision.views.theme import (
+    BENCHMARK,
+    BENCHMARKS,
+    OKABE_ITO,
+    OWN,
+    PRACTICE,
+    style,
+    words_under_plot,
+)
 
 Fig = Mapping[str, object]
 
@@ -83,14 +91,10 @@ def funnel_figure(
     )
     note = (f" — {hidden} therapist(s) not shown (fewer than {min_cell} {noun}, or left out "
             "with them so that theirs cannot be worked out)" if hidden else "")
-    words = _wrap(adjustment_words(disp, noun=noun))
-    lines = words.count("<br>") + 1
-    style(fig, f"{title}: funnel plot{note}", height=400 + 16 * lines)
-    fig.add_annotation(
-        text=words, xref="paper", yref="paper", x=0, y=0, yshift=-95, yanchor="top",
-        xanchor="left", showarrow=False, align="left", font={"size": 11},
-    )
-    fig.update_layout(margin={"b": 105 + 16 * lines}, meta={"dispersion": disp.as_dict()})
+    style(fig, f"{title}: funnel plot{note}", height=420)
+    # the fairness sentence under the axis, the legend under it (never one on the other)
+    words_under_plot(fig, _wrap(adjustment_words(disp, noun=noun)))
+    fig.update_layout(meta={"dispersion": disp.as_dict()})
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
     return fig

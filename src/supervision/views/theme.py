@@ -153,6 +153,36 @@ def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True)
     return fig
 
 
+#: Pixels below the plot area taken by the x tick labels and the x axis title.
+AXIS_BELOW = 52
+#: Pixels a line of 11 px annotation text takes; pixels kept for the legend (three rows, as
+#: a phone's width wraps it).
+WORDS_LINE = 16
+LEGEND_ROWS = 75
+
+
+def words_under_plot(fig: go.Figure, words: str, *, left: int | None = None) -> go.Figure:
+    """Put ``words`` (``<br>``-broken lines, 11 px) right under the x axis title and the
+    legend under them, at the figure's foot, growing the figure by the words' height.
+
+    A legend anchored at the foot grows upwards as it wraps into rows; the margin keeps
+    room for three rows between the words and the foot, so neither sits on the other (the
+    funnel's legend sat on its fairness sentence).
+    """
+    lines = words.count("<br>") + 1
+    below = AXIS_BELOW + WORDS_LINE * lines + LEGEND_ROWS
+    old_bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 50
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-AXIS_BELOW,
+                       yanchor="top", xanchor="left", showarrow=False, align="left",
+                       font={"size": 11})
+    margin = {"b": below} if left is None else {"b": below, "l": left}
+    fig.update_layout(
+        height=int(fig.layout.height or 360) + below - old_bottom, margin=margin,
+        legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+    )
+    return fig
+
+
 def _time_key(label: object) -> tuple[int, pd.Timestamp | str]:
     """Sort key of a period label: ``"2024Q1"``, ``"2024-03"``, ``"2024-03-05"``, a date.
 
@@ -213,4 +243,5 @@ __all__ = [
     "style",
     "tag_label",
     "time_order",
+    "words_under_plot",
 ]

@@ -107,7 +107,7 @@ class DateField(widgets.VBox):
         self.text.add_class("sv-date-input")
         self.message = widgets.HTML(layout={"display": "none", "max_width": width})
         self.message.add_class("sv-date-error")
-        super().__init__([self.text, self.message], layout={"width": width})
+        super().__init__([self.text, self.message])  # as wide as its field, never clipping it
         self.add_class("sv-date")
         self._syncing = False
         self.text.observe(self._on_text, names="value")

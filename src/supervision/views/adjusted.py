@@ -8,7 +8,6 @@ is on the chart.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import replace
 
 import plotly.graph_objects as go
@@ -17,10 +16,6 @@ from supervision.caseload import Caseload
 from supervision.clinical.multilevel import PROMPT, AdjustedOutcome, intake_adjusted
 from supervision.views.common import esc
 from supervision.views.theme import OWN, PRACTICE, style, words_under_plot
-
-
-def _wrap(text: str, width: int = 105) -> str:
-    return "<br>".join(textwrap.wrap(text, width))
 
 
 def adjusted_words(res: AdjustedOutcome, *, min_cell: int, measure_name: str) -> str:
@@ -89,8 +84,8 @@ def adjusted_figure(res: AdjustedOutcome | None, *, measure_name: str, min_cell:
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title_text="points of improvement beyond the expected (95% interval)",
                      zeroline=False)
-    words_under_plot(fig, _wrap(adjusted_words(res, min_cell=min_cell,
-                                               measure_name=esc(measure_name))), left=120)
+    words_under_plot(fig, adjusted_words(res, min_cell=min_cell,
+                                         measure_name=esc(measure_name)), left=120)
     fig.update_layout(meta={"adjusted": {"episodes": res.episodes,
                                          "therapists": res.n_therapists,
                                          "hidden": res.hidden}})

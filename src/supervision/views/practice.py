@@ -18,6 +18,7 @@ from supervision.views.theme import (
     OKABE_ITO,
     OWN,
     PRACTICE,
+    note_above_plot,
     style,
     words_under_plot,
 )
@@ -93,7 +94,7 @@ def funnel_figure(
             "with them so that theirs cannot be worked out)" if hidden else "")
     style(fig, f"{title}: funnel plot{note}", height=420)
     # the fairness sentence under the axis, the legend under it (never one on the other)
-    words_under_plot(fig, _wrap(adjustment_words(disp, noun=noun)))
+    words_under_plot(fig, adjustment_words(disp, noun=noun))
     fig.update_layout(meta={"dispersion": disp.as_dict()})
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
@@ -121,13 +122,6 @@ def _limit_lines(fig: go.Figure, grid: np.ndarray, lim: pd.DataFrame, *, suffix:
                     hoverinfo="skip",
                 )
             )
-
-
-def _wrap(text: str, width: int = 110) -> str:
-    """Plotly annotations do not wrap: break ``text`` into lines of about ``width``."""
-    import textwrap
-
-    return "<br>".join(textwrap.wrap(text, width))
 
 
 def _rate_of(v: Fig) -> str:
@@ -207,19 +201,9 @@ def benchmark_figure(
     fig.update_layout(scattermode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="rate")
     sources = sorted({b.source for b in keys})
-    fig.add_annotation(
-        text="Benchmarks: " + "; ".join(sources),
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=1.0,
-        yshift=14,  # above the plot area, clear of the 100% tick
-        yanchor="bottom",
-        showarrow=False,
-        xanchor="left",
-        font={"size": 11},
-    )
-    fig.update_layout(margin={"t": 70})
+    fig.update_layout(margin={"t": 60})
+    # above the plot area, clear of the 100% tick; in lines a phone's width holds
+    note_above_plot(fig, "Benchmarks: " + "; ".join(sources))
     return fig
 
 

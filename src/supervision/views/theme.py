@@ -154,8 +154,9 @@ def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True)
 
 
 #: Characters per line of an 11 px chart note that fit a phone's figure (a 390 px screen
-#: leaves about 330 px): plotly does not wrap an annotation, so a longer line was cut there.
-NOTE_CHARS = 46
+#: leaves about 320 px; a note starts at the figure's left edge): plotly does not wrap an
+#: annotation, so a longer line was cut there.
+NOTE_CHARS = 42
 
 
 def note_lines(text: str, width: int = NOTE_CHARS) -> tuple[str, int]:
@@ -168,11 +169,12 @@ def note_lines(text: str, width: int = NOTE_CHARS) -> tuple[str, int]:
 
 
 def note_above_plot(fig: go.Figure, text: str) -> go.Figure:
-    """A note just above the plot area, under the title, the top margin grown by its lines."""
+    """A note just above the plot area (clear of the top tick label), under the title, from
+    the figure's left edge; the top margin grows by its lines."""
     words, lines = note_lines(text)
-    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=1.0, yshift=4,
-                       yanchor="bottom", xanchor="left", align="left", showarrow=False,
-                       font={"size": 11})
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=1.0, yshift=10,
+                       xshift=-((fig.layout.margin.l or 60) - 8), yanchor="bottom",
+                       xanchor="left", align="left", showarrow=False, font={"size": 11})
     top = fig.layout.margin.t if fig.layout.margin.t is not None else 50
     fig.update_layout(margin={"t": top + WORDS_LINE * lines},
                       height=int(fig.layout.height or 360) + WORDS_LINE * lines)

@@ -40,12 +40,18 @@ $(PROXY): | $(BIN)/python
 
 # Two servers: every dashboard over the whole demo on PORT, and the therapist's own view
 # fixed to the demo therapist $(DEMO_THERAPIST) on PORT+1 (linked from the landing page).
+# Both run in the background and the shell waits for them: Ctrl+C (SIGINT to the terminal's
+# group, which background jobs ignore) and a SIGTERM to make (passed on to this shell) both
+# reach the trap, which stops the two servers with SIGTERM (each stops its Voila and kernels)
+# and ends quietly. If the full server stops by itself (say its port is taken), so does the
+# therapist's.
 demo: $(STAMP)
-	@tport=$$(( $(PORT) + 1 )); \
+	@trap 'kill $$mpid $$tpid 2>/dev/null; wait $$mpid $$tpid 2>/dev/null; exit 0' INT TERM; \
+	tport=$$(( $(PORT) + 1 )); \
 	$(BIN)/supervision serve data/demo --therapist $(DEMO_THERAPIST) --port $$tport & tpid=$$!; \
-	trap 'kill $$tpid 2>/dev/null; wait $$tpid 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/supervision serve data/demo --port $(PORT) \
-	  --demo-therapist $(DEMO_THERAPIST)=http://127.0.0.1:$$tport/
+	  --demo-therapist $(DEMO_THERAPIST)=http://127.0.0.1:$$tport/ & mpid=$$!; \
+	wait $$mpid; status=$$?; kill $$tpid 2>/dev/null; wait $$tpid 2>/dev/null; exit $$status
 
 # Debian's Chromium drives the browser tests (never `playwright install`: it cannot download here).
 chromium:

@@ -38,7 +38,7 @@ def test_trend_band_is_clipped_to_the_measure_range_and_says_n_is_small() -> Non
     assert "few ratings" not in mean.hovertext[0]
     assert all("few ratings here" in h for h in mean.hovertext[1:])
     assert "(95% CI 30.3–40.0), n = 3 ratings" in mean.hovertext[2]
-    notes = [a.text for a in fig.layout.annotations]
+    notes = [a.text.replace("<br>", " ") for a in fig.layout.annotations]  # phone-width lines
     assert any("Few ratings (fewer than 10) from rated session 2 on" in t for t in notes)
     practice = next(t for t in fig.data if t.name == "Practice: mean")
     assert "few ratings here" in practice.hovertext[2]

@@ -38,6 +38,20 @@ With :attr:`SupervisionVoila.landing_file` (``supervision serve`` and the hub al
 one) ``/`` and ``/voila/tree`` show the product's landing page (``share/landing.html.j2``,
 every value escaped) instead of Voilà's file list: the dashboards this server serves, what
 each is for, the export's name, date range and checksum.
+
+The notebooks in ROOT are the product's own dashboards, copied there by ``serve`` (or the
+hub) into a folder only this server reads, so they are signed as trusted at start
+(:func:`trust_notebooks`) with a notary that lives in memory: no "not trusted" warning on
+every render, and no signing key or signature database written to the user's Jupyter data
+folder.
+
+**Stopping** (SIGTERM from ``serve``): a kernel that is computing at that moment (a page's
+callback, or a preheated kernel still running its notebook) is stopped at once
+(:func:`computing_kernels`), the others are asked to shut down.  Asked while it computes, a
+kernel closes its sockets under the computation and prints a ZMQ traceback to the terminal
+(``Socket operation on non-socket``); a dashboard kernel holds nothing to save.  Kernels
+keep their temporary files (DuckDB's spill folders) in a private folder of this server's,
+removed once every kernel has stopped, so that one stopped at once leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -47,6 +61,7 @@ import contextvars
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -56,12 +71,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import nbformat
 import tornado.web
+from jupyter_core.utils import run_sync
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
+from nbformat.sign import NotebookNotary
 from tornado.log import app_log
 from tornado.websocket import WebSocketHandler
 from traitlets import Integer, List, Unicode
@@ -410,6 +428,45 @@ class LandingHandler(JupyterHandler):
         self.finish(render_landing(self.settings["supervision_landing"], self.base_url))
 
 
+# ------------------------------------------------------------------ trust
+def private_notary(parent: Any = None) -> NotebookNotary:
+    """A notary with a fresh random key and an in-memory signature store: nothing on disk."""
+    return NotebookNotary(parent=parent, db_file=":memory:", secret=os.urandom(32))
+
+
+def trust_notebooks(notary: NotebookNotary, root: Path) -> list[str]:
+    """Sign every notebook directly in ``root`` with ``notary``; their names, sorted.
+
+    Read as the contents manager reads them (nbformat 4), so the signature it checks on
+    each render matches.
+    """
+    signed = []
+    for path in sorted(root.glob("*.ipynb")):
+        notary.sign(nbformat.read(path, as_version=4))
+        signed.append(path.name)
+    return signed
+
+
+# ------------------------------------------------------------------ stopping
+def computing_kernels(km: Any) -> set[str]:
+    """The kernels of ``km`` computing now: busy by their last status, or preheated ones
+    whose notebook is still running (Voilà's pools)."""
+    out = set()
+    for kid in km.list_kernel_ids():
+        with contextlib.suppress(KeyError):
+            if getattr(km.get_kernel(kid), "execution_state", None) == "busy":
+                out.add(kid)
+    for pool in getattr(km, "_pools", {}).values():
+        for started in pool:
+            if not started.done() or started.cancelled() or started.exception() is not None:
+                continue
+            result = started.result()
+            task = result.get("task") if isinstance(result, Mapping) else None
+            if task is not None and not task.done():
+                out.add(result["kernel_id"])
+    return out
+
+
 # ------------------------------------------------------------------ the hub's login
 #: Seconds a user's server trusts the hub's word on a cookie's OAuth token.
 HUB_AUTH_CACHE = 5
@@ -524,10 +581,16 @@ class SupervisionVoila(Voila):
         if os.environ.get("JUPYTERHUB_API_TOKEN"):
             self.identity_provider_class, self.authorizer_class = hub_identity_classes()
         take_hub_environment()  # before anything could start a kernel (it copies os.environ)
+        # the kernels' temporary files (DuckDB spill folders) in a folder of this server's
+        self.kernel_tmp = tempfile.mkdtemp(prefix="supervision-kernels-")
+        os.environ["TMPDIR"] = self.kernel_tmp
         super().initialize(argv)
 
     def init_settings(self) -> dict:
         settings = super().init_settings()
+        # the dashboards serve placed in ROOT: trusted, with a key and store in memory only
+        self.contents_manager.notary = private_notary(self.contents_manager)
+        trust_notebooks(self.contents_manager.notary, Path(self.contents_manager.root_dir))
         km = self.kernel_manager
         km.cull_idle_timeout = max(1, self.kernel_idle_timeout)
         km.cull_interval = max(1, min(60, self.kernel_idle_timeout // 5))
@@ -561,6 +624,20 @@ class SupervisionVoila(Voila):
         self.app.settings.update(self.tornado_settings)
         self.app.add_handlers(".*$", self.init_handlers())
         self.listen()
+
+    def stop(self) -> None:
+        """Stop computing kernels at once and the rest cleanly (no ZMQ traceback), then
+        remove the connection files and the kernels' temporary folder."""
+        shutil.rmtree(self.connection_dir, ignore_errors=True)
+        run_sync(self._shutdown_kernels)()
+        shutil.rmtree(getattr(self, "kernel_tmp", ""), ignore_errors=True)
+
+    async def _shutdown_kernels(self) -> None:
+        km = self.kernel_manager
+        for kid in computing_kernels(km):
+            with contextlib.suppress(Exception):  # gone meanwhile
+                await km.shutdown_kernel(kid, now=True)
+        await km.shutdown_all()
 
 
 RequestInfoSocketHandler.send_updates = classmethod(_send_updates)  # type: ignore[assignment]

@@ -37,7 +37,8 @@ CARDS = """() => [...document.querySelectorAll('.sv-headline .sv-card')].map(c =
   label: c.querySelector('.sv-label').innerText.trim(),
   value: c.querySelector('.sv-value').innerText.trim(),
   sub: c.querySelector('.sv-sub').innerText.trim()}))"""
-#: Type a date into an ipywidgets DatePicker (its view listens for ``change``).
+#: Type a date into a date field (views.dates.DateField: a text input taking YYYY-MM-DD;
+#: its view reads the text on ``change``).
 SET_DATE = """(el, value) => { el.value = value;
   el.dispatchEvent(new Event('input', {bubbles: true}));
   el.dispatchEvent(new Event('change', {bubbles: true})); }"""
@@ -107,7 +108,7 @@ def _answers(url: str) -> int:
 def _set_scope(page: Any, therapist: str, since: dt.date, until: dt.date) -> None:
     """Pick the therapist, type the two dates (as a person's date picker would), Apply."""
     page.locator("select").first.select_option(label=therapist, timeout=120_000)
-    dates = page.locator(".widget-datepicker input[type=date]")
+    dates = page.locator(".sv-dates .sv-date input")
     # ten kernels busy at once on two cores: a date input may take long to be attached
     dates.nth(0).evaluate(SET_DATE, since.isoformat(), timeout=120_000)
     dates.nth(1).evaluate(SET_DATE, until.isoformat(), timeout=120_000)

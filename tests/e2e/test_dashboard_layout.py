@@ -2,9 +2,12 @@
 
 Issue 24, items 5 and 6, checked from the elements' bounding boxes in a real Chromium: no
 control (input, select, button) outside the viewport's width, where the page cannot scroll
-sideways; no tab label cut ("Neurotyp"); no plot legend over an axis title or a tick label;
-the quarter axis in time order.  A screenshot of each dashboard at each size lands in
-tests/e2e/screenshots/docs-<dashboard>-<size>.png for a person to look at.
+sideways; no tab label cut ("Neurotyp"); no plot legend over an axis title, a tick label or
+a chart's words (the funnel's legend sat on its fairness sentence); no chart's words running
+past the figure's edge (an annotation does not wrap: on a phone it was cut); the quarter
+axis in time order.  Every tab is opened and checked.  A screenshot of each dashboard at each
+size lands in tests/e2e/screenshots/docs-<dashboard>-<size>.png, and one of every tab in
+tests/e2e/screenshots/tab-<dashboard>-<size>-<n>.png, for a person to look at.
 """
 
 from __future__ import annotations
@@ -49,12 +52,30 @@ LEGEND_OVERLAPS = """() => {
     const legend = p.querySelector('g.legend');
     if (!legend) continue;
     const box = legend.getBoundingClientRect();
-    const others = p.querySelectorAll('.g-xtitle, .g-ytitle, .xtick text, .ytick text');
+    const others = p.querySelectorAll(
+      '.g-xtitle, .g-ytitle, .xtick text, .ytick text, g.annotation-text-g text');
     for (const o of others) {
       const r = o.getBoundingClientRect();
       if (r.width && meet(box, r)) {
         const title = (p.querySelector('.gtitle') || {}).textContent || '?';
         out.push(`${title}: legend over "${o.textContent}"`);
+      }
+    }
+  }
+  return out;
+}"""
+
+#: Per visible plot: text of an annotation (a chart's words) running past the figure's edges.
+CUT_WORDS = """() => {
+  const out = [];
+  for (const p of document.querySelectorAll('.sv-figure-panel .js-plotly-plot')) {
+    if (p.offsetParent === null) continue;
+    const fig = p.querySelector('.main-svg').getBoundingClientRect();
+    for (const t of p.querySelectorAll('g.annotation-text-g text')) {
+      const r = t.getBoundingClientRect();
+      if (r.width && (r.right > fig.right + 1 || r.left < fig.left - 1)) {
+        const title = (p.querySelector('.gtitle') || {}).textContent || '?';
+        out.push(`${title}: "${t.textContent.slice(0, 40)}" cut at the figure's edge`);
       }
     }
   }
@@ -67,18 +88,31 @@ QUARTER_AXES = """() => [...document.querySelectorAll('.sv-figure-panel .js-plot
   .map(p => p._fullLayout.xaxis._categories)"""
 
 
+def _check(page: Any, where: tuple[str, ...]) -> None:
+    page.wait_for_function(RENDERED, timeout=180_000)
+    page.wait_for_timeout(500)  # plotly's responsive resize after the first draw
+    assert page.evaluate(OUTSIDE) == [], where
+    assert page.evaluate(CUT_TABS) == [], where
+    assert page.evaluate(LEGEND_OVERLAPS) == [], where
+    assert page.evaluate(CUT_WORDS) == [], where
+    for cats in page.evaluate(QUARTER_AXES):
+        assert cats == sorted(cats), (*where, cats)  # "2023Q4" < "2024Q1" as text too
+
+
 def _look(page: Any, url: str, name: str, size: str) -> None:
     w, h = SIZES[size]
     page.set_viewport_size({"width": w, "height": h})
     page.goto(url, wait_until="commit", timeout=120_000)
-    page.wait_for_function(RENDERED, timeout=180_000)
-    page.wait_for_timeout(500)  # plotly's responsive resize after the first draw
-    assert page.evaluate(OUTSIDE) == [], (name, size)
-    assert page.evaluate(CUT_TABS) == [], (name, size)
-    assert page.evaluate(LEGEND_OVERLAPS) == [], (name, size)
-    for cats in page.evaluate(QUARTER_AXES):
-        assert cats == sorted(cats), (name, size, cats)  # "2023Q4" < "2024Q1" as text too
+    _check(page, (name, size))
     page.screenshot(path=str(SCREENSHOTS / f"docs-{name}-{size}.png"), full_page=True)
+    tabs = page.locator(".lm-TabBar-tab")
+    for i in range(tabs.count()):
+        label = tabs.nth(i).inner_text().strip()
+        tabs.nth(i).click()
+        page.wait_for_timeout(300)  # the tab's panels are built on first view
+        _check(page, (name, size, label))
+        page.locator(".sv-tab:visible").first.screenshot(
+            path=str(SCREENSHOTS / f"tab-{name}-{size}-{i}.png"))
 
 
 @pytest.fixture(scope="module")

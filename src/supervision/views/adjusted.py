@@ -8,7 +8,6 @@ is on the chart.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -20,12 +19,8 @@ from supervision.clinical.multilevel import PROMPT, AdjustedOutcome, intake_adju
 from supervision.comparison import gate_quarter
 from supervision.privacy import enough_others
 from supervision.views.common import esc
-from supervision.views.theme import OWN, PRACTICE, style
+from supervision.views.theme import OWN, PRACTICE, style, words_under_plot
 from supervision.windowcache import IntakeAdjusted
-
-
-def _wrap(text: str, width: int = 105) -> str:
-    return "<br>".join(textwrap.wrap(text, width))
 
 
 def adjusted_words(res: AdjustedOutcome, *, min_cell: int, measure_name: str) -> str:
@@ -94,17 +89,9 @@ def adjusted_figure(res: AdjustedOutcome | None, *, measure_name: str, min_cell:
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title_text="points of improvement beyond the expected (95% interval)",
                      zeroline=False)
-    words = _wrap(adjusted_words(res, min_cell=min_cell, measure_name=esc(measure_name)))
-    lines = words.count("<br>") + 1
-    height += 16 * lines
-    fig.update_layout(height=height)
-    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-62,
-                       yanchor="top", xanchor="left", showarrow=False, align="left",
-                       font={"size": 11})
-    # the legend at the foot of the figure, below the words, whatever the number of rows
-    fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"},
-                      margin={"b": 100 + 16 * lines, "l": 120},
-                      meta={"adjusted": {"episodes": res.episodes,
+    words_under_plot(fig, adjusted_words(res, min_cell=min_cell,
+                                         measure_name=esc(measure_name)), left=120)
+    fig.update_layout(meta={"adjusted": {"episodes": res.episodes,
                                          "therapists": res.n_therapists,
                                          "hidden": res.hidden}})
     return fig

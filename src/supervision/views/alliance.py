@@ -13,6 +13,8 @@ from supervision.views.theme import (
     OKABE_ITO,
     OWN,
     PRACTICE,
+    note_above_plot,
+    note_lines,
     order_time_axis,
     rgba,
     style,
@@ -117,12 +119,8 @@ def _small_note(fig: go.Figure, df: pd.DataFrame, x: str, what: str, rng: str) -
     if "small" not in df or not df["small"].any():
         return
     first = df.loc[df["small"], x].iloc[0]
-    fig.add_annotation(
-        text=f"Few ratings (fewer than {SMALL_N}) from {what} {esc(first)} on: the band is "
-        f"wide there and cut at the scale's range ({rng})",
-        xref="paper", yref="paper", x=0, y=1.0, yshift=4, yanchor="bottom", xanchor="left",
-        showarrow=False, font={"size": 11},
-    )
+    note_above_plot(fig, f"Few ratings (fewer than {SMALL_N}) from {what} {esc(first)} on: "
+                    f"the band is wide there and cut at the scale's range ({rng})")
 
 
 def _band(fig: go.Figure, x: pd.Series, df: pd.DataFrame, colour: str, name: str) -> None:
@@ -184,8 +182,8 @@ def alliance_trend_figure(
     if own.empty:
         # not one session number with min_cell ratings: the practice alone, and say why
         fig.add_annotation(
-            text=f"{esc(own_label)}: fewer than {min_cell} ratings at its first rated session, "
-            "so no mean is drawn for it",
+            text=note_lines(f"{esc(own_label)}: fewer than {min_cell} ratings at its first "
+                            "rated session, so no mean is drawn for it")[0],
             xref="paper", yref="paper", x=0, y=0.02, xanchor="left", yanchor="bottom",
             showarrow=False, font={"size": 11, "color": OWN},
             bgcolor="rgba(255,255,255,0.85)",

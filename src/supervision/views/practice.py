@@ -12,7 +12,16 @@ from supervision.clinical.dispersion import adjusted_limits, adjustment_words, o
 from supervision.privacy import funnel_hidden
 from supervision.stats import funnel_limits
 from supervision.views.common import esc, is_missing, pct, rate_text
-from supervision.views.theme import BENCHMARK, BENCHMARKS, OKABE_ITO, OWN, PRACTICE, style
+from supervision.views.theme import (
+    BENCHMARK,
+    BENCHMARKS,
+    OKABE_ITO,
+    OWN,
+    PRACTICE,
+    note_above_plot,
+    style,
+    words_under_plot,
+)
 
 Fig = Mapping[str, object]
 
@@ -83,14 +92,10 @@ def funnel_figure(
     )
     note = (f" — {hidden} therapist(s) not shown (fewer than {min_cell} {noun}, or left out "
             "with them so that theirs cannot be worked out)" if hidden else "")
-    words = _wrap(adjustment_words(disp, noun=noun))
-    lines = words.count("<br>") + 1
-    style(fig, f"{title}: funnel plot{note}", height=400 + 16 * lines)
-    fig.add_annotation(
-        text=words, xref="paper", yref="paper", x=0, y=0, yshift=-95, yanchor="top",
-        xanchor="left", showarrow=False, align="left", font={"size": 11},
-    )
-    fig.update_layout(margin={"b": 105 + 16 * lines}, meta={"dispersion": disp.as_dict()})
+    style(fig, f"{title}: funnel plot{note}", height=420)
+    # the fairness sentence under the axis, the legend under it (never one on the other)
+    words_under_plot(fig, adjustment_words(disp, noun=noun))
+    fig.update_layout(meta={"dispersion": disp.as_dict()})
     fig.update_xaxes(title_text=f"number of {noun}", rangemode="tozero")
     fig.update_yaxes(title_text="rate", tickformat=".0%", range=[0, 1])
     return fig
@@ -117,13 +122,6 @@ def _limit_lines(fig: go.Figure, grid: np.ndarray, lim: pd.DataFrame, *, suffix:
                     hoverinfo="skip",
                 )
             )
-
-
-def _wrap(text: str, width: int = 110) -> str:
-    """Plotly annotations do not wrap: break ``text`` into lines of about ``width``."""
-    import textwrap
-
-    return "<br>".join(textwrap.wrap(text, width))
 
 
 def _rate_of(v: Fig) -> str:
@@ -203,19 +201,9 @@ def benchmark_figure(
     fig.update_layout(scattermode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="rate")
     sources = sorted({b.source for b in keys})
-    fig.add_annotation(
-        text="Benchmarks: " + "; ".join(sources),
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=1.0,
-        yshift=14,  # above the plot area, clear of the 100% tick
-        yanchor="bottom",
-        showarrow=False,
-        xanchor="left",
-        font={"size": 11},
-    )
-    fig.update_layout(margin={"t": 70})
+    fig.update_layout(margin={"t": 60})
+    # above the plot area, clear of the 100% tick; in lines a phone's width holds
+    note_above_plot(fig, "Benchmarks: " + "; ".join(sources))
     return fig
 
 

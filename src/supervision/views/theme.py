@@ -153,6 +153,66 @@ def style(fig: go.Figure, title: str, *, height: int = 360, legend: bool = True)
     return fig
 
 
+#: Characters per line of an 11 px chart note that fit a phone's figure (a 390 px screen
+#: leaves about 320 px; a note starts at the figure's left edge): plotly does not wrap an
+#: annotation, so a longer line was cut there.
+NOTE_CHARS = 42
+
+
+def note_lines(text: str, width: int = NOTE_CHARS) -> tuple[str, int]:
+    """``text`` broken with ``<br>`` into lines of at most ``width`` characters (a long
+    word alone on its line), and the number of lines."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+    return "<br>".join(lines), len(lines)
+
+
+def note_above_plot(fig: go.Figure, text: str) -> go.Figure:
+    """A note just above the plot area (clear of the top tick label), under the title, from
+    the figure's left edge; the top margin grows by its lines."""
+    words, lines = note_lines(text)
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=1.0, yshift=10,
+                       xshift=-((fig.layout.margin.l or 60) - 8), yanchor="bottom",
+                       xanchor="left", align="left", showarrow=False, font={"size": 11})
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 50
+    fig.update_layout(margin={"t": top + WORDS_LINE * lines},
+                      height=int(fig.layout.height or 360) + WORDS_LINE * lines)
+    return fig
+
+
+#: Pixels below the plot area taken by the x tick labels and the x axis title.
+AXIS_BELOW = 52
+#: Pixels a line of 11 px annotation text takes; pixels kept for the legend (three rows, as
+#: a phone's width wraps it).
+WORDS_LINE = 16
+LEGEND_ROWS = 75
+
+
+def words_under_plot(fig: go.Figure, text: str, *, left: int | None = None) -> go.Figure:
+    """Put ``text`` (11 px, broken into lines that fit a phone: :func:`note_lines`) right
+    under the x axis title, from the figure's left edge, and the legend under it at the
+    figure's foot, growing the figure by the words' height.
+
+    A legend anchored at the foot grows upwards as it wraps into rows; the margin keeps
+    room for three rows between the words and the foot, so neither sits on the other (the
+    funnel's legend sat on its fairness sentence).
+    """
+    words, lines = note_lines(text)
+    below = AXIS_BELOW + WORDS_LINE * lines + LEGEND_ROWS
+    old_bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 50
+    l_margin = left if left is not None else (fig.layout.margin.l or 60)
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-AXIS_BELOW,
+                       xshift=-(l_margin - 8), yanchor="top", xanchor="left",
+                       showarrow=False, align="left", font={"size": 11})
+    margin = {"b": below} if left is None else {"b": below, "l": left}
+    fig.update_layout(
+        height=int(fig.layout.height or 360) + below - old_bottom, margin=margin,
+        legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+    )
+    return fig
+
+
 def _time_key(label: object) -> tuple[int, pd.Timestamp | str]:
     """Sort key of a period label: ``"2024Q1"``, ``"2024-03"``, ``"2024-03-05"``, a date.
 
@@ -208,9 +268,12 @@ __all__ = [
     "TERMINATION_COLOURS",
     "TERMINATION_LABELS",
     "Benchmark",
+    "note_above_plot",
+    "note_lines",
     "order_time_axis",
     "rgba",
     "style",
     "tag_label",
     "time_order",
+    "words_under_plot",
 ]

@@ -46,10 +46,11 @@ T1: 3 episodes; gains 2 in 2 (E11, E12), 1 reversed (E12); losses 1 in 1 (E13), 
 T2: 2 episodes, none.  T4: 7 episodes, 1 gain.  T5: 2 episodes, 1 gain.
 Practice: 3 + 2 + 7 + 2 = 14 episodes; gains 4 in 4, 1 reversed; losses 1 in 1, 0 reversed.
 
-By team (a breakdown below the practice, min_cell 5): <i>East</i> 2 episodes → "<5"
-(primary); North 5 (T1 3 + T2 2) is then the smallest shown non-empty cell → "<5" too
-(complementary: East = 14 − 5 − 7 otherwise); South 7 (T3 0 + T4 7) shown: 1 gain in 1
-episode, 0 reversed, 0 losses.
+By team (a breakdown below the practice, min_cell 5): a team is a staff attribute, so a team
+held by fewer than 5 therapists is merged (issue 23, ``breakdown.merge_few_staff``).  Here
+every team is: North (T1, T2), South (T3, T4), <i>East</i> (T5).  So one row, "other teams
+(few therapists each)", of all 5 therapists: 14 episodes, gains 4 in 4 episodes, 1 reversed,
+losses 1 in 1 — the practice's own figures; no team's name is shown.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ EPISODES: dict[str, tuple[str, str, list[float | None], int | None]] = {
     "E51": ("T5", "ongoing", GAIN, None), "E52": ("T5", "ongoing", FLAT, None),
 }
 EAST = "<i>East</i>"
+MERGED = "other teams (few therapists each)"
 TEAMS = {"T1": "North", "T2": "North", "T3": "South", "T4": "South", "T5": EAST}
 
 T1_NOTICE = ("Alliance rated in 67% of attended sessions (n = 12/18): below 80%, so alliance "
@@ -298,20 +300,18 @@ def test_team_breakdown_suppresses_small_cells(review: PracticeApp) -> None:
     html = _sudden_tab(review)
     rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", html)
     cells = {team: re.findall(r"<td>(.*?)</td>", rest) for team, rest in rows}
-    assert list(cells) == ["&lt;i&gt;East&lt;/i&gt;", "North", "South"]
-    assert cells["&lt;i&gt;East&lt;/i&gt;"] == ["&lt;5"] + ["—"] * 5  # 2 episodes: primary
-    assert cells["North"] == ["&lt;5"] + ["—"] * 5  # 5: the complement
-    assert cells["South"] == ["7", "1", "1", "0", "0", "0"]
+    assert list(cells) == [MERGED]  # every team has fewer than 5 therapists
+    assert cells[MERGED][:3] == ["14", "4", "4"]  # episodes, gains, episodes with a gain
+    assert "East" not in html and "North" not in html and "South" not in html
     assert EAST not in html  # the export's team name only escaped
 
 
 def test_breakdown_records_never_show_a_small_count(cl: Caseload) -> None:
     cells = scopes.sudden_breakdown(cl, outcome_key="phq9", min_cell=5)["phq9"]
-    assert [(c["group"], c["suppressed"], c["episodes"]) for c in cells] == [
-        (EAST, True, None), ("North", True, None), ("South", False, 7)]
-    assert all(c["gains"] is None for c in cells if c["suppressed"])
-    eight = scopes.sudden_breakdown(cl, outcome_key="phq9", min_cell=8)["phq9"]
-    assert all(c["suppressed"] for c in eight)  # 7 < 8: South too (and so every cell)
+    assert [(c["group"], c["suppressed"], c["episodes"], c["gains"]) for c in cells] == [
+        (MERGED, False, 14, 4)]  # 5 therapists in the merged row: shown
+    six = scopes.sudden_breakdown(cl, outcome_key="phq9", min_cell=6)["phq9"]
+    assert all(c["suppressed"] and c["gains"] is None for c in six)  # 5 therapists < 6
 
 
 # ---------------------------------------------------------------------- the report pack
@@ -345,9 +345,8 @@ def test_report_practice_pack_has_the_team_breakdown(
     keys = [s.key for s in pack.sections]
     assert keys.index("headline") < keys.index("sudden") < keys.index("funnels")
     sudden = pack.sections[keys.index("sudden")].html()
-    assert "&lt;i&gt;East&lt;/i&gt;" in sudden and EAST not in sudden
-    assert "<tr><td>South</td><td>7</td><td>1</td><td>1</td><td>0</td>" in sudden
-    assert "<tr><td>North</td><td>&lt;5</td>" in sudden
+    assert "East" not in sudden and "North" not in sudden  # teams of few therapists merged
+    assert f"<tr><td>{MERGED}</td><td>14</td><td>4</td><td>4</td><td>1</td>" in sudden
     head = pack.sections[keys.index("headline")].html()
     assert PRACTICE_NOTICE in head and "n = 60/68 attended sessions" in head
 

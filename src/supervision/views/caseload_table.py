@@ -154,8 +154,11 @@ class CaseloadTable:
         self.next.on_click(lambda _: self._turn(1))
         self.root = widgets.VBox([
             html_panel(f"<p class='sv-note'>{esc(NOTE)}</p>", "sv-cl-note"),
-            widgets.HBox([self.sort, self.show, self.search]), self.count, header, self.body,
-            widgets.HBox([self.prev, self.next])])
+            # wrapped: on a phone each control on its own line (side by side ran off a 390 px
+            # screen)
+            widgets.HBox([self.sort, self.show, self.search], layout={"flex_flow": "row wrap"}),
+            self.count, header, self.body,
+            widgets.HBox([self.prev, self.next], layout={"flex_flow": "row wrap"})])
         self.root.add_class("sv-caseload-table")
         self.redraw()
 

@@ -18,6 +18,7 @@ from supervision.views.theme import (
     PRACTICE,
     TERMINATION_COLOURS,
     TERMINATION_LABELS,
+    WORDS_LINE,
     note_lines,
     rgba,
     style,
@@ -247,19 +248,21 @@ def dropout_figure(rows: Mapping[str, Row | None]) -> go.Figure | None:
             f"{label}: drop-out {rate_text(rate, lo, hi, r.get('ended'), 'ended episodes')}",
         ))
     b = BENCHMARK_BY_KEY["dropout_rate"]
-    # in lines a phone holds (one line ran past a 390 px screen's edge), under the title
-    label, lines = note_lines(f"{pct(b.rate, 1)}: {b.source}", 28)
+    # The line carries only its figure; the source goes in a note from the figure's left
+    # edge, in lines a phone holds (a label beside the line ran past a 390 px screen's edge).
     fig.add_vline(
         x=b.rate,
         line={"color": BENCHMARK, "dash": "dash", "width": 2},
-        annotation_text=label,
+        annotation_text=pct(b.rate, 1),
         annotation_position="top right",
         annotation_yshift=4,
-        annotation_align="left",
     )
     style(fig, "Drop-out rate, with 95% intervals", height=150 + 45 * len(rows), legend=False)
-    extra = 17 * (lines - 1) + (20 if lines > 1 else 0)
-    fig.update_layout(margin={"t": 50 + extra}, height=int(fig.layout.height) + extra)
+    # under the title, from the figure's left edge whatever the y labels' width
+    words, lines = note_lines(f"Dashed line: {pct(b.rate, 1)}, {b.source}")
+    fig.update_layout(title_subtitle={"text": words, "font": {"size": 11}},
+                      margin={"t": 60 + WORDS_LINE * lines},
+                      height=int(fig.layout.height) + WORDS_LINE * lines)
     fig.update_xaxes(title_text="drop-outs / ended episodes", tickformat=".0%", range=[0, 1])
     return fig
 

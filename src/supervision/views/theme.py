@@ -187,6 +187,8 @@ AXIS_BELOW = 52
 #: a phone's width wraps it).
 WORDS_LINE = 16
 LEGEND_ROWS = 75
+#: Pixels one row of the legend takes (measured: 29 px a row at a phone's width).
+LEGEND_ROW = 30
 
 
 def words_under_plot(fig: go.Figure, text: str, *, left: int | None = None) -> go.Figure:
@@ -195,11 +197,13 @@ def words_under_plot(fig: go.Figure, text: str, *, left: int | None = None) -> g
     figure's foot, growing the figure by the words' height.
 
     A legend anchored at the foot grows upwards as it wraps into rows; the margin keeps
-    room for three rows between the words and the foot, so neither sits on the other (the
-    funnel's legend sat on its fairness sentence).
+    room for a row per legend entry (at least three rows) between the words and the foot,
+    so neither sits on the other (the funnel's legend sat on its fairness sentence).
     """
     words, lines = note_lines(text)
-    below = AXIS_BELOW + WORDS_LINE * lines + LEGEND_ROWS
+    # a phone's width can put each legend entry on a row of its own: room for every entry
+    entries = sum(1 for t in fig.data if t.name and t.showlegend is not False)
+    below = AXIS_BELOW + WORDS_LINE * lines + max(LEGEND_ROWS, LEGEND_ROW * entries + 10)
     old_bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 50
     l_margin = left if left is not None else (fig.layout.margin.l or 60)
     fig.add_annotation(text=words, xref="paper", yref="paper", x=0, y=0, yshift=-AXIS_BELOW,
